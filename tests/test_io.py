@@ -1,0 +1,106 @@
+"""Reading user files: every format, and one clear sentence for every kind of bad input."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from specurate.errors import SpecurateInputError
+from specurate.io import load_array
+
+X = np.random.default_rng(0).standard_normal((60, 4))
+
+
+def _write(tmp_path, name, arr=X):
+    p = tmp_path / name
+    if name.endswith(".npy"):
+        np.save(p, arr)
+    elif name.endswith(".npz"):
+        np.savez(p, x=arr)
+    elif name.endswith(".parquet"):
+        pq.write_table(pa.table({f"f{i}": arr[:, i] for i in range(arr.shape[1])}), p)
+    else:
+        np.savetxt(
+            p,
+            arr,
+            delimiter=",",
+            header=",".join(f"f{i}" for i in range(arr.shape[1])),
+            comments="",
+        )
+    return p
+
+
+@pytest.mark.parametrize("name", ["a.npy", "a.npz", "a.parquet", "a.csv"])
+def test_formats_round_trip(tmp_path, name):
+    got = load_array(_write(tmp_path, name))
+    np.testing.assert_allclose(got, X, rtol=1e-15 if not name.endswith(".csv") else 1e-12)
+
+
+def test_csv_without_header_keeps_first_row(tmp_path):
+    p = tmp_path / "nohead.csv"
+    np.savetxt(p, X, delimiter=",")
+    assert load_array(p).shape == X.shape
+
+
+def test_labels_and_weights_roles(tmp_path):
+    p = tmp_path / "y.npy"
+    np.save(p, np.arange(60) % 3)
+    y = load_array(p, role="labels")
+    assert y.dtype == np.int64 and y.shape == (60,)
+    np.save(p, np.ones((60, 1)))
+    assert load_array(p, role="weights").shape == (60,)
+
+
+@pytest.mark.parametrize(
+    "setup, fragment",
+    [
+        (lambda d: d / "missing.npy", "no such file"),
+        (lambda d: _touch(d / "a.txt"), "unsupported format"),
+        (lambda d: _save(d / "v.npy", np.ones(80)), "2-D"),
+        (lambda d: _save(d / "few.npy", np.ones((10, 3))), "at least 50"),
+        (lambda d: _save(d / "nan.npy", _with(X, (7, 1), np.nan)), "row 7"),
+        (lambda d: _save(d / "inf.npy", _with(X, (3, 0), np.inf)), "NaN or infinite"),
+        (lambda d: _text(d / "t.csv", "a,b\n" + "1,x\n" * 60), "column 'b' is not numeric"),
+        (lambda d: _text(d / "bad.npy", "not numpy"), "not a readable NumPy file"),
+        (lambda d: _npz2(d / "two.npz"), "holds arrays"),
+    ],
+)
+def test_bad_files_name_file_and_problem(tmp_path, setup, fragment):
+    p = setup(tmp_path)
+    with pytest.raises(SpecurateInputError) as err:
+        load_array(p)
+    msg = str(err.value)
+    assert p.name in msg and fragment in msg
+    assert "\n" not in msg
+
+
+def test_bad_weights_shape(tmp_path):
+    p = _save(tmp_path / "w.npy", np.ones((60, 2)))
+    with pytest.raises(SpecurateInputError, match="one weight per example"):
+        load_array(p, role="weights")
+
+
+def _touch(p):
+    p.write_text("1")
+    return p
+
+
+def _text(p, s):
+    p.write_text(s)
+    return p
+
+
+def _save(p, a):
+    np.save(p, a)
+    return p
+
+
+def _with(a, idx, val):
+    a = a.copy()
+    a[idx] = val
+    return a
+
+
+def _npz2(p):
+    np.savez(p, foo=X, bar=X)
+    return p
