@@ -1,0 +1,1 @@
+"""Spectra of data operators: estimation, power-law fits, target alignment, reweighting."""
