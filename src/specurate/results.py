@@ -1,0 +1,118 @@
+"""Plain-JSON views of results: the machine-readable output of the CLI and of ``specurate run``.
+
+Keys follow ../shared/design.md (``n``, ``d``, ``eigenvalues``, ``b``, ``b_ci``, ``fit_range``,
+``a``, ``a_ci`` for spectra; ``C``, ``b``, ``b_w``, ``loewner_upper_ok``, ``max_eig_ratio``,
+``k0`` for reweighting). Non-finite numbers become ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from specurate.spectrum.estimate import SpectrumReport
+from specurate.spectrum.reweight import ReweightReport
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert dataclasses, numpy scalars/arrays, tuples and NaN/inf to JSON-ready values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    return obj
+
+
+def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str, Any]:
+    """JSON view of a :class:`SpectrumReport`; ``top`` limits the listed eigenvalues/energies."""
+    f = report.fit
+    k = slice(0, top)
+    out: dict[str, Any] = {
+        "n": report.n,
+        "d": report.d,
+        "kernel": report.kernel,
+        "centered": report.centered,
+        "bandwidth": report.bandwidth,
+        "eigenvalues": report.eigenvalues[k],
+        "b": f.b,
+        "b_ci": report.b_ci,
+        "b_stderr_regression": f.stderr,
+        "b_bootstrap_sd": report.b_bootstrap_sd,
+        "alpha": f.alpha,
+        "alpha_ci": report.alpha_ci,
+        "fit_range": f.fit_range,
+        "floor": f.floor,
+        "rank_cap": f.cap,
+        "r2": f.r2,
+        "model_comparison": {
+            c.alternative: {
+                "loglik_ratio": c.loglik_ratio,
+                "p_value": c.p_value,
+                "aic_difference": c.aic_difference,
+            }
+            for c in f.comparisons
+        },
+        "bootstrap": report.bootstrap,
+        "ci": report.ci,
+        "eig_error_bound": report.eig_error_bound,
+        "a": None,
+        "a_ci": None,
+    }
+    t = report.target
+    if t is not None:
+        out.update(
+            {
+                "a": t.a,
+                "a_ci": t.a_ci,
+                "a_fit_range": t.fit_range,
+                "learning_exponent": t.learning_exponent,
+                "learning_exponent_ci": t.learning_exponent_ci,
+                "target_energy_total": t.total_energy,
+                "energies": t.energies[k],
+            }
+        )
+    return jsonable(out)
+
+
+def reweight_dict(report: ReweightReport, *, top: int | None = None) -> dict[str, Any]:
+    """JSON view of a :class:`ReweightReport`."""
+    k = slice(0, top)
+    return jsonable(
+        {
+            "n": report.n,
+            "n_kept": report.n_kept,
+            "C": report.C,
+            "b": report.b,
+            "b_ci": report.b_ci,
+            "fit_range": report.fit.fit_range,
+            "b_w": report.b_w,
+            "b_w_ci": report.b_w_ci,
+            "fit_range_w": report.fit_w.fit_range,
+            "delta_b_ci": report.delta_b_ci,
+            "narrowing": report.narrowing,
+            "loewner_upper_ok": report.loewner_upper_ok,
+            "max_eig_ratio": report.max_eig_ratio,
+            "tail_ratio": report.tail_ratio,
+            "k0": report.k0,
+            "frontier_gain": report.frontier_gain,
+            "tolerance": report.tolerance,
+            "bootstrap": report.bootstrap,
+            "ci": report.ci,
+            "eigenvalues": report.eigenvalues[k],
+            "eigenvalues_w": report.eigenvalues_w[k],
+        }
+    )
