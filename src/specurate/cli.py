@@ -147,8 +147,6 @@ def spectrum(
             )
         else:
             x, y, name = _load_data(data, labels, want_labels=True)
-            if kernel == KernelName.rbf and top is None and x.shape[0] > 3000:
-                top = 1000
             report = estimate_spectrum(
                 x,
                 y,
@@ -272,8 +270,6 @@ def reweight(
         wname = Path(weights).name
         io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
         normalize_weights(w, x.shape[0], source=wname)
-        if kernel == KernelName.rbf and top is None and x.shape[0] > 3000:
-            top = 1000
         report = analyze_reweighting(
             x,
             w,

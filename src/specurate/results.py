@@ -72,6 +72,7 @@ def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str
         "a": None,
         "a_ci": None,
     }
+    out.update(report.extras)
     t = report.target
     if t is not None:
         out.update(

@@ -72,6 +72,22 @@ class FeatureOperator:
         return int(self.features.shape[0])
 
 
+def check_data(x: np.ndarray) -> np.ndarray:
+    """Validate an (n, d) data matrix for spectral analysis: 2-D, ≥ 50 rows, finite."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise SpecurateInputError(
+            f"data must be a 2-D array (examples × features), got shape {x.shape}."
+        )
+    if x.shape[0] < MIN_EXAMPLES:
+        raise SpecurateInputError(
+            f"data have {x.shape[0]} examples; spectral fits need at least {MIN_EXAMPLES}."
+        )
+    if not np.all(np.isfinite(x)):
+        raise SpecurateInputError("data contain NaN or infinite values.")
+    return x
+
+
 def _gram_features(
     gram: np.ndarray, *, top: int | None, seed: int
 ) -> tuple[np.ndarray, bool, float]:
@@ -107,10 +123,13 @@ def operator_features(
             bandwidth unless ``bandwidth``), or ``"gram"``.
         center: center the features (linear) or double-center the Gram matrix (kernels).
         top: for kernels, keep only the top ``top`` modes, computed with the randomized solver
-            (:func:`specurate.spectrum.randomized.randomized_eigh`) when ``top < n/2``.
+            (:func:`specurate.spectrum.randomized.randomized_eigh`) when ``top < n/2``;
+            default all modes up to n = 3000, else 1000.
         seed: seed of the randomized solver and of the bandwidth subsample.
     """
     x = np.asarray(x, dtype=np.float64)
+    if kernel != "linear" and top is None and x.shape[0] > 3000:
+        top = 1000  # exact LAPACK on n > 3000 takes minutes; the fit range ends near n/10
     if kernel == "linear":
         return FeatureOperator(center_features(x) if center else x.copy(), "linear", center)
     if kernel == "rbf":
@@ -511,17 +530,7 @@ def estimate_spectrum(
     Returns:
         :class:`SpectrumReport`; the learning-curve exponent is (a − 1)/b per replicate.
     """
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise SpecurateInputError(
-            f"data must be a 2-D array (examples × features), got {x.ndim}-D."
-        )
-    if x.shape[0] < MIN_EXAMPLES:
-        raise SpecurateInputError(
-            f"data have {x.shape[0]} examples; spectral fits need at least {MIN_EXAMPLES}."
-        )
-    if not np.all(np.isfinite(x)):
-        raise SpecurateInputError("data contain NaN or infinite values.")
+    x = check_data(x)
     if not 0 < ci < 1:
         raise SpecurateInputError(f"the confidence level must be in (0, 1), got {ci}.")
     if bootstrap < 0:
@@ -592,4 +601,11 @@ def estimate_spectrum(
         ci=ci,
         target=target,
         eig_error_bound=op.eig_error_bound,
+        extras={
+            "ci_method": "basic bootstrap",
+            "b_bootstrap_bias": float(np.nanmean(bs[:, 0]) - fit.b) if bootstrap else float("nan"),
+            "a_bootstrap_bias": float(np.nanmean(bs[:, 1]) - efit.a)
+            if bootstrap and y is not None
+            else float("nan"),
+        },
     )

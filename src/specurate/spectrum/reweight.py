@@ -29,6 +29,7 @@ from specurate.spectrum.estimate import (
     _Whitened,
     bootstrap_ci,
     bootstrap_map,
+    check_data,
     operator_features,
     weighted_eigh,
 )
@@ -163,13 +164,7 @@ def analyze_reweighting(
         bootstrap: paired bootstrap replicates over examples (0: no CIs, no narrowing test).
         ci: confidence level. seed: seed of all randomness.
     """
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[0] < MIN_EXAMPLES:
-        raise SpecurateInputError(
-            f"data must be a 2-D array with at least {MIN_EXAMPLES} rows, got shape {x.shape}."
-        )
-    if not np.all(np.isfinite(x)):
-        raise SpecurateInputError("data contain NaN or infinite values.")
+    x = check_data(x)
     if tolerance <= 0:
         raise SpecurateInputError(f"tolerance must be positive, got {tolerance}.")
     n = x.shape[0]
@@ -180,7 +175,10 @@ def analyze_reweighting(
     lam_w, _ = weighted_eigh(op.features, w)
     c_max = float(w.max())
     fit = fit_power_law(lam, n_samples=n)
-    fit_w = fit_power_law(lam_w, n_samples=n_kept)
+    try:
+        fit_w = fit_power_law(lam_w, n_samples=n_kept)
+    except SpecurateInputError as exc:
+        raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
     scale = lam[0]
     ok = lam > scale * 1e-12
     ratios = np.full(lam.shape, np.nan)
