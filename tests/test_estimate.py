@@ -117,3 +117,17 @@ def test_classification_labels_are_one_hot():
 def test_bad_input(x, y, match):
     with pytest.raises(SpecurateInputError, match=match):
         estimate_spectrum(x, y, bootstrap=0)
+
+
+def test_randomized_kernel_features_match_exact_on_fitted_ranks():
+    # top < n/2 switches to the randomized solver; on the ranks a fit may use (≤ n/10) its
+    # eigenvalues agree with dense LAPACK within the reported relative error bound.
+    x = np.random.default_rng(0).standard_normal((1200, 6)) * np.geomspace(1, 0.1, 6)
+    op = operator_features(x, kernel="rbf", top=240)
+    assert op.truncated and op.features.shape[1] <= 240
+    lam, _ = weighted_eigh(op.features)
+    k, _ = rbf_kernel(x, bandwidth=op.bandwidth)
+    ref = np.linalg.eigvalsh(center_gram(k) / 1200)[::-1]
+    rel = np.abs(lam[:120] / ref[:120] - 1)
+    assert op.eig_error_bound <= 1e-3
+    assert rel.max() <= max(op.eig_error_bound, 1e-10)
