@@ -130,5 +130,8 @@ def test_stream_matches_in_memory(files):
             app, ["spectrum", str(files / "x.npy"), "--stream", "--groups", "5", "--json"]
         )
     )
-    assert st["b"] == pytest.approx(mem["b"], abs=1e-9)
+    # Same eigenvalues; the bias correction uses empirical fourth moments in memory and the
+    # Gaussian plug-in when streaming (one pass), which on Gaussian data differ by sampling
+    # error only: O(1/√n) of a correction that is itself O(k/n).
+    assert st["b"] == pytest.approx(mem["b"], abs=1e-3)
     np.testing.assert_allclose(st["eigenvalues"], mem["eigenvalues"], rtol=1e-9)

@@ -161,6 +161,76 @@ def small_eigh(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(lam[::-1], 0.0, None), v[:, ::-1]
 
 
+def fourth_moments(phi: np.ndarray, v: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    r"""Mixed fourth moments of the principal scores :math:`Z = \Phi V` (n, r):
+    :math:`m_{kj} = \frac1n\sum_i w_i^2 z_{ik}^2 z_{ij}^2` (w ≡ 1 by default).
+
+    n·Var of the (k, j) entry of the weighted covariance :math:`\frac1n\sum_i w_i z_i z_i^\top`;
+    for Gaussian data and w ≡ 1, :math:`m_{kj} = \lambda_k\lambda_j`.
+    """
+    z2 = (phi @ v) ** 2
+    zw = z2 if weights is None else z2 * (np.asarray(weights, dtype=np.float64) ** 2)[:, None]
+    return zw.T @ z2 / phi.shape[0]
+
+
+def debias_eigenvalues(lam: np.ndarray, moments: np.ndarray, n_eff: float) -> np.ndarray:
+    r"""Remove the leading finite-sample bias of sample covariance eigenvalues.
+
+    Second-order perturbation theory (Lawley 1956, here with the empirical fourth moments so
+    that it holds beyond Gaussian data) gives
+
+    .. math::  E[\hat\lambda_k] - \lambda_k \approx \frac1n \sum_{j\ne k}
+               \frac{m_{kj}}{\lambda_k - \lambda_j},
+
+    positive for the large eigenvalues and negative for the small ones: it bends a power-law
+    spectrum and biases its slope (planted b = 1.1 at n = 20,000, d = 512: −0.0017 before,
+    −0.0002 after, against a sampling s.d. of 0.0009). The plug-in correction uses sample
+    values for every rank; where neighbours are closer than the sampling noise (beyond the
+    fit's finite-sample cap) the corrected values are noisy and only feed the robust floor fit,
+    and corrections larger than half the value are not applied.
+
+    Args: λ (r,) descending; moments (r, r) from :func:`fourth_moments` (or λλᵀ for the
+    Gaussian plug-in); n_eff the sample size (n²/Σc² for a weighted or resampled operator).
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    r = int(np.sum(lam > lam[0] * _ZERO)) if lam[0] > 0 else 0
+    if r < 3:
+        return lam.copy()
+    top = lam[:r]
+    diff = top[:, None] - top[None, :]
+    np.fill_diagonal(diff, np.inf)
+    corr = np.sum(moments[:r, :r] / diff, axis=1) / n_eff
+    # Where a correction exceeds half the value, perturbation theory has clearly failed
+    # (near-degenerate neighbours): keep the sample value there.
+    ok = np.abs(corr) <= 0.5 * top
+    out = lam.copy()
+    out[:r][ok] = top[ok] - corr[ok]
+    return out
+
+
+def fit_debiased(
+    lam: np.ndarray,
+    *,
+    n: int,
+    n_eff: float | None = None,
+    moments: np.ndarray | None = None,
+    fit_range: tuple[int, int] | None = None,
+    compare: bool = True,
+) -> PowerLawFit:
+    """Power-law fit of a sample spectrum after :func:`debias_eigenvalues`.
+
+    ``n`` (examples) sets the finite-sample cap; ``n_eff`` (default n) the bias scale;
+    ``moments`` default to the Gaussian plug-in λλᵀ.
+    """
+    m = np.outer(lam, lam) if moments is None else moments
+    return fit_power_law(
+        debias_eigenvalues(lam, m, float(n if n_eff is None else n_eff)),
+        n_samples=n,
+        fit_range=fit_range,
+        compare=compare,
+    )
+
+
 def weighted_eigh(
     phi: np.ndarray, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -443,16 +513,13 @@ class _Whitened:
         e[: lam.size] = mode_energies(lam, vec, s[:, None] * h)
         return full, e
 
-    def noise(self, counts: np.ndarray, energies: np.ndarray) -> tuple[float, float]:
-        """(chance energy, leakage) per mode of a replicate: the weighted target variance with
-        the Σc²/n inflation of a resample with repeated examples."""
+    def target_variance(self, counts: np.ndarray) -> tuple[float, float]:
+        """(total target variance, Σc²/n) of a replicate: its weighted target variance and the
+        inflation of per-mode noise in a resample with repeated examples."""
         c = counts.astype(np.float64)
         y = self.y.astype(np.float64)
         ybar = (c @ y) / self.n if self.center else 0.0
-        total = float(np.sum(c @ (y - ybar) ** 2) / self.n)
-        inflation = float(c @ c) / self.n
-        chance = chance_energy(energies, total, self.n, inflation=inflation)
-        return chance, total * inflation / self.n
+        return float(np.sum(c @ (y - ybar) ** 2) / self.n), float(c @ c) / self.n
 
 
 def bootstrap_map(
@@ -503,6 +570,24 @@ def energy_range(lam: np.ndarray, fit: PowerLawFit) -> tuple[int, int]:
     return k_min, k_max
 
 
+def fit_target(
+    lam: np.ndarray,
+    fit: PowerLawFit,
+    energies: np.ndarray,
+    total: float,
+    n: int,
+    *,
+    inflation: float = 1.0,
+) -> tuple[EnergyFit, float]:
+    """Fit the energy exponent a on :func:`energy_range`, with chance energy removed and
+    inverse-variance weights (leakage = total · inflation / n). Returns (fit, chance energy)."""
+    chance = chance_energy(energies, total, n, inflation=inflation)
+    efit = fit_energy(
+        energies, energy_range(lam, fit), chance=chance, leakage=total * inflation / n
+    )
+    return efit, chance
+
+
 def estimate_spectrum(
     x: np.ndarray,
     y: np.ndarray | None = None,
@@ -544,7 +629,8 @@ def estimate_spectrum(
     n = x.shape[0]
     op = operator_features(x, kernel=kernel, center=center, bandwidth=bandwidth, top=top, seed=seed)
     lam, v = weighted_eigh(op.features)
-    fit = fit_power_law(lam, n_samples=n, fit_range=fit_range)
+    moments = fourth_moments(op.features, v)
+    fit = fit_debiased(lam, n=n, moments=moments, fit_range=fit_range)
     yc = None
     target = None
     if y is not None:
@@ -557,28 +643,29 @@ def estimate_spectrum(
         h = op.features.T @ yc / n
         energies = mode_energies(lam, v, h)
         total_energy = float(np.sum(yc**2) / n)
-        chance = chance_energy(energies, total_energy, n)
-        efit = fit_energy(energies, energy_range(lam, fit), chance=chance, leakage=total_energy / n)
+        efit, chance = fit_target(lam, fit, energies, total_energy, n)
     bs = np.full((bootstrap, 3), np.nan)
     if bootstrap:
         engine = _Whitened(op.features, lam, v, yc, center)
 
         def replicate(counts: np.ndarray) -> tuple[float, float, float]:
             lam_b, e_b = engine.replicate(counts)
+            n_eff = n * n / float(counts @ counts)
             try:
-                f_b = fit_power_law(lam_b, n_samples=n, fit_range=fit_range, compare=False)
+                f_b = fit_debiased(
+                    lam_b, n=n, n_eff=n_eff, moments=moments, fit_range=fit_range, compare=False
+                )
                 if e_b is None:
                     return (f_b.b, np.nan, np.nan)
-                chance_b, leak_b = engine.noise(counts, e_b)
-                rng_b = energy_range(lam_b, f_b)
-                a_b = fit_energy(e_b, rng_b, chance=chance_b, leakage=leak_b).a
+                total_b, inflation = engine.target_variance(counts)
+                a_b = fit_target(lam_b, f_b, e_b, total_b, n, inflation=inflation)[0].a
             except SpecurateInputError:
                 return (np.nan, np.nan, np.nan)
             return (f_b.b, a_b, (a_b - 1) / f_b.b)
 
         bs[:] = bootstrap_map(replicate, n, bootstrap, seed=seed, progress=progress)
     b_ci = bootstrap_ci(fit.b, bs[:, 0], ci) if bootstrap else (float("nan"),) * 2
-    alpha_ci = tuple(sorted(1 + 1 / np.array(b_ci))) if bootstrap else (float("nan"),) * 2
+    alpha_ci = tuple(float(v) for v in sorted(1 + 1 / np.array(b_ci)))
     if y is not None:
         target = TargetReport(
             energies=energies,

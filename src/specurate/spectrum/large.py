@@ -24,14 +24,12 @@ from specurate.spectrum.estimate import (
     MIN_EXAMPLES,
     SpectrumReport,
     TargetReport,
-    chance_energy,
-    energy_range,
-    fit_energy,
+    fit_debiased,
+    fit_target,
     mode_energies,
     prepare_targets,
     small_eigh,
 )
-from specurate.spectrum.powerlaw import fit_power_law
 from specurate.spectrum.streaming import streaming_covariance
 
 
@@ -50,14 +48,12 @@ def _exponents(
     object, np.ndarray, float, float, tuple[int, int] | None, np.ndarray | None, float, float
 ]:
     lam, v = small_eigh(cov)
-    fit = fit_power_law(lam, n_samples=n)
+    fit = fit_debiased(lam, n=n)  # Gaussian plug-in: no fourth moments in one pass
     if cross is None:
         return fit, lam, fit.b, np.nan, None, None, np.nan, np.nan
     e = mode_energies(lam, v, cross)
     total = float(np.sum(target_var))
-    chance = chance_energy(e, total, n)
-    rng = energy_range(lam, fit)
-    efit = fit_energy(e, rng, chance=chance, leakage=total / n)
+    efit, chance = fit_target(lam, fit, e, total, n)
     return fit, lam, fit.b, efit.a, efit.fit_range, e, total, chance
 
 

@@ -148,6 +148,7 @@ def select_fit_range(
     n_samples: int | None = None,
     cap_fraction: float = 0.5,
     sample_fraction: float = 0.1,
+    gap_factor: float = 1.0,
     floor_share: float = 0.005,
     head_z: float = 3.0,
     head_min_dev: float = 0.02,
@@ -186,7 +187,7 @@ def select_fit_range(
         # k ≈ b·√(n/2) neighbouring modes mix and the estimates carry an n-dependent bias.
         k = np.arange(1, cap + 1, dtype=float)
         b0 = -_ols(np.log(k), np.log(np.clip(v[:cap], v[0] * 1e-300, None)))[1]
-        cap = max(min(cap, int(max(b0, 0.0) * np.sqrt(n / 2.0))), min_points)
+        cap = max(min(cap, int(gap_factor * max(b0, 0.0) * np.sqrt(n / 2.0))), min_points)
     if cap < min_points:
         raise SpecurateInputError(
             f"the spectrum has only {positive} positive values; a power-law "

@@ -30,10 +30,12 @@ from specurate.spectrum.estimate import (
     bootstrap_ci,
     bootstrap_map,
     check_data,
+    fit_debiased,
+    fourth_moments,
     operator_features,
     weighted_eigh,
 )
-from specurate.spectrum.powerlaw import PowerLawFit, fit_power_law
+from specurate.spectrum.powerlaw import PowerLawFit
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,13 @@ def analyze_reweighting(
     n_kept = int(np.count_nonzero(w))
     op = operator_features(x, kernel=kernel, center=center, bandwidth=bandwidth, top=top, seed=seed)
     lam, v = weighted_eigh(op.features)
-    lam_w, _ = weighted_eigh(op.features, w)
+    lam_w, v_w = weighted_eigh(op.features, w)
     c_max = float(w.max())
-    fit = fit_power_law(lam, n_samples=n)
+    m_t = fourth_moments(op.features, v)
+    m_w = fourth_moments(op.features, v_w, w)
+    fit = fit_debiased(lam, n=n, moments=m_t)
     try:
-        fit_w = fit_power_law(lam_w, n_samples=n_kept)
+        fit_w = fit_debiased(lam_w, n=n_kept, moments=m_w)
     except SpecurateInputError as exc:
         raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
     scale = lam[0]
@@ -194,10 +198,12 @@ def analyze_reweighting(
             if kept < MIN_EXAMPLES:
                 return (np.nan, np.nan)
             try:
-                b_b = fit_power_law(engine.replicate(counts)[0], n_samples=n, compare=False).b
-                b_wb = fit_power_law(
-                    engine.replicate(counts, w)[0], n_samples=kept, compare=False
-                ).b
+                # Resampling inflates the variance of every covariance entry by Σc²/n.
+                n_eff = n * n / float(counts @ counts)
+                lam_b = engine.replicate(counts)[0]
+                b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
+                lam_wb = engine.replicate(counts, w)[0]
+                b_wb = fit_debiased(lam_wb, n=kept, n_eff=n_eff, moments=m_w, compare=False).b
             except SpecurateInputError:
                 return (np.nan, np.nan)
             return (b_b, b_wb)
