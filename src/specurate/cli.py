@@ -301,8 +301,10 @@ def reweight(
     table.add_column(f"{int(ci * 100)}% CI", justify="right")
     table.add_row("C = max w (mean 1)", f"{out['C']:.3f}", "")
     table.add_row("b (original)", f"{out['b']:.3f}", _fmt_ci(out["b_ci"]))
-    table.add_row("b_w (curated)", f"{out['b_w']:.3f}", _fmt_ci(out["b_w_ci"]))
-    table.add_row("b_w − b", f"{out['b_w'] - out['b']:+.3f}", _fmt_ci(out["delta_b_ci"]))
+    common = f"{out['fit_range_w'][0]}–{out['fit_range_w'][1]}"
+    table.add_row(f"b on ranks {common}", f"{out['b_common']:.3f}", "")
+    table.add_row(f"b_w (curated) on ranks {common}", f"{out['b_w']:.3f}", _fmt_ci(out["b_w_ci"]))
+    table.add_row("b_w − b (common range)", f"{out['delta_b']:+.3f}", _fmt_ci(out["delta_b_ci"]))
     table.add_row(
         "Loewner bound λ_k(T_w) ≤ C λ_k", "holds" if out["loewner_upper_ok"] else "VIOLATED", ""
     )

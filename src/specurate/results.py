@@ -103,6 +103,8 @@ def reweight_dict(report: ReweightReport, *, top: int | None = None) -> dict[str
             "b_w": report.b_w,
             "b_w_ci": report.b_w_ci,
             "fit_range_w": report.fit_w.fit_range,
+            "b_common": report.b_common,
+            "delta_b": report.delta_b,
             "delta_b_ci": report.delta_b_ci,
             "narrowing": report.narrowing,
             "loewner_upper_ok": report.loewner_upper_ok,

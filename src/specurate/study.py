@@ -274,7 +274,8 @@ def render_html(doc: dict[str, Any], plots: dict[str, Path]) -> str:
             continue
         rw.append(
             f"<tr><td>{html.escape(r['title'])}</td><td>{r['C']:.2f}</td>"
-            f"<td>{r['b']:.3f}</td><td>{r['b_w']:.3f}</td><td>{_ci(r['delta_b_ci'])}</td>"
+            f"<td>{r['b']:.3f}</td><td>{r['b_w']:.3f}</td><td>{r['delta_b']:+.3f}</td>"
+            f"<td>{_ci(r['delta_b_ci'])}</td>"
             f"<td>{'yes' if r['loewner_upper_ok'] else 'NO'}</td>"
             f"<td>{r['max_eig_ratio']:.3f}</td><td>{r['tail_ratio']:.3f}</td>"
             f"<td>{r['k0']}</td><td>{r['frontier_gain']:.3f}</td>"
@@ -306,7 +307,7 @@ flow then predicts a loss L(t) ~ t<sup>−(a−1)/b</sup>.</p>
 <p>Theorem 1 of the paper: for 0 ≤ w ≤ C, λ_k(T_w) ≤ C λ_k for all k. K₀ is the largest rank
 where λ_k(T_w)/λ_k departs from its tail value by more than the tolerance; "narrowing" flags
 b_w − b &gt; 0 beyond its paired CI.</p>
-<table><tr><th>weighting</th><th>C</th><th>b</th><th>b_w</th><th>b_w − b CI</th>
+<table><tr><th>weighting</th><th>C</th><th>b</th><th>b_w</th><th>b_w − b</th><th>CI</th>
 <th>Loewner bound</th><th>max ratio</th><th>tail ratio</th><th>K₀</th><th>frontier gain</th>
 <th>narrowing</th></tr>{"".join(rw)}</table>
 <h2>Plots</h2>

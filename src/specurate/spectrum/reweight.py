@@ -46,8 +46,11 @@ class ReweightReport:
         n, n_kept: examples, and examples with non-zero weight.
         C: largest normalized weight, max_i w_i (weights have mean 1).
         eigenvalues, eigenvalues_w: (r,) spectra of T and T_w, descending.
-        fit, fit_w: power-law fits of T and T_w (each with its own automatic range).
-        b_ci, b_w_ci, delta_b_ci: paired bootstrap CIs of b, b_w and b_w − b.
+        fit: power-law fit of T on its automatic range (b, b_ci).
+        fit_w: fit of T_w on the common range: T's range cut at T_w's own finite-sample limit.
+        b_ci, b_w_ci: bootstrap CIs of b and b_w.
+        b_common: b of T fitted on the common range.
+        delta_b, delta_b_ci: b_w − b_common (both on the common range) and its paired CI.
         loewner_upper_ok: λ_k(T_w) ≤ C λ_k(T)(1 + 1e-9) + 1e-12 λ_1 for every k.
         max_eig_ratio: max_k λ_k(T_w)/λ_k(T) over ranks with λ_k > 1e-12 λ_1 (≤ C).
         ratios: (r,) the ratios r_k (NaN where λ_k is numerically zero).
@@ -70,6 +73,8 @@ class ReweightReport:
     fit_w: PowerLawFit
     b_ci: tuple[float, float]
     b_w_ci: tuple[float, float]
+    b_common: float
+    delta_b: float
     delta_b_ci: tuple[float, float]
     loewner_upper_ok: bool
     max_eig_ratio: float
@@ -180,37 +185,51 @@ def analyze_reweighting(
     m_w = fourth_moments(op.features, v_w, w)
     fit = fit_debiased(lam, n=n, moments=m_t)
     try:
-        fit_w = fit_debiased(lam_w, n=n_kept, moments=m_w)
+        auto_w = fit_debiased(lam_w, n=n_kept, moments=m_w, compare=False)
     except SpecurateInputError as exc:
         raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
+    # b and b_w are compared on one rank range (T's, cut at T_w's own limit): on a curved
+    # spectrum two different ranges would differ in slope even if curation changed nothing.
+    common = (
+        fit.fit_range[0],
+        max(fit.fit_range[0] + 4, min(fit.fit_range[1], auto_w.fit_range[1])),
+    )
+    fit_c = fit_debiased(lam, n=n, moments=m_t, fit_range=common, compare=False)
+    fit_w = fit_debiased(lam_w, n=n_kept, moments=m_w, fit_range=common)
     scale = lam[0]
     ok = lam > scale * 1e-12
     ratios = np.full(lam.shape, np.nan)
     ratios[ok] = lam_w[ok] / lam[ok]
     loewner_ok = bool(np.all(lam_w <= c_max * lam * (1 + 1e-9) + 1e-12 * scale))
     tail, k0, gain = finite_region(ratios, fit.fit_range, tolerance=tolerance)
-    bs = np.full((bootstrap, 2), np.nan)
+    bs = np.full((bootstrap, 3), np.nan)
     if bootstrap:
         engine = _Whitened(op.features, lam, v, None, center)
 
-        def replicate(counts: np.ndarray) -> tuple[float, float]:
+        def replicate(counts: np.ndarray) -> tuple[float, float, float]:
             kept = int(np.count_nonzero(counts * w))
             if kept < MIN_EXAMPLES:
-                return (np.nan, np.nan)
+                return (np.nan, np.nan, np.nan)
             try:
                 # Resampling inflates the variance of every covariance entry by Σc²/n.
                 n_eff = n * n / float(counts @ counts)
                 lam_b = engine.replicate(counts)[0]
                 b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
+                b_bc = fit_debiased(
+                    lam_b, n=n, n_eff=n_eff, moments=m_t, fit_range=common, compare=False
+                ).b
                 lam_wb = engine.replicate(counts, w)[0]
-                b_wb = fit_debiased(lam_wb, n=kept, n_eff=n_eff, moments=m_w, compare=False).b
+                b_wb = fit_debiased(
+                    lam_wb, n=kept, n_eff=n_eff, moments=m_w, fit_range=common, compare=False
+                ).b
             except SpecurateInputError:
-                return (np.nan, np.nan)
-            return (b_b, b_wb)
+                return (np.nan, np.nan, np.nan)
+            return (b_b, b_wb, b_wb - b_bc)
 
         bs[:] = bootstrap_map(replicate, n, bootstrap, seed=seed, progress=progress)
     nan2 = (float("nan"), float("nan"))
-    delta_ci = bootstrap_ci(fit_w.b - fit.b, bs[:, 1] - bs[:, 0], ci) if bootstrap else nan2
+    delta = fit_w.b - fit_c.b
+    delta_ci = bootstrap_ci(delta, bs[:, 2], ci) if bootstrap else nan2
     return ReweightReport(
         n=n,
         n_kept=n_kept,
@@ -221,6 +240,8 @@ def analyze_reweighting(
         fit_w=fit_w,
         b_ci=bootstrap_ci(fit.b, bs[:, 0], ci) if bootstrap else nan2,
         b_w_ci=bootstrap_ci(fit_w.b, bs[:, 1], ci) if bootstrap else nan2,
+        b_common=fit_c.b,
+        delta_b=delta,
         delta_b_ci=delta_ci,
         loewner_upper_ok=loewner_ok,
         max_eig_ratio=float(np.nanmax(ratios)),
@@ -229,7 +250,7 @@ def analyze_reweighting(
         k0=k0,
         frontier_gain=gain,
         tolerance=tolerance,
-        narrowing=bool(bootstrap and delta_ci[0] > 0),
+        narrowing=bool(bootstrap and delta_ci[0] > 1e-8),  # > 0 beyond rounding
         bootstrap=bootstrap,
         ci=ci,
     )
