@@ -97,14 +97,11 @@ def plot_energy(
     ax.loglog(k[pos], e[pos], ".", ms=3, color="0.35", label="energy per mode")
     k_min, k_max = t.fit_range
     ax.axvspan(k_min, k_max, color="tab:orange", alpha=0.07, label="fit range")
-    kk = np.arange(k_min, k_max + 1)
-    sel = e[kk - 1] > 0
-    log_c = float(np.mean(np.log(e[kk - 1][sel]) + t.a * np.log(kk[sel])))
     _fit_band(
         ax,
         k_min,
         k_max,
-        log_c,
+        t.log_c,
         t.a,
         t.a_ci,
         "tab:orange",

@@ -384,7 +384,10 @@ def fit_energy(
         slope = np.sum(weights * (x - xm) * (yv - ym)) / np.sum(weights * (x - xm) ** 2)
         a, log_c = max(-slope, 1e-3), ym - slope * xm
     return EnergyFit(
-        a=float(-slope), log_c=float(ym - slope * xm), fit_range=fit_range, n_bins=int(ok.sum())
+        a=float(-slope),
+        log_c=float(ym - slope * xm),
+        fit_range=(k_min, k_max),
+        n_bins=int(ok.sum()),
     )
 
 
@@ -397,7 +400,8 @@ class TargetReport:
         total_energy: total target variance (sum over target columns).
         chance_energy: per-mode energy expected from label noise alone (subtracted before
             fitting a; see :func:`chance_energy`).
-        a, a_ci: energy exponent and its bootstrap confidence interval.
+        a, a_ci: energy exponent and its bootstrap confidence interval; log_c the fitted
+            intercept, e_k ≈ exp(log_c)·k^-a.
         fit_range: ranks used for a.
         learning_exponent, learning_exponent_ci: predicted loss exponent in time
             (a − 1)/b for gradient flow, L(t) ~ t^-(a-1)/b.
@@ -407,6 +411,7 @@ class TargetReport:
     total_energy: float
     chance_energy: float
     a: float
+    log_c: float
     a_ci: tuple[float, float]
     fit_range: tuple[int, int]
     learning_exponent: float
@@ -672,6 +677,7 @@ def estimate_spectrum(
             total_energy=total_energy,
             chance_energy=chance,
             a=efit.a,
+            log_c=efit.log_c,
             a_ci=bootstrap_ci(efit.a, bs[:, 1], ci) if bootstrap else (float("nan"),) * 2,
             fit_range=efit.fit_range,
             learning_exponent=(efit.a - 1) / fit.b,

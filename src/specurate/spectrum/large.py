@@ -22,6 +22,7 @@ from scipy import stats
 from specurate.errors import SpecurateInputError
 from specurate.spectrum.estimate import (
     MIN_EXAMPLES,
+    EnergyFit,
     SpectrumReport,
     TargetReport,
     fit_debiased,
@@ -30,6 +31,7 @@ from specurate.spectrum.estimate import (
     prepare_targets,
     small_eigh,
 )
+from specurate.spectrum.powerlaw import PowerLawFit
 from specurate.spectrum.streaming import streaming_covariance
 
 
@@ -44,17 +46,16 @@ def _source_dtype(source: str | Path | np.ndarray) -> np.dtype | None:
 
 def _exponents(
     cov: np.ndarray, cross: np.ndarray | None, target_var: np.ndarray | None, n: int
-) -> tuple[
-    object, np.ndarray, float, float, tuple[int, int] | None, np.ndarray | None, float, float
-]:
+) -> tuple[PowerLawFit, np.ndarray, EnergyFit | None, np.ndarray | None, float, float]:
+    """(fit of b, eigenvalues, fit of a or None, energies, total target energy, chance)."""
     lam, v = small_eigh(cov)
     fit = fit_debiased(lam, n=n)  # Gaussian plug-in: no fourth moments in one pass
     if cross is None:
-        return fit, lam, fit.b, np.nan, None, None, np.nan, np.nan
+        return fit, lam, None, None, float("nan"), float("nan")
     e = mode_energies(lam, v, cross)
     total = float(np.sum(target_var))
     efit, chance = fit_target(lam, fit, e, total, n)
-    return fit, lam, fit.b, efit.a, efit.fit_range, e, total, chance
+    return fit, lam, efit, e, total, chance
 
 
 def estimate_spectrum_streaming(
@@ -96,18 +97,21 @@ def estimate_spectrum_streaming(
         raise SpecurateInputError(
             f"the data have {mom.n} examples; spectral fits need at least {MIN_EXAMPLES}."
         )
-    fit, lam, b, a, a_range, energies, total, chance = _exponents(
+    fit, lam, efit, energies, total, chance = _exponents(
         mom.covariance, mom.cross, mom.target_var, mom.n
     )
+    b = fit.b
+    a = efit.a if efit is not None else float("nan")
     reps = np.full((groups, 3), np.nan)
     for g in range(groups):
         n_g = mom.n - int(mom.group_count[g])
         cross_g, var_g = mom.leave_one_out_targets(g) if yy is not None else (None, None)
         try:
-            _, _, b_g, a_g, *_ = _exponents(mom.leave_one_out(g), cross_g, var_g, n_g)
+            fit_g, _, efit_g, *_ = _exponents(mom.leave_one_out(g), cross_g, var_g, n_g)
         except SpecurateInputError:
             continue
-        reps[g] = (b_g, a_g, (a_g - 1) / b_g)
+        a_g = efit_g.a if efit_g is not None else np.nan
+        reps[g] = (fit_g.b, a_g, (a_g - 1) / fit_g.b)
     z = stats.norm.ppf((1 + ci) / 2)
 
     def jack(col: int, est: float) -> tuple[float, float]:
@@ -125,8 +129,9 @@ def estimate_spectrum_streaming(
             total_energy=total,
             chance_energy=chance,
             a=a,
+            log_c=efit.log_c,
             a_ci=jack(1, a),
-            fit_range=a_range,
+            fit_range=efit.fit_range,
             learning_exponent=(a - 1) / b,
             learning_exponent_ci=jack(2, (a - 1) / b),
         )
