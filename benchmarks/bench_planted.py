@@ -26,10 +26,25 @@ from specurate.spectrum.estimate import estimate_spectrum
 PAIRS = [(1.1, 2.0), (1.5, 1.5), (2.0, 2.5), (2.5, 3.0), (3.0, 2.0)]
 
 
+def _describe(args: argparse.Namespace) -> str:
+    if args.ci_method == "jackknife":
+        return f"delete-one-group jackknife, {args.groups} groups"
+    return f"basic bootstrap, {args.bootstrap} replicates"
+
+
+def _key(r: dict) -> tuple:
+    """Settings that identify comparable rows of the results file."""
+    method = r.get("ci_method", "bootstrap")
+    size = r["groups"] if method == "jackknife" else r["bootstrap"]
+    return (r["n"], r["d"], method, size)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--bootstrap", type=int, default=100)
+    ap.add_argument("--ci-method", choices=["bootstrap", "jackknife"], default="bootstrap")
+    ap.add_argument("--groups", type=int, default=20, help="jackknife groups")
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--d", type=int, default=512)
     ap.add_argument("--out", type=Path, default=Path("/tmp/specurate-planted.jsonl"))
@@ -38,7 +53,7 @@ def main() -> None:
     if args.out.exists():
         for line in args.out.read_text().splitlines():
             r = json.loads(line)
-            if (r["n"], r["d"], r["bootstrap"]) == (args.n, args.d, args.bootstrap):
+            if _key(r) == _key(vars(args)):
                 done.add((r["b"], r["a"], r["seed"]))
     t0 = time.perf_counter()
     with args.out.open("a") as fh:
@@ -47,7 +62,14 @@ def main() -> None:
                 if (b, a, seed) in done:
                     continue
                 ds = planted_powerlaw(args.n, args.d, b=b, a=a, seed=seed)
-                rep = estimate_spectrum(ds.x, ds.y, bootstrap=args.bootstrap, seed=seed)
+                rep = estimate_spectrum(
+                    ds.x,
+                    ds.y,
+                    bootstrap=args.bootstrap,
+                    ci_method=args.ci_method,
+                    groups=args.groups,
+                    seed=seed,
+                )
                 row = {
                     "b": b,
                     "a": a,
@@ -55,6 +77,8 @@ def main() -> None:
                     "n": args.n,
                     "d": args.d,
                     "bootstrap": args.bootstrap,
+                    "ci_method": args.ci_method,
+                    "groups": args.groups,
                     "b_hat": rep.b,
                     "b_ci": rep.b_ci,
                     "a_hat": rep.target.a,
@@ -71,15 +95,10 @@ def main() -> None:
                     flush=True,
                 )
     rows = [json.loads(x) for x in args.out.read_text().splitlines()]
-    rows = [
-        r
-        for r in rows
-        if (r["n"], r["d"], r["bootstrap"]) == (args.n, args.d, args.bootstrap)
-        and r["seed"] < args.seeds
-    ]
+    rows = [r for r in rows if _key(r) == _key(vars(args)) and r["seed"] < args.seeds]
     print(
         f"\nplanted exponents — {date.today()} — n={args.n}, d={args.d}, floor 1e-5·λ₁, "
-        f"{args.bootstrap} bootstrap replicates, 90% percentile CIs, {args.seeds} seeds"
+        f"90% CIs: {_describe(args)}, {args.seeds} seeds"
     )
     print(
         "|  b  |  a  | max abs err b | mean err b | coverage b | mean CI width b "

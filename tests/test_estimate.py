@@ -131,3 +131,13 @@ def test_randomized_kernel_features_match_exact_on_fitted_ranks():
     rel = np.abs(lam[:120] / ref[:120] - 1)
     assert op.eig_error_bound <= 1e-3
     assert rel.max() <= max(op.eig_error_bound, 1e-10)
+
+
+def test_jackknife_intervals():
+    ds = planted_powerlaw(4000, 64, b=1.5, a=2.0, seed=1)
+    rep = estimate_spectrum(ds.x, ds.y, ci_method="jackknife", groups=10, seed=0)
+    assert rep.extras["ci_method"] == "jackknife"
+    assert rep.b_ci[0] < rep.b < rep.b_ci[1]  # normal intervals are centred on the estimate
+    assert rep.target.a_ci[0] < rep.target.a < rep.target.a_ci[1]
+    with pytest.raises(SpecurateInputError, match="groups"):
+        estimate_spectrum(ds.x, ci_method="jackknife", groups=1)

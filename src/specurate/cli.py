@@ -125,7 +125,13 @@ def spectrum(
             "jackknife (automatic for files over 1 GiB)"
         ),
     ] = False,
-    groups: Annotated[int, typer.Option(min=0, help="jackknife groups with --stream")] = 20,
+    jackknife: Annotated[
+        bool,
+        typer.Option(help="CIs from a delete-one-group jackknife instead of the bootstrap"),
+    ] = False,
+    groups: Annotated[
+        int, typer.Option(min=2, help="jackknife groups (--jackknife, --stream)")
+    ] = 20,
     plot: Annotated[
         Path | None, typer.Option(help="write the spectrum plot here (.png/.svg/.pdf)")
     ] = None,
@@ -156,6 +162,8 @@ def spectrum(
                 top=top,
                 bootstrap=bootstrap,
                 ci=ci,
+                ci_method="jackknife" if jackknife else "bootstrap",
+                groups=groups,
                 seed=seed,
                 progress=not as_json,
             )

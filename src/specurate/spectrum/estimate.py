@@ -34,6 +34,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 import scipy.linalg
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from specurate.errors import SpecurateInputError
@@ -527,6 +528,24 @@ class _Whitened:
         return float(np.sum(c @ (y - ybar) ** 2) / self.n), float(c @ c) / self.n
 
 
+def _parallel_map(
+    fn: Callable[[np.ndarray], R],
+    make_counts: Callable[[int], np.ndarray],
+    replicates: int,
+    *,
+    progress: bool,
+    workers: int | None,
+) -> list[R]:
+    """``[fn(make_counts(i)) for i in range(replicates)]`` on a thread pool (BLAS/LAPACK release
+    the GIL) with single-threaded BLAS inside; results in order, independent of ``workers``."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    from specurate._progress import progress_iter
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        it = pool.map(lambda i: fn(make_counts(i)), range(replicates))
+        return list(progress_iter(it, "resampling", enabled=progress, total=replicates))
+
+
 def bootstrap_map(
     fn: Callable[[np.ndarray], R],
     n: int,
@@ -539,24 +558,52 @@ def bootstrap_map(
     """Apply ``fn(counts)`` to ``replicates`` bootstrap resamples of n examples, in order.
 
     ``counts`` (n,) are multinomial(n, 1/n) draws from per-replicate child seeds of ``seed``
-    (numpy ``SeedSequence.spawn``), so results do not depend on the number of workers. Replicates
-    run on a thread pool (BLAS/LAPACK release the GIL) with single-threaded BLAS inside.
+    (numpy ``SeedSequence.spawn``), so results do not depend on the number of workers.
     """
     children = np.random.SeedSequence(seed).spawn(replicates)
     p = np.full(n, 1.0 / n)
+    return _parallel_map(
+        fn,
+        lambda i: np.random.default_rng(children[i]).multinomial(n, p),
+        replicates,
+        progress=progress,
+        workers=workers,
+    )
 
-    def one(i: int) -> R:
-        return fn(np.random.default_rng(children[i]).multinomial(n, p))
 
-    workers = workers or min(4, os.cpu_count() or 1)
-    from specurate._progress import progress_iter
+def jackknife_map(
+    fn: Callable[[np.ndarray], R],
+    n: int,
+    groups: int,
+    *,
+    seed: int,
+    progress: bool = False,
+    workers: int | None = None,
+) -> list[R]:
+    """Apply ``fn(counts)`` to the G delete-one-group subsamples of n examples, in order.
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        return list(
-            progress_iter(
-                pool.map(one, range(replicates)), "bootstrap", enabled=progress, total=replicates
-            )
-        )
+    Examples are split into ``groups`` random folds (seeded); replicate g gives weight
+    n/(n − |fold g|) to every example outside fold g and 0 inside, so Σ counts = n and
+    n²/Σ counts² = n − |fold g| is the subsample's size.
+    """
+    folds = np.random.default_rng(seed).permutation(n) % groups
+
+    def counts(g: int) -> np.ndarray:
+        keep = folds != g
+        return keep * (n / np.count_nonzero(keep))
+
+    return _parallel_map(fn, counts, groups, progress=progress, workers=workers)
+
+
+def jackknife_ci(estimate: float, replicates: np.ndarray, level: float) -> tuple[float, float]:
+    r"""Normal interval :math:`\hat\theta \pm z\,\widehat{se}` with the delete-one-group
+    jackknife :math:`\widehat{se}^2 = \frac{G-1}{G}\sum_g (\theta_{(g)} - \bar\theta)^2`."""
+    r = replicates[np.isfinite(replicates)]
+    if r.size < 2 or not np.isfinite(estimate):
+        return (float("nan"), float("nan"))
+    se = float(np.sqrt((r.size - 1) / r.size * np.sum((r - r.mean()) ** 2)))
+    z = float(stats.norm.ppf((1 + level) / 2))
+    return (float(estimate - z * se), float(estimate + z * se))
 
 
 def energy_range(lam: np.ndarray, fit: PowerLawFit) -> tuple[int, int]:
@@ -606,6 +653,8 @@ def estimate_spectrum(
     ci: float = 0.9,
     seed: int = 0,
     fit_range: tuple[int, int] | None = None,
+    ci_method: Literal["bootstrap", "jackknife"] = "bootstrap",
+    groups: int = 20,
     progress: bool = False,
 ) -> SpectrumReport:
     r"""Estimate a data operator's spectrum, its power-law exponent b and (with labels) a.
@@ -621,7 +670,11 @@ def estimate_spectrum(
         ci: confidence level of the intervals.
         seed: seed of every random choice (bootstrap, randomized solver).
         fit_range: fixed (k_min, k_max) instead of the automatic choice.
-        progress: show a progress bar over bootstrap replicates (stderr).
+        ci_method: ``"bootstrap"`` (basic intervals from ``bootstrap`` replicates) or
+            ``"jackknife"`` (normal intervals from ``groups`` delete-one-group replicates;
+            5× cheaper at the defaults). ``bootstrap=0`` disables CIs either way.
+        groups: jackknife groups G ≥ 2.
+        progress: show a progress bar over the replicates (stderr).
 
     Returns:
         :class:`SpectrumReport`; the learning-curve exponent is (a − 1)/b per replicate.
@@ -631,6 +684,11 @@ def estimate_spectrum(
         raise SpecurateInputError(f"the confidence level must be in (0, 1), got {ci}.")
     if bootstrap < 0:
         raise SpecurateInputError(f"bootstrap must be ≥ 0, got {bootstrap}.")
+    if ci_method not in ("bootstrap", "jackknife") or (ci_method == "jackknife" and groups < 2):
+        raise SpecurateInputError(
+            f"ci_method must be 'bootstrap' or 'jackknife' (with groups ≥ 2), got "
+            f"{ci_method!r} with groups={groups}."
+        )
     n = x.shape[0]
     op = operator_features(x, kernel=kernel, center=center, bandwidth=bandwidth, top=top, seed=seed)
     lam, v = weighted_eigh(op.features)
@@ -668,8 +726,12 @@ def estimate_spectrum(
                 return (np.nan, np.nan, np.nan)
             return (f_b.b, a_b, (a_b - 1) / f_b.b)
 
-        bs[:] = bootstrap_map(replicate, n, bootstrap, seed=seed, progress=progress)
-    b_ci = bootstrap_ci(fit.b, bs[:, 0], ci) if bootstrap else (float("nan"),) * 2
+        if ci_method == "jackknife":
+            bs = np.array(jackknife_map(replicate, n, groups, seed=seed, progress=progress))
+        else:
+            bs[:] = bootstrap_map(replicate, n, bootstrap, seed=seed, progress=progress)
+    interval = jackknife_ci if ci_method == "jackknife" else bootstrap_ci
+    b_ci = interval(fit.b, bs[:, 0], ci) if bootstrap else (float("nan"),) * 2
     alpha_ci = tuple(float(v) for v in sorted(1 + 1 / np.array(b_ci)))
     if y is not None:
         target = TargetReport(
@@ -678,10 +740,10 @@ def estimate_spectrum(
             chance_energy=chance,
             a=efit.a,
             log_c=efit.log_c,
-            a_ci=bootstrap_ci(efit.a, bs[:, 1], ci) if bootstrap else (float("nan"),) * 2,
+            a_ci=interval(efit.a, bs[:, 1], ci) if bootstrap else (float("nan"),) * 2,
             fit_range=efit.fit_range,
             learning_exponent=(efit.a - 1) / fit.b,
-            learning_exponent_ci=bootstrap_ci((efit.a - 1) / fit.b, bs[:, 2], ci)
+            learning_exponent_ci=interval((efit.a - 1) / fit.b, bs[:, 2], ci)
             if bootstrap
             else (float("nan"),) * 2,
         )
@@ -701,7 +763,7 @@ def estimate_spectrum(
         target=target,
         eig_error_bound=op.eig_error_bound,
         extras={
-            "ci_method": "basic bootstrap",
+            "ci_method": "jackknife" if ci_method == "jackknife" else "basic bootstrap",
             "b_bootstrap_bias": float(np.nanmean(bs[:, 0]) - fit.b) if bootstrap else float("nan"),
             "a_bootstrap_bias": float(np.nanmean(bs[:, 1]) - efit.a)
             if bootstrap and y is not None
