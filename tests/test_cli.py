@@ -123,7 +123,7 @@ def test_bad_input_exits_2_with_one_sentence(files, args, fragment):
 
 def test_stream_matches_in_memory(files):
     mem = _json(
-        runner.invoke(app, ["spectrum", str(files / "x.npy"), "--bootstrap", "0", "--json"])
+        runner.invoke(app, ["spectrum", str(files / "x.npy"), "--ci-method", "none", "--json"])
     )
     st = _json(
         runner.invoke(

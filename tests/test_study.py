@@ -20,7 +20,7 @@ def tiny_parts(monkeypatch):
             "planted",
             load,
             kernel="linear",
-            bootstrap=5,
+            groups=5,
             seed=seed,
             truth={"b": 1.5, "a": 2.0},
         )

@@ -30,6 +30,12 @@ err_console = Console(stderr=True)
 out_console = Console()
 
 
+class CIMethod(str, Enum):
+    jackknife = "jackknife"
+    bootstrap = "bootstrap"
+    none = "none"
+
+
 class KernelName(str, Enum):
     linear = "linear"
     rbf = "rbf"
@@ -113,8 +119,12 @@ def spectrum(
     no_center: Annotated[
         bool, typer.Option("--no-center", help="do not center the operator")
     ] = False,
+    ci_method: Annotated[
+        CIMethod,
+        typer.Option(help="confidence intervals: delete-one-group jackknife, bootstrap, none"),
+    ] = CIMethod.jackknife,
     bootstrap: Annotated[
-        int, typer.Option(min=0, help="bootstrap replicates for CIs (0: none)")
+        int, typer.Option(min=2, help="replicates for --ci-method bootstrap")
     ] = 100,
     ci: Annotated[float, typer.Option(min=0.5, max=0.999, help="confidence level")] = 0.9,
     seed: Annotated[int, typer.Option(help="seed of all randomness")] = 0,
@@ -124,10 +134,6 @@ def spectrum(
             help="read DATA (.npy/.parquet) in chunks with O(d²) memory; CIs from a grouped "
             "jackknife (automatic for files over 1 GiB)"
         ),
-    ] = False,
-    jackknife: Annotated[
-        bool,
-        typer.Option(help="CIs from a delete-one-group jackknife instead of the bootstrap"),
     ] = False,
     groups: Annotated[
         int, typer.Option(min=2, help="jackknife groups (--jackknife, --stream)")
@@ -162,7 +168,7 @@ def spectrum(
                 top=top,
                 bootstrap=bootstrap,
                 ci=ci,
-                ci_method="jackknife" if jackknife else "bootstrap",
+                ci_method=ci_method.value,
                 groups=groups,
                 seed=seed,
                 progress=not as_json,
