@@ -755,6 +755,31 @@ def _check_overflow(p: _Pass, label: str) -> None:
         )
 
 
+def _finished_pass(
+    source: Source,
+    center: bool,
+    targets: np.ndarray | None,
+    chunk_rows: int | None,
+    groups: int,
+    progress: bool,
+    precision: Precision,
+) -> _Pass:
+    """One pass over ``source`` with the scatter's lower triangle turned into the covariance."""
+    src = _open(source)
+    p = _run_pass(
+        src,
+        center=center,
+        targets=targets,
+        chunk_rows=chunk_rows,
+        groups=groups,
+        progress=progress,
+        precision=precision,
+    )
+    _check_overflow(p, src.label)
+    _finalize_lower(p.scatter, p.total, p.n, center)
+    return p
+
+
 def streaming_covariance(
     source: Source,
     *,
@@ -828,19 +853,8 @@ def streaming_covariance(
     block; ``groups=G`` needs (G + 1)·d²·8 bytes). A memory-mapped file's pages belong to the
     page cache, not to this call.
     """
-    src = _open(source)
-    p = _run_pass(
-        src,
-        center=center,
-        targets=targets,
-        chunk_rows=chunk_rows,
-        groups=groups,
-        progress=progress,
-        precision=precision,
-    )
-    _check_overflow(p, src.label)
+    p = _finished_pass(source, center, targets, chunk_rows, groups, progress, precision)
     cov = p.scatter
-    _finalize_lower(cov, p.total, p.n, center)
     _mirror_lower(cov)
     return StreamingCovariance(covariance=cov, **_moments_fields(p, center, precision))
 
@@ -889,19 +903,8 @@ def streaming_eigvalsh(
     O(d) LAPACK workspace, i.e. below 2·d²·8 bytes (``precision="mixed"`` adds a float32
     (d, d) block, still below 2 × in all; ``groups=G`` needs (G + 1)·d²·8 bytes).
     """
-    src = _open(source)
-    p = _run_pass(
-        src,
-        center=center,
-        targets=targets,
-        chunk_rows=chunk_rows,
-        groups=groups,
-        progress=progress,
-        precision=precision,
-    )
-    _check_overflow(p, src.label)
+    p = _finished_pass(source, center, targets, chunk_rows, groups, progress, precision)
     a = p.scatter
-    _finalize_lower(a, p.total, p.n, center)
     # a.T is Fortran-contiguous float64: overwritten in place; its upper = a's lower triangle.
     w = scipy.linalg.eigh(
         a.T,
