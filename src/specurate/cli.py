@@ -27,7 +27,8 @@ app = typer.Typer(
     help="Spectral data curation: spectra, exponents and what curation does to them.",
 )
 err_console = Console(stderr=True)
-out_console = Console()
+# Pipes and files get 120 columns (rich would use 80 and fold the tables' numbers).
+out_console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 class CIMethod(str, Enum):
