@@ -449,6 +449,22 @@ def randomized_eigh(
         q = _orth(w)
         del w
 
+    return _result(theta, v, res, bound, rel, k, return_vectors, it, n_products, converged)
+
+
+def _result(
+    theta: np.ndarray,
+    v: np.ndarray,
+    res: np.ndarray,
+    bound: np.ndarray,
+    rel: np.ndarray,
+    k: int,
+    return_vectors: bool,
+    n_iter: int,
+    n_products: int,
+    converged: bool,
+) -> RandomizedEig:
+    """The frozen result of the top-k Ritz pairs (shared by the iterative and dense paths)."""
     eigvals = np.ascontiguousarray(theta[:k])
     vecs = v if return_vectors else None
     _freeze(eigvals, vecs, res, bound, rel)
@@ -458,7 +474,7 @@ def randomized_eigh(
         residual_norms=res,
         error_bounds=bound,
         relative_error_bounds=rel,
-        n_iter=it,
+        n_iter=n_iter,
         n_products=n_products,
         converged=converged,
     )
@@ -496,16 +512,4 @@ def _dense_eigh(
     n_products += 1
     res = np.linalg.norm(r, axis=0)
     bound, rel, _ = _bounds(theta, res, _rounding(n, dtype, float(theta[0])))
-    eigvals = np.ascontiguousarray(theta[:k])
-    vecs = v if return_vectors else None
-    _freeze(eigvals, vecs, res, bound, rel)
-    return RandomizedEig(
-        eigenvalues=eigvals,
-        eigenvectors=vecs,
-        residual_norms=res,
-        error_bounds=bound,
-        relative_error_bounds=rel,
-        n_iter=0,
-        n_products=n_products,
-        converged=True,
-    )
+    return _result(theta, v, res, bound, rel, k, return_vectors, 0, n_products, True)
