@@ -38,6 +38,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from specurate.errors import SpecurateInputError
+from specurate.io import validate_array
 from specurate.spectrum.operators import center_features, center_gram, rbf_kernel
 from specurate.spectrum.powerlaw import PowerLawFit, fit_power_law
 
@@ -74,19 +75,11 @@ class FeatureOperator:
 
 
 def check_data(x: np.ndarray) -> np.ndarray:
-    """Validate an (n, d) data matrix for spectral analysis: 2-D, ≥ 50 rows, finite."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise SpecurateInputError(
-            f"data must be a 2-D array (examples × features), got shape {x.shape}."
-        )
-    if x.shape[0] < MIN_EXAMPLES:
-        raise SpecurateInputError(
-            f"data have {x.shape[0]} examples; spectral fits need at least {MIN_EXAMPLES}."
-        )
-    if not np.all(np.isfinite(x)):
-        raise SpecurateInputError("data contain NaN or infinite values.")
-    return x
+    """Validate an (n, d) data matrix for spectral analysis: 2-D, ≥ 50 rows, finite (float64).
+
+    The same checks as for data files (:func:`specurate.io.validate_array`), for in-memory arrays.
+    """
+    return validate_array(np.asarray(x), source="data", role="data", min_rows=MIN_EXAMPLES)
 
 
 def _gram_features(
