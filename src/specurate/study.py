@@ -124,23 +124,17 @@ def study_parts(*, quick: bool, seed: int) -> list[Part]:
     n, d = (5000, 256) if quick else (20000, 512)
     parts = [
         _spectrum_part(
-            "planted-b1.5-a2",
-            f"planted power law (n={n}, d={d}, b=1.5, a=2)",
-            lambda: planted_powerlaw(n, d, b=1.5, a=2.0, seed=seed),
+            f"planted-b{b:g}-a{a:g}",
+            f"planted power law (n={n}, d={d}, b={b:g}, a={a:g})",
+            lambda b=b, a=a: planted_powerlaw(n, d, b=b, a=a, seed=seed),
             kernel="linear",
             groups=jk,
             seed=seed,
-            truth={"b": 1.5, "a": 2.0},
-        ),
-        _spectrum_part(
-            "planted-b2.5-a1.5",
-            f"planted power law (n={n}, d={d}, b=2.5, a=1.5)",
-            lambda: planted_powerlaw(n, d, b=2.5, a=1.5, seed=seed),
-            kernel="linear",
-            groups=jk,
-            seed=seed,
-            truth={"b": 2.5, "a": 1.5},
-        ),
+            truth={"b": b, "a": a},
+        )
+        for b, a in ((1.5, 2.0), (2.5, 1.5))
+    ]
+    parts += [
         _spectrum_part(
             "digits-linear",
             "sklearn digits, covariance",
