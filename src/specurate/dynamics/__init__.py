@@ -1,0 +1,1 @@
+"""Mode-space learning dynamics under curation: problems, policies, exact simulation, fits."""
