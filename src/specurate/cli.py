@@ -160,6 +160,7 @@ def spectrum(
             )
         else:
             x, y, name = _load_data(data, labels, want_labels=True)
+            del name
             report = estimate_spectrum(
                 x,
                 y,
@@ -329,6 +330,299 @@ def reweight(
     table.add_row("frontier gain inside K₀", f"{out['frontier_gain']:.3f}", "")
     table.add_row("spectral narrowing", "YES" if out["narrowing"] else "no", "")
     out_console.print(table)
+
+
+class BudgetName(str, Enum):
+    operator = "operator"
+    mass = "mass"
+
+
+def _parse_knob(text: str) -> tuple[str, Any]:
+    """``name=value`` with value parsed as none/bool/int/float, else kept as text."""
+    if "=" not in text:
+        raise SpecurateInputError(f"--set expects name=value, got {text!r}")
+    name, raw = (p.strip() for p in text.split("=", 1))
+    low = raw.lower()
+    if low in ("none", "null"):
+        return name.replace("-", "_"), None
+    if low in ("true", "false"):
+        return name.replace("-", "_"), low == "true"
+    for conv in (int, float):
+        try:
+            return name.replace("-", "_"), conv(raw)
+        except ValueError:
+            pass
+    return name.replace("-", "_"), raw
+
+
+def _policy_from_cli(policy: str, kappa: str | None, knobs: list[str]) -> Any:
+    from specurate.dynamics.policies import make_policy
+
+    values = dict(_parse_knob(k) for k in knobs)
+    if kappa is not None:
+        if policy not in ("oracle", "probe"):
+            raise SpecurateInputError(f"--kappa applies to the oracle and the probe, not {policy}")
+        if kappa == "grow":
+            if policy != "oracle":
+                raise SpecurateInputError("--kappa grow applies to the oracle only")
+            values.setdefault("kappa", 3.0)
+            values.setdefault("growth", 1.0)
+        else:
+            try:
+                values["kappa"] = float(kappa)
+            except ValueError:
+                raise SpecurateInputError(
+                    f"--kappa must be a number or 'grow', got {kappa!r}"
+                ) from None
+    return make_policy(policy, **values)
+
+
+@app.command()
+def simulate(
+    a: Annotated[float, typer.Option(help="target energy exponent: λ_k w_k² = k^-a (a > 1)")] = 2.0,
+    b: Annotated[float, typer.Option(help="spectral exponent: λ_k = k^-b (b > 0)")] = 1.5,
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="baseline, static, oracle, soft-oracle, self-score, probe, ensemble, "
+            "synthetic-teacher or synthetic-self"
+        ),
+    ] = "oracle",
+    budget: Annotated[
+        BudgetName,
+        typer.Option(help="operator: Σ ω_k λ_k = Σ λ_k; mass: equal example mass per mode"),
+    ] = BudgetName.operator,
+    modes: Annotated[int, typer.Option(help="number of modes N (≥ 10)")] = 1_000_000,
+    t_min: Annotated[float, typer.Option(help="first time (passes)")] = 1.0,
+    t_max: Annotated[float, typer.Option(help="last time (passes)")] = 1e8,
+    kappa: Annotated[
+        str | None, typer.Option(help="oracle/probe threshold κ, or 'grow' for κ(t) = 3 + ln(1+t)")
+    ] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="policy knob as name=value (repeatable), e.g. --set noise=0.5"),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="learning law g = c (ωλ)^α t^β: α")] = 1.0,
+    beta: Annotated[float, typer.Option(help="learning law: β")] = 1.0,
+    data: Annotated[
+        str | None,
+        typer.Option(help="simulate the measured spectrum of this data (file or built-in name)"),
+    ] = None,
+    labels: Annotated[str | None, typer.Option(help="labels for --data")] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="run every policy; write a plot and the tables")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="--compare: output folder")] = Path(
+        "specurate-simulate"
+    ),
+    plot: Annotated[Path | None, typer.Option(help="write the L(t), k*(t) plot here")] = None,
+    seed: Annotated[int, typer.Option(help="seed of all randomness")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object, nothing else")
+    ] = False,
+) -> None:
+    """Exact mode-space learning dynamics under a curation policy, against the baseline."""
+    from specurate.dynamics.compare import analyze
+    from specurate.dynamics.fit import default_targets
+    from specurate.dynamics.modes import LearningLaw, modes_from_spectrum, power_law_modes
+    from specurate.dynamics.policies import Baseline
+    from specurate.dynamics.simulate import simulate as run_simulation
+    from specurate.results import jsonable, trajectory_dict
+
+    try:
+        law = LearningLaw(alpha=alpha, beta=beta)
+        if compare:
+            _simulate_compare(a, b, budget.value, modes, t_min, t_max, law, seed, out, as_json)
+            return
+        pol = _policy_from_cli(policy, kappa, knob or [])
+        if data is not None:
+            x, y, name = _load_data(data, labels, want_labels=True)
+            del name
+            if y is None:
+                raise SpecurateInputError("--data needs labels (--labels or a built-in data set)")
+            report = estimate_spectrum(x, y, ci_method="none", seed=seed, progress=not as_json)
+            problem = modes_from_spectrum(report, budget=budget.value)
+        else:
+            problem = power_law_modes(a, b, n_modes=modes, budget=budget.value)
+        kw = dict(law=law, t_min=t_min, t_max=t_max, seed=seed)
+        base = run_simulation(problem, Baseline(), **kw)
+        traj = base if pol.name == "baseline" else run_simulation(problem, pol, **kw)
+    except SpecurateInputError as exc:
+        _fail(str(exc))
+    targets = default_targets(base)
+    an = analyze(traj, base, targets)
+    base_an = analyze(base, base, targets)
+    result = trajectory_dict(traj, analysis=an)
+    result["baseline"] = {
+        "loss_exponent": base_an.loss.exponent,
+        "frontier_exponent": base_an.frontier.exponent,
+        "loss": base.loss,
+        "compute": base.compute,
+    }
+    result["problem"] = {"a": problem.a, "b": problem.b, "source": problem.source}
+    if problem.a is not None and problem.b is not None:
+        result["paper"] = {
+            "baseline_loss_exponent": (problem.a - 1) * law.rho / problem.b,
+            "baseline_frontier_exponent": law.rho / problem.b,
+            "oracle_frontier_exponent": law.rho,
+            "oracle_loss_exponent_A3": problem.a * law.rho / problem.b,
+        }
+    result = jsonable(result)
+    if plot is not None:
+        from specurate.plots import plot_dynamics, save
+
+        save(plot_dynamics({"baseline": base, pol.name: traj}, title=problem.source), plot)
+        result["plot"] = str(plot)
+    if as_json:
+        _emit_json(result)
+        return
+    _print_simulation(result)
+
+
+def _print_simulation(r: dict[str, Any]) -> None:
+    def num(v: Any, fmt: str = ".4g") -> str:
+        return "—" if v is None else format(v, fmt)
+
+    table = Table(
+        title=f"{r['policy']} vs baseline ({r['budget']} budget, N = {r['n_modes']}, "
+        f"{r['engine']} engine)"
+    )
+    table.add_column("quantity")
+    table.add_column(r["policy"], justify="right")
+    table.add_column("baseline", justify="right")
+    lo, hi = r["loss_fit_range"]
+    table.add_row(
+        f"loss exponent (L ~ t^-x, t in {num(lo, '.3g')}–{num(hi, '.3g')})",
+        f"{num(r['loss_exponent'])} (drift {num(r['loss_drift'], '+.3f')})",
+        num(r["baseline"]["loss_exponent"]),
+    )
+    table.add_row(
+        "frontier exponent (k* ~ t^x)",
+        num(r["frontier_exponent"]),
+        num(r["baseline"]["frontier_exponent"]),
+    )
+    for target, sp in r["speedup_at_target"].items():
+        table.add_row(
+            f"speed-up at L = {target}", "never reached" if sp is None else f"{sp:.3g}×", "1×"
+        )
+    table.add_row("largest weight used", num(r["largest_weight"]), "1")
+    table.add_row("speed-up that weight alone allows", f"{num(r['bound_speedup'])}×", "1×")
+    table.add_row("final loss", num(r["final_loss"]), num(r["baseline"]["loss"][-1]))
+    out_console.print(table)
+    if "paper" in r:
+        p = r["paper"]
+        out_console.print(
+            f"paper: baseline loss exponent (a−1)ρ/b = {p['baseline_loss_exponent']:.4g}, "
+            f"oracle frontier ρ = {p['oracle_frontier_exponent']:.4g}, "
+            f"oracle loss aρ/b (A.3) = {p['oracle_loss_exponent_A3']:.4g}"
+        )
+    for note in r["notes"]:
+        out_console.print(f"note: {note}")
+
+
+def _simulate_compare(
+    a: float,
+    b: float,
+    budget: str,
+    n_modes: int,
+    t_min: float,
+    t_max: float,
+    law: Any,
+    seed: int,
+    out: Path,
+    as_json: bool,
+) -> None:
+    from specurate.dynamics.compare import compare as run_compare
+    from specurate.plots import plot_dynamics, save
+    from specurate.results import comparison_dict
+
+    n = min(n_modes, 200_000)
+    t_hi = min(t_max, 1e7)
+    cmp = run_compare(
+        a,
+        b,
+        budget=budget,
+        n_modes=n,
+        t_min=t_min,
+        t_max=t_hi,
+        law=law,
+        seed=seed,
+        progress=not as_json,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    shown = {r.label: cmp.trajectories[r.label] for r in cmp.rows}
+    fig = plot_dynamics(shown, title=f"a = {a:g}, b = {b:g}, {budget} budget, N = {n}")
+    save(fig, out / "compare.png")
+    result = comparison_dict(cmp)
+    result["plot"] = str(out / "compare.png")
+    (out / "compare.json").write_text(json.dumps(result, indent=1))
+    if as_json:
+        _emit_json(result)
+        return
+    _print_compare(result)
+    out_console.print(f"plot: {out / 'compare.png'}   results: {out / 'compare.json'}")
+
+
+def _print_compare(r: dict[str, Any]) -> None:
+    def num(v: Any, fmt: str = ".3g") -> str:
+        return "—" if v is None else format(v, fmt)
+
+    targets = list(r["policies"][0]["speedup_at_target"])
+    table = Table(title=f"policies on a = {r['a']:g}, b = {r['b']:g} ({r['budget']} budget)")
+    for col in ("policy", "loss exp.", "drift", "k* exp."):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for tgt in targets:
+        table.add_column(f"speed-up @L={tgt}", justify="right")
+    for col in ("max weight", "weight growth", "bound", "oracle gain rec. (exp/time)"):
+        table.add_column(col, justify="right")
+    for p in r["policies"]:
+        rec = p["exponent_gain_recovered"], p["time_gain_recovered"]
+        table.add_row(
+            p["label"],
+            num(p["loss_exponent"], ".4f"),
+            num(p["loss_drift"], "+.3f"),
+            num(p["frontier_exponent"], ".3f"),
+            *[num(p["speedup_at_target"][t]) for t in targets],
+            num(p["largest_weight"]),
+            num(p["weight_growth_exponent"], ".2f"),
+            num(p["bound_speedup"]),
+            "—"
+            if rec[0] is None and rec[1] is None
+            else f"{num(rec[0], '.2f')} / {num(rec[1], '.2f')}",
+        )
+    out_console.print(table)
+    paper = Table(title="paper's formula vs measured")
+    for col in ("claim", "source", "paper", "measured", "agrees", "alternative"):
+        paper.add_column(col, justify="left" if col in ("claim", "source") else "right")
+    for p in r["paper_vs_measured"]:
+        alt = "—"
+        if p["alternative"] is not None:
+            mark = "✓" if p["alternative_agrees"] else "✗"
+            alt = f"{p['alternative']:.4g} {mark} [{p['alternative_formula']}]"
+        paper.add_row(
+            p["claim"],
+            p["source"],
+            f"{p['paper']:.4g}",
+            f"{p['measured']:.4g}",
+            "yes" if p["agrees"] else "NO",
+            alt,
+        )
+    out_console.print(paper)
+    sweep = Table(title="static pruning of the head: finite region (OQ1)")
+    for col in ("strength", "C", "C_front", "K₀", "loss exp.", "speed-up", "bound C"):
+        sweep.add_column(col, justify="right")
+    for row in r["static_sweep"]:
+        sp = [v for v in row["speedup_at_target"].values() if v is not None]
+        sweep.add_row(
+            f"{row['strength']:g}",
+            num(row["C"]),
+            num(row["c_front"]),
+            num(row["k0"]),
+            num(row["loss_exponent"], ".4f"),
+            num(sp[-1] if sp else None),
+            num(row["bound_speedup"]),
+        )
+    out_console.print(sweep)
 
 
 @app.command()

@@ -151,6 +151,46 @@ def plot_reweight(
     return fig
 
 
+def plot_dynamics(trajectories: dict, *, title: str = "", axes: list | None = None) -> Figure:
+    """Log-log L vs compute, k*(t) and the local loss exponent −d ln L/d ln t, one line per run.
+
+    ``trajectories`` maps a label to a :class:`~specurate.dynamics.simulate.Trajectory`.
+    """
+    from specurate.dynamics.fit import local_slopes
+
+    if axes is None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
+    else:
+        fig = axes[0].figure
+    ax_l, ax_k, ax_s = axes
+    for label, tr in trajectories.items():
+        style = "--" if label in ("baseline", "real data only (span)") else "-"
+        width = 2.2 if label == "baseline" else 1.2
+        (line,) = ax_l.loglog(tr.compute, tr.loss, style, lw=width, label=label)
+        color = line.get_color()
+        ok = tr.k_star > 0
+        ax_k.loglog(tr.t[ok], tr.k_star[ok], style, lw=width, color=color)
+        ax_s.semilogx(tr.t, -local_slopes(tr.t, tr.loss), style, lw=width, color=color)
+    ax_l.set_xlabel("compute (passes, scoring and helpers included)")
+    ax_l.set_ylabel("test loss L on the original distribution")
+    ax_k.set_xlabel("t (passes)")
+    ax_k.set_ylabel("learned modes k*(t)")
+    ax_s.set_xlabel("t (passes)")
+    ax_s.set_ylabel("local loss exponent −d ln L / d ln t")
+    ax_s.set_ylim(bottom=-0.1)
+    ax_l.legend(fontsize=7, ncol=2)
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.25)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def save(fig: Figure, path: str | Path) -> Path:
     """Save a figure (format from the extension) and close it."""
     import matplotlib.pyplot as plt

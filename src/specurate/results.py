@@ -119,3 +119,104 @@ def reweight_dict(report: ReweightReport, *, top: int | None = None) -> dict[str
             "eigenvalues_w": report.eigenvalues_w[k],
         }
     )
+
+
+def trajectory_dict(traj: Any, *, analysis: Any = None) -> dict[str, Any]:
+    """JSON view of a simulated :class:`~specurate.dynamics.simulate.Trajectory`.
+
+    With an :class:`~specurate.dynamics.compare.Analysis` it adds the design.md keys
+    ``loss_exponent``, ``frontier_exponent`` and ``speedup_at_target`` (plus fit ranges, drift,
+    largest weight and the speed-up that weight alone allows).
+    """
+    out: dict[str, Any] = {
+        "policy": traj.policy,
+        "params": traj.params,
+        "budget": traj.budget,
+        "law": traj.law,
+        "n_modes": traj.n_modes,
+        "tail_closure": traj.closed,
+        "kappa_measure": traj.kappa,
+        "engine": traj.engine,
+        "solver": traj.solver,
+        "t": traj.t,
+        "compute": traj.compute,
+        "loss": traj.loss,
+        "k_star": traj.k_star,
+        "max_weight": traj.max_weight,
+        "valid_until": traj.valid_until,
+        "notes": list(traj.notes),
+    }
+    if traj.span_loss is not None:
+        out["out_of_span_loss"] = traj.span_loss
+    if analysis is not None:
+        out.update(analysis_dict(analysis))
+    return jsonable(out)
+
+
+def analysis_dict(an: Any) -> dict[str, Any]:
+    """JSON view of a :class:`~specurate.dynamics.compare.Analysis`."""
+    return jsonable(
+        {
+            "label": an.label,
+            "loss_exponent": an.loss.exponent,
+            "loss_fit_range": an.loss.t_range,
+            "loss_drift": an.loss.drift,
+            "loss_fit_stable": an.loss.stable,
+            "frontier_exponent": an.frontier.exponent,
+            "frontier_fit_range": an.frontier.t_range,
+            "frontier_drift": an.frontier.drift,
+            "speedup_at_target": an.speedup_at_target,
+            "largest_weight": an.max_weight,
+            "weight_growth_exponent": an.weight_growth,
+            "bound_speedup": an.bound_speedup,
+            "final_loss": an.final_loss,
+            "final_compute": an.final_compute,
+            "exponent_gain_recovered": an.exponent_gain_recovered,
+            "time_gain_recovered": an.time_gain_recovered,
+        }
+    )
+
+
+def comparison_dict(cmp: Any, *, curves: bool = True) -> dict[str, Any]:
+    """JSON view of a :class:`~specurate.dynamics.compare.Comparison`."""
+    rows = []
+    for an in cmp.rows:
+        row = analysis_dict(an)
+        row["policy"] = an.policy
+        row["params"] = an.params
+        tr = cmp.trajectories[an.label]
+        if tr.span_loss is not None:
+            row["out_of_span_loss_final"] = tr.span_loss[-1]
+            row["out_of_span_loss_initial"] = tr.span_loss[0]
+        if curves:
+            row.update({"t": tr.t, "compute": tr.compute, "loss": tr.loss, "k_star": tr.k_star})
+        rows.append(row)
+    paper = [
+        {
+            "claim": p.claim,
+            "source": p.source,
+            "paper": p.paper,
+            "measured": p.measured,
+            "agrees": p.agrees,
+            "alternative": p.alternative,
+            "alternative_formula": p.alternative_formula,
+            "alternative_agrees": p.alternative_agrees,
+            "tolerance": p.tolerance,
+            "note": p.note,
+        }
+        for p in cmp.paper
+    ]
+    return jsonable(
+        {
+            "a": cmp.a,
+            "b": cmp.b,
+            "budget": cmp.budget,
+            "law": cmp.law,
+            "n_modes": cmp.n_modes,
+            "t_max": cmp.t_max,
+            "target_losses": cmp.targets,
+            "policies": rows,
+            "paper_vs_measured": paper,
+            "static_sweep": cmp.static_sweep,
+        }
+    )

@@ -72,7 +72,10 @@ class LearningLaw:
 
     def rate(self, lam: np.ndarray, omega: np.ndarray | float) -> np.ndarray:
         """dg/ds = c (ω λ)^α, shape of ``lam``."""
-        return self.c * (np.asarray(omega, dtype=float) * lam) ** self.alpha
+        x = np.asarray(omega, dtype=float) * lam
+        if self.alpha != 1.0:
+            x = x**self.alpha
+        return self.c * x if self.c != 1.0 else x
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,9 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
 def _fraction(name: str, value: float, *, upper_open: bool = True) -> None:
     ok = 0 <= value < 1 if upper_open else 0 <= value <= 1
     if not (math.isfinite(value) and ok):
-        raise SpecurateInputError(f"{name} must be in [0, 1{')' if upper_open else ']'}, got {value}")
+        raise SpecurateInputError(
+            f"{name} must be in [0, 1{')' if upper_open else ']'}, got {value}"
+        )
 
 
 class Policy:
@@ -262,7 +264,7 @@ class SoftOracle(_Refreshing):
         self._check_refresh()
 
     def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
-        w = u**self.power
+        w = u * u if self.power == 2.0 else u**self.power
         w, w_rem = normalize(w, float(w[-1]), ctx.modes)
         if self.cap is not None:
             w, w_rem = _cap(w, w_rem, self.cap, ctx.modes)
@@ -581,9 +583,7 @@ def make_policy(name: str, **knobs: Any) -> Policy:
         SpecurateInputError: unknown name or knob, or a knob out of range.
     """
     if name not in POLICIES:
-        raise SpecurateInputError(
-            f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}"
-        )
+        raise SpecurateInputError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
     cls = POLICIES[name]
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(knobs) - fields)

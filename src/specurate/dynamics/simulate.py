@@ -50,6 +50,8 @@ class Trajectory:
         wasted: (T,) share of the sampling mass spent on examples that teach nothing.
         span_loss: (T,) loss on the modes outside the real data's span (synthetic policies).
         valid_until: last time at which k* ≤ N/10 (beyond it finite N can bias slopes).
+        initial_loss: L(0) = Σ e_k; ``loss_floor`` a floor the policy cannot go below
+            (fixed-κ oracle: e^{−2κ} Σ e_k), excluded from exponent fits.
         engine, solver: how it was integrated (steps, pieces, tolerance, seconds).
         notes: caveats found while simulating.
     """
@@ -73,6 +75,7 @@ class Trajectory:
     solver: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     initial_loss: float = float("nan")
+    loss_floor: float = 0.0
 
 
 def time_grid(t_min: float, t_max: float, points_per_decade: int = 40) -> np.ndarray:
@@ -139,8 +142,10 @@ def simulate(
         res = _run_static(ctx, policy, t)
     elif engine == "oracle":
         assert isinstance(policy, Oracle)
-        res = _run_oracle(ctx, policy, t, rtol) if policy.growth == 0 else _run_oracle_growing(
-            ctx, policy, t, rtol
+        res = (
+            _run_oracle(ctx, policy, t, rtol)
+            if policy.growth == 0
+            else _run_oracle_growing(ctx, policy, t, rtol)
         )
     elif engine == "refresh":
         res = _run_refresh(ctx, policy, t)
@@ -180,6 +185,7 @@ def simulate(
         solver=res.solver,
         notes=tuple(notes),
         initial_loss=modes.total_energy,
+        loss_floor=res.loss_floor,
     )
 
 
@@ -193,6 +199,7 @@ class _Result:
     span_loss: np.ndarray | None = None
     solver: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    loss_floor: float = 0.0
 
 
 def _evaluate_g(ctx: Context, g: np.ndarray, g_rem: float) -> tuple[float, float]:
@@ -286,8 +293,12 @@ def _run_oracle(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float) -> _Re
         k_star=k,
         max_weight=cmax,
         wasted=np.zeros(t.size),
-        solver={"method": "event-driven closed form", "events": int(min(m.n_modes, np.searchsorted(s_start, s[-1])))},
+        solver={
+            "method": "event-driven closed form",
+            "events": int(min(m.n_modes, np.searchsorted(s_start, s[-1]))),
+        },
         notes=notes,
+        loss_floor=math.exp(-2.0 * kappa) * m.total_energy,
     )
 
 
@@ -319,7 +330,7 @@ def _run_oracle_growing(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float
 
     def rhs(tau: float, y: np.ndarray) -> np.ndarray:
         s = math.exp(tau)
-        j, cw, _ = weights(s, y[0])
+        _, cw, _ = weights(s, y[0])
         return np.array([s * max(cw, 0.0) ** alpha])
 
     s_grid = law.clock(t)
