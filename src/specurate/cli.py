@@ -533,7 +533,7 @@ def _simulate_compare(
     as_json: bool,
 ) -> None:
     from specurate.dynamics.compare import compare as run_compare
-    from specurate.plots import plot_dynamics, save
+    from specurate.plots import plot_compare, save
     from specurate.results import comparison_dict
 
     n = min(n_modes, 200_000)
@@ -541,6 +541,7 @@ def _simulate_compare(
     cmp = run_compare(
         a,
         b,
+        mass_modes=min(1_000_000, max(100_000, 5 * n)),
         budget=budget,
         n_modes=n,
         t_min=t_min,
@@ -550,9 +551,7 @@ def _simulate_compare(
         progress=not as_json,
     )
     out.mkdir(parents=True, exist_ok=True)
-    shown = {r.label: cmp.trajectories[r.label] for r in cmp.rows}
-    fig = plot_dynamics(shown, title=f"a = {a:g}, b = {b:g}, {budget} budget, N = {n}")
-    save(fig, out / "compare.png")
+    save(plot_compare(cmp), out / "compare.png")
     result = comparison_dict(cmp)
     result["plot"] = str(out / "compare.png")
     (out / "compare.json").write_text(json.dumps(result, indent=1))
@@ -569,11 +568,12 @@ def _print_compare(r: dict[str, Any]) -> None:
 
     targets = list(r["policies"][0]["speedup_at_target"])
     table = Table(title=f"policies on a = {r['a']:g}, b = {r['b']:g} ({r['budget']} budget)")
-    for col in ("policy", "loss exp.", "drift", "k* exp."):
-        table.add_column(col, justify="left" if col == "policy" else "right")
+    table.add_column("policy", no_wrap=True)
+    for col in ("loss exp.", "drift", "k* exp."):
+        table.add_column(col, justify="right")
     for tgt in targets:
-        table.add_column(f"speed-up @L={tgt}", justify="right")
-    for col in ("max weight", "weight growth", "bound", "oracle gain rec. (exp/time)"):
+        table.add_column(f"×@L={tgt}", justify="right")
+    for col in ("max w", "w growth", "bound", "oracle gain rec."):
         table.add_column(col, justify="right")
     for p in r["policies"]:
         rec = p["exponent_gain_recovered"], p["time_gain_recovered"]

@@ -168,11 +168,14 @@ def plot_dynamics(trajectories: dict, *, title: str = "", axes: list | None = No
     else:
         fig = axes[0].figure
     ax_l, ax_k, ax_s = axes
-    for label, tr in trajectories.items():
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors
+    for i, (label, tr) in enumerate(trajectories.items()):
         style = "--" if label in ("baseline", "real data only (span)") else "-"
-        width = 2.2 if label == "baseline" else 1.2
-        (line,) = ax_l.loglog(tr.compute, tr.loss, style, lw=width, label=label)
-        color = line.get_color()
+        width = 2.2 if label == "baseline" else 1.3
+        color = "black" if label == "baseline" else colors[(2 * i) % 20 + (i // 10) % 2]
+        ax_l.loglog(tr.compute, tr.loss, style, lw=width, label=label, color=color)
         ok = tr.k_star > 0
         ax_k.loglog(tr.t[ok], tr.k_star[ok], style, lw=width, color=color)
         ax_s.semilogx(tr.t, -local_slopes(tr.t, tr.loss), style, lw=width, color=color)
@@ -182,12 +185,51 @@ def plot_dynamics(trajectories: dict, *, title: str = "", axes: list | None = No
     ax_k.set_ylabel("learned modes k*(t)")
     ax_s.set_xlabel("t (passes)")
     ax_s.set_ylabel("local loss exponent −d ln L / d ln t")
-    ax_s.set_ylim(bottom=-0.1)
+    ax_s.set_ylim(-0.1, 2.0)
     ax_l.legend(fontsize=7, ncol=2)
     for ax in axes:
         ax.grid(True, which="both", alpha=0.25)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_compare(cmp: object) -> Figure:
+    """Two rows for a :class:`~specurate.dynamics.compare.Comparison`.
+
+    Top: curation policies (L vs compute, k*, local exponent). Bottom: the synthetic-data
+    experiment — loss, loss on the modes outside the real data's span, and k*.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    synthetic = ("real data only (span)", "synthetic-teacher", "synthetic-self")
+    trajs = cmp.trajectories  # type: ignore[attr-defined]
+    labels = [r.label for r in cmp.rows]  # type: ignore[attr-defined]
+    main = {k: trajs[k] for k in labels if k not in synthetic}
+    syn = {k: trajs[k] for k in ("baseline", *synthetic) if k in trajs}
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9), layout="constrained")
+    plot_dynamics(main, axes=list(axes[0]))
+    ax_l, ax_o, ax_k = axes[1]
+    for label, tr in syn.items():
+        style = "--" if label in ("baseline", "real data only (span)") else "-"
+        ax_l.loglog(tr.compute, tr.loss, style, label=label)
+        if tr.span_loss is not None:
+            ax_o.loglog(tr.t, tr.span_loss, style, label=label)
+        ax_k.loglog(tr.t[tr.k_star > 0], tr.k_star[tr.k_star > 0], style, label=label)
+    ax_l.set_ylabel("test loss L")
+    ax_o.set_ylabel("loss on modes outside the real data's span")
+    ax_k.set_ylabel("learned modes k*(t)")
+    for ax in (ax_l, ax_o, ax_k):
+        ax.set_xlabel("t (passes)" if ax is not ax_l else "compute (passes)")
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=7)
+    fig.suptitle(
+        f"a = {cmp.a:g}, b = {cmp.b:g}, {cmp.budget} budget, N = {cmp.n_modes}: "  # type: ignore[attr-defined]
+        "curation policies (top) and the synthetic-data span experiment (bottom)"
+    )
     return fig
 
 
