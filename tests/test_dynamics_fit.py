@@ -243,6 +243,9 @@ def test_cli_simulate_compare_writes_outputs(tmp_path):
     assert (tmp_path / "compare.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "compare.json").read_text())
     assert saved["paper_vs_measured"] == out["paper_vs_measured"]
+    fams = out["sample_level"]["families"]
+    # cluster examples carry one mode each: realized mode weights equal the intended ones
+    assert fams["clusters"]["mismatch"] < 1e-9 < fams["gaussian"]["mismatch"]
     labels = {p["label"] for p in out["policies"]}
     assert {
         "baseline",
