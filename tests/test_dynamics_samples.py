@@ -13,6 +13,7 @@ from specurate.dynamics.policies import (
     Oracle,
     SelfScore,
     SoftOracle,
+    State,
     Static,
     SyntheticSelf,
     normalize,
@@ -134,7 +135,7 @@ def test_loss_rule_on_clusters_is_the_mode_space_selfscore():
     theta = data.w_star * (1 - np.exp(-data.lam * 30.0))
     u = mode_residuals(data, theta)
     ctx = Context(data.modes(), LearningLaw(), np.random.default_rng(0), 1.0)
-    omega = SelfScore(temperature=2.0).piece(ctx, 0.0, u, {}).weight
+    omega = SelfScore(temperature=2.0).piece(ctx, State(0.0, -np.log(u)), {}).weight
     w_modes = example_weights_from_modes(data.x, omega)
     w_loss = example_weights_from_loss(data.x, data.y, theta, temperature=2.0)
     np.testing.assert_allclose(w_loss, w_modes, rtol=1e-10)

@@ -12,7 +12,7 @@ integrated exactly (``engine``):
 * ``"ode"`` — weights that follow the state continuously (``staleness=0``): adaptive
   Runge–Kutta with error control.
 
-Policies that recompute weights implement ``piece(ctx, t, u, private)``, returning a
+Policies that recompute weights implement ``piece(ctx, state, private)``, returning a
 :class:`Piece`: per-mode relaxation rates r_k and targets ū_k such that the relative residual
 obeys du_k/ds = −r_k (u_k − ū_k) until the next refresh. Pure reweighting has ū = 0 and
 r_k = c (ω_k λ_k)^α; synthetic data moves ū away from 0 (labels that are not the target).
@@ -75,6 +75,111 @@ def pure_piece(ctx: Context, omega: np.ndarray, omega_rem: float, wasted: float 
     return Piece(ctx.law.rate(ctx.modes.lam, omega), None, omega, float(omega_rem), wasted)
 
 
+@dataclass(frozen=True)
+class State:
+    """What a refreshing policy sees: time t, exponents g (N,) (u = e^{-g}), tail exponent g_rem."""
+
+    t: float
+    g: np.ndarray
+    g_rem: float = 0.0
+
+    @property
+    def u(self) -> np.ndarray:
+        """Relative residuals u_k = e^{-g_k}."""
+        return np.exp(-self.g)
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    if not np.isfinite(top):
+        return top
+    return top + math.log(float(np.sum(np.exp(x - top))))
+
+
+def tail_log_weight(modes: Modes, log_pw: np.ndarray) -> float:
+    r"""log(p_rem ω_rem) by power-law continuation of p_k ω_k beyond N.
+
+    The slope s = −d ln(p_k ω_k)/d ln k is read between modes N/2 and N and the tail is
+    Σ_{k>N} p_N ω_N (k/N)^{-s} ≈ p_N ω_N (N + ½)^{s}(N + ½)^{1−s}/(s − 1) (s clamped ≥ 1.05).
+    Exact to O(1/N) for weights that follow a power law at the end of the spectrum (uniform
+    weights, unlearned tails, per-example losses). −inf without tail closure.
+    """
+    if not modes.closed:
+        return -math.inf
+    n = modes.n_modes
+    hi, lo = float(log_pw[-1]), float(log_pw[n // 2 - 1])
+    if not (np.isfinite(hi) and np.isfinite(lo)):
+        return math.log(modes.p_rem) + hi - math.log(modes.mass[-1]) if np.isfinite(hi) else hi
+    slope = max((lo - hi) / math.log(n / (n // 2)), 1.05)
+    return hi + slope * math.log(n) + (1.0 - slope) * math.log(n + 0.5) - math.log(slope - 1.0)
+
+
+def _waterfill(log_w: np.ndarray, mass: np.ndarray, cap: float, budget: float) -> np.ndarray:
+    r"""Weights min(C, θ w) with Σ p min(C, θ w) = budget (exact water-filling, in log space).
+
+    Sorting w descending, the capped set is a prefix; for m capped items
+    θ(m) = (budget − C Σ_{i<m} p_i) / Σ_{i≥m} p_i w_i, and the answer is the first m with
+    θ(m) w_(m) ≤ C. Log weights keep learned modes (w ~ e^{-2g}) from underflowing to 0.
+    """
+    order = np.argsort(-log_w, kind="stable")
+    lw = log_w[order]
+    with np.errstate(divide="ignore"):
+        a = np.log(mass[order]) + lw
+    suffix = np.logaddexp.accumulate(a[::-1])[::-1]
+    capped = np.concatenate([[0.0], np.cumsum(mass[order])[:-1]])
+    rem = budget - cap * capped
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_theta = np.where(rem > 0, np.log(np.maximum(rem, 1e-300)) - suffix, np.inf)
+        ok = (rem > 0) & (log_theta + lw <= math.log(cap) + 1e-12)
+    if not ok.any():  # even all at the cap the open entries cannot hold the budget
+        return np.where(np.isneginf(log_w), 0.0, cap)
+    lt = log_theta[int(np.argmax(ok))]
+    with np.errstate(over="ignore"):
+        return np.minimum(cap, np.exp(np.minimum(lt + log_w, 700.0)))
+
+
+def weights_from_log(
+    modes: Modes,
+    log_w: np.ndarray,
+    *,
+    log_w_rem: float | None = None,
+    mix: float = 0.0,
+    cap: float | None = None,
+    spare: float = 1.0,
+) -> tuple[np.ndarray, float]:
+    r"""Budget-normalized weights from unnormalized log weights.
+
+    ω = ``spare``·((1−mix) w/Z + mix), Z = Σ p_k w_k + p_rem w_rem (the tail by
+    :func:`tail_log_weight` unless ``log_w_rem`` is given), then clipped at ``cap`` with the
+    freed mass water-filled onto the others (:func:`_waterfill`). Σ p ω + p_rem ω_rem = spare.
+    """
+    with np.errstate(divide="ignore"):
+        log_pw = np.log(modes.mass) + log_w
+    if modes.closed:
+        log_prem_w = (
+            tail_log_weight(modes, log_pw)
+            if log_w_rem is None
+            else math.log(modes.p_rem) + log_w_rem
+        )
+    else:
+        log_prem_w = -math.inf
+    log_z = _logsumexp(np.append(log_pw, log_prem_w))
+    if not np.isfinite(log_z):
+        raise SpecurateInputError("the policy gave zero weight to every mode")
+    lw = log_w - log_z
+    lw_rem = log_prem_w - math.log(modes.p_rem) - log_z if modes.closed else -math.inf
+    if mix > 0:
+        lw = np.logaddexp(math.log1p(-mix) + lw, math.log(mix)) if mix < 1 else np.zeros_like(lw)
+        lw_rem = float(np.logaddexp(math.log1p(-mix) + lw_rem, math.log(mix))) if mix < 1 else 0.0
+    if cap is not None:
+        mass = np.append(modes.mass, modes.p_rem)
+        both = _waterfill(np.append(lw, lw_rem), mass, cap, 1.0)
+        w, w_rem = both[:-1], float(both[-1])
+    else:
+        w, w_rem = np.exp(lw), float(math.exp(lw_rem))
+    return w * spare, w_rem * spare
+
+
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     ok = value >= 0 if allow_zero else value > 0
     if not (math.isfinite(value) and ok):
@@ -120,7 +225,8 @@ class Policy:
         """Private state of a refresh policy (helpers, snapshots)."""
         return {}
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
+        """Dynamics until the next refresh, from the learning state."""
         raise NotImplementedError
 
     def advance(self, ctx: Context, private: dict[str, Any], piece: Piece, ds: float) -> None:
@@ -216,12 +322,6 @@ class Oracle(Policy):
         return self.kappa + self.growth * np.log1p(np.asarray(t, dtype=float))
 
 
-def _per_example_loss(modes: Modes, u: np.ndarray) -> np.ndarray:
-    """Loss per unit example mass of mode k: e_k u_k² / p_k (mode-local examples)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(modes.mass > 0, modes.energy * u**2 / modes.mass, 0.0)
-
-
 @dataclass(frozen=True)
 class _Refreshing(Policy):
     staleness: float = 0.1
@@ -263,36 +363,15 @@ class SoftOracle(_Refreshing):
                 raise SpecurateInputError(f"cap must be ≥ 1 (mean weight is 1), got {self.cap}")
         self._check_refresh()
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
-        w = u * u if self.power == 2.0 else u**self.power
-        w, w_rem = normalize(w, float(w[-1]), ctx.modes)
-        if self.cap is not None:
-            w, w_rem = _cap(w, w_rem, self.cap, ctx.modes)
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
+        g = np.maximum(state.g, 0.0)  # true exponents are ≥ 0 (RK trial stages may undershoot)
+        w, w_rem = weights_from_log(
+            ctx.modes,
+            -self.power * g,
+            log_w_rem=-self.power * max(state.g_rem, 0.0) if ctx.modes.closed else None,
+            cap=self.cap,
+        )
         return pure_piece(ctx, w, w_rem)
-
-
-def _cap(w: np.ndarray, w_rem: float, cap: float, modes: Modes) -> tuple[np.ndarray, float]:
-    """Clip weights at ``cap`` and give the freed mass to the unclipped ones (water-filling)."""
-    for _ in range(60):
-        over = w > cap * (1 + 1e-12)
-        if not over.any() and w_rem <= cap * (1 + 1e-12):
-            break
-        w = np.minimum(w, cap)
-        w_rem = min(w_rem, cap)
-        free = w < cap
-        fixed = float(np.dot(modes.mass[~free], w[~free])) + (
-            modes.p_rem * w_rem if w_rem >= cap else 0.0
-        )
-        rest = float(np.dot(modes.mass[free], w[free])) + (
-            modes.p_rem * w_rem if w_rem < cap else 0.0
-        )
-        if rest <= 0:
-            break
-        scale = (1.0 - fixed) / rest
-        w = np.where(free, w * scale, w)
-        if w_rem < cap:
-            w_rem *= scale
-    return w, w_rem
 
 
 @dataclass(frozen=True)
@@ -329,38 +408,41 @@ class SelfScore(_Refreshing):
             _positive("noisy_loss", self.noisy_loss)
         self._check_refresh()
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         m = ctx.modes
-        score = _per_example_loss(m, u)
+        g = np.maximum(state.g, 0.0)
+        with np.errstate(divide="ignore"):
+            log_score = np.log(m.energy) - 2.0 * g - np.log(m.mass)  # ln(e_k u_k² / p_k)
         if self.noise > 0:
-            score = score * np.exp(self.noise * ctx.rng.standard_normal(score.size))
-        w = score ** (1.0 / self.temperature)
-        w_rem = float(w[-1])
+            log_score = log_score + self.noise * ctx.rng.standard_normal(log_score.size)
+        lw = log_score / self.temperature
         nu = self.label_noise
-        clean = 1.0 - nu
-        if nu > 0:
-            ell = self.noisy_loss if self.noisy_loss is not None else m.total_energy
-            w_noise = ell ** (1.0 / self.temperature)
-            z = clean * (float(np.dot(m.mass, w)) + m.p_rem * w_rem) + nu * w_noise
-            w, w_rem, w_noise = w / z, w_rem / z, w_noise / z
-            if self.mix > 0:
-                w, w_rem = (1 - self.mix) * w + self.mix, (1 - self.mix) * w_rem + self.mix
-                w_noise = (1 - self.mix) * w_noise + self.mix
-            if self.cap is not None:
-                w_noise = min(w_noise, self.cap)
-            spare = 1.0 - nu * w_noise
-            # clean examples hold mass (1−ν)p_k: their operator weight is (1−ν)ω_k
-            w, w_rem = normalize(w, w_rem, m, spare=spare)
-            if self.cap is not None:
-                w, w_rem = _cap(w / spare, w_rem / spare, self.cap, m)
-                w, w_rem = w * spare, w_rem * spare
-            return pure_piece(ctx, w, w_rem, wasted=nu * w_noise)
-        w, w_rem = normalize(w, w_rem, m)
+        if nu == 0:
+            w, w_rem = weights_from_log(m, lw, mix=self.mix, cap=self.cap)
+            return pure_piece(ctx, w, w_rem)
+        # noisy examples: one more population of mass ν whose loss never falls
+        ell = self.noisy_loss if self.noisy_loss is not None else m.total_energy
+        with np.errstate(divide="ignore"):
+            lpw = np.log(m.mass) + lw
+        mass = np.append((1 - nu) * m.mass, [(1 - nu) * m.p_rem, nu])
+        log_all = np.append(
+            lw,
+            [
+                tail_log_weight(m, lpw) - math.log(m.p_rem) if m.closed else -math.inf,
+                math.log(ell) / self.temperature,
+            ],
+        )
+        with np.errstate(divide="ignore"):
+            log_z = _logsumexp(np.log(mass) + log_all)
+        log_all = log_all - log_z
         if self.mix > 0:
-            w, w_rem = (1 - self.mix) * w + self.mix, (1 - self.mix) * w_rem + self.mix
-        if self.cap is not None:
-            w, w_rem = _cap(w, w_rem, self.cap, m)
-        return pure_piece(ctx, w, w_rem)
+            log_all = np.logaddexp(math.log1p(-self.mix) + log_all, math.log(self.mix))
+        omega = (
+            _waterfill(log_all, mass, self.cap, 1.0) if self.cap is not None else np.exp(log_all)
+        )
+        # clean examples hold mass (1−ν)p_k: their operator weight is (1−ν)ω_k
+        w, w_rem, w_noise = (1 - nu) * omega[:-2], (1 - nu) * float(omega[-2]), float(omega[-1])
+        return pure_piece(ctx, w, w_rem if m.closed else 0.0, wasted=nu * w_noise)
 
 
 @dataclass(frozen=True)
@@ -388,16 +470,14 @@ class Probe(_Refreshing):
             raise SpecurateInputError(f"cap must be ≥ 1, got {self.cap}")
         self._check_refresh()
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         m = ctx.modes
-        k_star = int(np.count_nonzero(u <= math.exp(-self.kappa)))
+        k_star = int(np.count_nonzero(state.g >= self.kappa))
         est = self.bias * k_star * math.exp(self.noise * float(ctx.rng.standard_normal()))
         k_hat = min(int(est), m.n_modes - 1)
-        w = np.ones(m.n_modes)
-        w[:k_hat] = 0.0
-        w, w_rem = normalize(w, 1.0, m)
-        if self.cap is not None:
-            w, w_rem = _cap(w, w_rem, self.cap, m)
+        lw = np.zeros(m.n_modes)
+        lw[:k_hat] = -math.inf
+        w, w_rem = weights_from_log(m, lw, log_w_rem=0.0, cap=self.cap)
         return pure_piece(ctx, w, w_rem)
 
 
@@ -446,33 +526,33 @@ class Ensemble(_Refreshing):
     def init(self, ctx: Context) -> dict[str, Any]:
         lam_b = self._helper_lam(ctx)
         if self.coevolve:
-            return {"lam_b": lam_b, "u_b": np.ones(ctx.modes.n_modes)}
+            return {"lam_b": lam_b, "g_b": np.zeros(ctx.modes.n_modes)}
         s = float(ctx.law.clock(self.t_fix))
-        u_a = np.exp(-ctx.law.rate(ctx.modes.lam, 1.0) * s)
-        u_b = np.exp(-ctx.law.rate(lam_b, 1.0) * s)
-        return {"fixed": self._weights(ctx, u_a, u_b)}
+        g_a = ctx.law.rate(ctx.modes.lam, 1.0) * s
+        g_b = ctx.law.rate(lam_b, 1.0) * s
+        return {"fixed": self._weights(ctx, g_a, g_b)}
 
-    def _weights(self, ctx: Context, u_a: np.ndarray, u_b: np.ndarray) -> tuple[np.ndarray, float]:
+    def _weights(self, ctx: Context, g_a: np.ndarray, g_b: np.ndarray) -> tuple[np.ndarray, float]:
         m = ctx.modes
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.where(m.mass > 0, m.energy * (u_a - u_b) ** 2 / m.mass, 0.0)
-        if not np.any(d > 0):
-            d = np.ones_like(d)
-        w, w_rem = normalize(d, float(d[-1]), m)
-        return (1 - self.mix) * w + self.mix, (1 - self.mix) * w_rem + self.mix
+        # ln(e_k (u^A − u^B)² / p_k), differences of exponentials taken stably
+        hi, lo = np.minimum(g_a, g_b), np.maximum(g_a, g_b)
+        with np.errstate(divide="ignore"):
+            log_diff = -hi + np.log(-np.expm1(-(lo - hi)))
+            lw = np.log(m.energy) + 2.0 * log_diff - np.log(m.mass)
+        if not np.any(np.isfinite(lw)):
+            lw = np.zeros_like(lw)
+        return weights_from_log(m, lw, mix=self.mix)
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         if "fixed" in private:
             w, w_rem = private["fixed"]
         else:
-            w, w_rem = self._weights(ctx, u, private["u_b"])
+            w, w_rem = self._weights(ctx, np.maximum(state.g, 0.0), private["g_b"])
         return pure_piece(ctx, w, w_rem)
 
     def advance(self, ctx: Context, private: dict[str, Any], piece: Piece, ds: float) -> None:
-        if "u_b" in private:
-            private["u_b"] = private["u_b"] * np.exp(
-                -ctx.law.rate(private["lam_b"], piece.weight) * ds
-            )
+        if "g_b" in private:
+            private["g_b"] = private["g_b"] + ctx.law.rate(private["lam_b"], piece.weight) * ds
 
 
 @dataclass(frozen=True)
@@ -486,25 +566,27 @@ class _Synthetic(_Refreshing):
         _fraction("fraction", self.fraction)
         self._check_refresh()
 
-    def _restricted(self, ctx: Context, span: int) -> np.ndarray:
-        """Operator eigenvalues of data covering modes ≤ span (mass renormalized to 1)."""
+    def _restricted(self, ctx: Context, span: int) -> tuple[np.ndarray, float]:
+        """Eigenvalues of data covering modes ≤ span (mass renormalized to 1), and the weight
+        of the analytic tail (non-zero only when the span covers all N modes)."""
         m = ctx.modes
+        covers_tail = span >= m.n_modes and m.closed
         span = min(span, m.n_modes)
         inside = np.arange(m.n_modes) < span
-        p_in = float(m.mass[inside].sum()) + (m.p_rem if span >= m.n_modes else 0.0)
-        return np.where(inside, m.lam / p_in, 0.0)
+        p_in = float(m.mass[inside].sum()) + (m.p_rem if covers_tail else 0.0)
+        return np.where(inside, m.lam / p_in, 0.0), (1.0 / p_in if covers_tail else 0.0)
 
     def _mixture(self, ctx: Context, lam_s: np.ndarray, u_s: np.ndarray) -> Piece:
         law = ctx.law
-        lam_r = self._restricted(ctx, self.span)
+        lam_r, rem_r = self._restricted(ctx, self.span)
         f = self.fraction
         mix = (1 - f) * lam_r + f * lam_s
         rate = law.c * mix**law.alpha
         with np.errstate(divide="ignore", invalid="ignore"):
             target = np.where(mix > 0, f * lam_s * u_s / mix, 1.0)
             weight = mix / ctx.modes.lam
-        # the analytic tail beyond N is outside every span: never learned
-        return Piece(rate, target, weight, 0.0)
+        # the analytic tail beyond N sees only real data (pure reweighting, target 0)
+        return Piece(rate, target, weight, (1 - f) * rem_r)
 
 
 @dataclass(frozen=True)
@@ -530,9 +612,9 @@ class SyntheticTeacher(_Synthetic):
             raise SpecurateInputError(f"teacher_span must be ≥ 1, got {self.teacher_span}")
         _positive("teacher_time", self.teacher_time)
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         if "piece" not in private:
-            lam_t = self._restricted(ctx, self.teacher_span)
+            lam_t, _ = self._restricted(ctx, self.teacher_span)
             s_t = float(ctx.law.clock(self.teacher_time))
             u_t = np.exp(-ctx.law.rate(ctx.modes.lam, 1.0) * s_t)
             private["piece"] = self._mixture(ctx, lam_t, u_t)
@@ -555,9 +637,9 @@ class SyntheticSelf(_Synthetic):
     def __post_init__(self) -> None:
         self._check()
 
-    def piece(self, ctx: Context, t: float, u: np.ndarray, private: dict[str, Any]) -> Piece:
-        lam_s = self._restricted(ctx, self.span)
-        return self._mixture(ctx, lam_s, u.copy())
+    def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
+        lam_s, _ = self._restricted(ctx, self.span)
+        return self._mixture(ctx, lam_s, state.u)
 
 
 POLICIES: dict[str, type[Policy]] = {

@@ -61,6 +61,7 @@ from specurate.dynamics.policies import (
     Oracle,
     Policy,
     SelfScore,
+    State,
     normalize,
 )
 from specurate.dynamics.simulate import simulate, time_grid
@@ -512,7 +513,9 @@ def _intended(
         return private["static_weights"], None
     if not np.any(np.abs(u) > 0):  # nothing left to learn
         return np.ones(u.size), None
-    piece = policy.piece(ctx, t, np.abs(u), private)
+    with np.errstate(divide="ignore"):
+        g = -np.log(np.abs(u))
+    piece = policy.piece(ctx, State(t, g), private)
     if piece.target is not None:
         raise SpecurateInputError(
             f"policy {policy.name!r} changes labels (synthetic data), which sample mode does not "

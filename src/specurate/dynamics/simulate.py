@@ -28,7 +28,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from specurate.dynamics.modes import LearningLaw, Modes
-from specurate.dynamics.policies import Context, Oracle, Policy
+from specurate.dynamics.policies import Context, Oracle, Piece, Policy, State
 from specurate.errors import SpecurateInputError
 
 
@@ -98,7 +98,7 @@ def frontier(g: np.ndarray, kappa: float) -> float:
     if 0 < count < g.size:
         gc, gn = g[count - 1], g[count]
         if gc >= kappa > gn > 0 and np.isfinite(gc):
-            frac = math.log(gc / kappa) / math.log(gc / gn)
+            frac = (math.log(gc) - math.log(kappa)) / (math.log(gc) - math.log(gn))
             return count * ((count + 1) / count) ** min(max(frac, 0.0), 1.0)
     return float(count)
 
@@ -330,7 +330,10 @@ def _run_oracle_growing(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float
 
     def rhs(tau: float, y: np.ndarray) -> np.ndarray:
         s = math.exp(tau)
-        _, cw, _ = weights(s, y[0])
+        j, cw, _ = weights(s, y[0])
+        if j >= m.n_modes and tail[j] == 0:
+            # every mode learned and held at κ(s): keep Ψ/κ(s) fixed so none is "unlearned"
+            return np.array([y[0] * s * dkappa_ds(s) / kappa_s(s)])
         return np.array([s * max(cw, 0.0) ** alpha])
 
     s_grid = law.clock(t)
@@ -353,7 +356,8 @@ def _run_oracle_growing(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float
     notes: list[str] = []
     for i, (si, psi) in enumerate(zip(s_grid, sol.y[0], strict=True)):
         j, cw, w_keep = weights(si, psi)
-        if cw <= 0 or (j > 0 and w_keep > cw * (1 + 1e-9)):
+        free_mass = cw * tail[j] if tail[j] > 0 else 1.0 - w_keep * m.lam[j - 1] * q_prefix[j]
+        if free_mass < 0 or (tail[j] > 0 and j > 0 and w_keep > cw * (1 + 1e-9)):
             state["violation"] = float(t[i]) if state["violation"] is None else state["violation"]
         kap = kappa_s(si)
         loss[i], k[i] = _oracle_loss(ctx, lam_a, e_prefix, j, psi, kap)
@@ -378,10 +382,21 @@ def _refresh_interval(policy: Policy, t: float, t_first: float) -> float:
     return max(policy.staleness * t, policy.min_interval, policy.staleness * t_first, 1e-12)
 
 
+def _advance_g(g: np.ndarray, piece: Piece, ds: float) -> np.ndarray:
+    """Exponents after a clock interval ds of a piece (exact; pure reweighting stays additive)."""
+    if piece.target is None:
+        return g + piece.rate * ds
+    target = piece.target
+    decay = np.exp(-piece.rate * ds)
+    with np.errstate(divide="ignore"):
+        moved = -np.log(np.maximum(target + (np.exp(-g) - target) * decay, 0.0))
+    return np.where(target == 0, g + piece.rate * ds, moved)
+
+
 def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
     m, law = ctx.modes, ctx.law
     private = policy.init(ctx)
-    u = np.ones(m.n_modes)
+    g = np.zeros(m.n_modes)
     g_rem = 0.0
     span = getattr(policy, "span", None)
     loss = np.empty(t.size)
@@ -393,25 +408,22 @@ def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
     i, t_now, n_ref = 0, 0.0, 0
     overhead = policy.train_overhead()
     while i < t.size:
-        piece = policy.piece(ctx, t_now, u, private)
+        piece = policy.piece(ctx, State(t_now, g, g_rem), private)
         n_ref += 1
         t_next = t_now + _refresh_interval(policy, t_now, float(t[0]))
         s_now = float(law.clock(t_now))
-        target = piece.target if piece.target is not None else 0.0
         rate_rem = float(law.rate(m.lam[-1], piece.rem_weight)) if m.closed else 0.0
         pmax = float(piece.weight.max())
         while i < t.size and t[i] < t_next:
             ds = float(law.clock(t[i])) - s_now
-            ui = target + (u - target) * np.exp(-piece.rate * ds)
-            with np.errstate(divide="ignore"):
-                g = -np.log(np.maximum(ui, 0.0))
-            loss[i], k[i] = _evaluate_g(ctx, g, g_rem + rate_rem * ds)
+            gi = _advance_g(g, piece, ds)
+            loss[i], k[i] = _evaluate_g(ctx, gi, g_rem + rate_rem * ds)
             if span_loss is not None:
-                span_loss[i] = _loss_u_range(m, ui, int(span))
+                span_loss[i] = _loss_range(m, gi, int(span))
             wmax[i], wasted[i], refreshes[i] = pmax, piece.wasted, n_ref
             i += 1
         ds = float(law.clock(t_next)) - s_now
-        u = target + (u - target) * np.exp(-piece.rate * ds)
+        g = _advance_g(g, piece, ds)
         g_rem += rate_rem * ds
         policy.advance(ctx, private, piece, ds)
         t_now = t_next
@@ -427,9 +439,9 @@ def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
     )
 
 
-def _loss_u_range(m: Modes, u: np.ndarray, span: int) -> float:
+def _loss_range(m: Modes, g: np.ndarray, span: int) -> float:
     """Loss on the modes k > span (outside the real data) including the analytic tail."""
-    return float(np.dot(m.energy[span:], u[span:] ** 2)) + m.e_rem
+    return float(np.dot(m.energy[span:], np.exp(-2.0 * g[span:]))) + m.e_rem
 
 
 def _run_ode(ctx: Context, policy: Policy, t: np.ndarray, rtol: float) -> _Result:
@@ -439,7 +451,7 @@ def _run_ode(ctx: Context, policy: Policy, t: np.ndarray, rtol: float) -> _Resul
     closed = m.closed
 
     def rates(g: np.ndarray) -> tuple[np.ndarray, float, float]:
-        piece = policy.piece(ctx, 0.0, np.exp(-g[:n]), private)
+        piece = policy.piece(ctx, State(0.0, g[:n], float(g[n])), private)
         if piece.target is not None:  # pragma: no cover - continuous policies reweight only
             raise SpecurateInputError("continuous policies must be pure reweighting")
         rr = float(law.rate(m.lam[-1], piece.rem_weight)) if closed else 0.0
