@@ -256,3 +256,28 @@ def test_cli_simulate_compare_writes_outputs(tmp_path):
         "synthetic-teacher",
         "synthetic-self",
     } <= labels
+
+
+def test_cli_simulate_measured_spectrum_of_builtin_data():
+    # a finite measured problem (digits: 61 modes): once every mode is learned the soft
+    # oracle's ODE is stiff; the run must still finish (LSODA) and keep lowering the loss
+    res = runner.invoke(
+        app, ["simulate", "--data", "digits", "--policy", "soft-oracle", "--t-max", "1e5", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["problem"]["source"].startswith("measured")
+    assert out["n_modes"] < 64 and not out["tail_closure"]
+    loss = np.array(out["loss"])
+    assert np.all(np.diff(loss) <= 1e-12 * loss[0]) and loss[-1] < 1e-3 * loss[0]
+
+
+def test_measured_modes_are_rescaled_to_unit_top_eigenvalue():
+    from specurate.dynamics.modes import modes_from_arrays
+
+    m = modes_from_arrays(np.array([2.0, 8.0, 4.0] * 4), np.arange(12.0), rescale=True)
+    assert m.lam[0] == 1.0 and np.all(np.diff(m.lam) <= 0)
+    # energies follow their eigenvalues through the sort
+    assert m.energy[0] in (1.0, 4.0, 7.0, 10.0)
+    raw = modes_from_arrays(np.array([2.0, 8.0, 4.0] * 4), np.arange(12.0), rescale=False)
+    assert raw.lam[0] == 8.0

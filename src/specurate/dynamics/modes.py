@@ -204,9 +204,19 @@ def power_law_modes(
 
 
 def modes_from_arrays(
-    lam: np.ndarray, energy: np.ndarray, *, budget: Budget = "operator", source: str = "arrays"
+    lam: np.ndarray,
+    energy: np.ndarray,
+    *,
+    budget: Budget = "operator",
+    source: str = "arrays",
+    rescale: bool = True,
 ) -> Modes:
     r"""A problem from a measured spectrum and per-mode target energies (no tail closure).
+
+    With ``rescale`` (default) the eigenvalues are divided by λ_1, as for
+    :func:`power_law_modes`: time is then measured in units of the top mode's learning time
+    1/λ_1 (the learning rate absorbs the scale of the operator). ``rescale=False`` keeps the
+    given scale (time in the units of the given λ).
 
     Args:
         lam: (N,) positive eigenvalues (sorted here, descending, energies follow).
@@ -230,7 +240,7 @@ def modes_from_arrays(
     if budget not in BUDGETS:
         raise SpecurateInputError(f"budget must be one of {BUDGETS}, got {budget!r}")
     order = np.argsort(-lam, kind="stable")
-    lam, energy = lam[order], energy[order]
+    lam, energy = lam[order] / (lam.max() if rescale else 1.0), energy[order]
     mass = lam / lam.sum() if budget == "operator" else np.full(lam.size, 1.0 / lam.size)
     return Modes(lam, energy, mass, budget, None, None, source)
 

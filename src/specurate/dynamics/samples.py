@@ -116,13 +116,17 @@ class SampleData:
         return self.lam * self.w_star**2
 
     def modes(self) -> Modes:
-        """The mode-space counterpart: ``modes_from_arrays(lam, energy, budget="operator")``.
+        """The mode-space counterpart (``modes_from_arrays(..., rescale=False)``).
 
         Same spectrum, energies and time unit as the samples (no tail closure: the d modes are
         the whole problem), with example mass p_k = λ_k/Σλ.
         """
         return modes_from_arrays(
-            self.lam, self.energy, budget="operator", source=f"samples ({self.family})"
+            self.lam,
+            self.energy,
+            budget="operator",
+            source=f"samples ({self.family})",
+            rescale=False,
         )
 
 

@@ -202,10 +202,19 @@ class _Result:
     loss_floor: float = 0.0
 
 
-def _evaluate_g(ctx: Context, g: np.ndarray, g_rem: float) -> tuple[float, float]:
-    """Loss and k* for exponents g (N,) and the tail's leading exponent g_rem."""
+def _evaluate_g(
+    ctx: Context, g: np.ndarray, g_rem: float, buf: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Loss and k* for exponents g (N,) and the tail's leading exponent g_rem.
+
+    ``buf`` (N,) is scratch space: reusing it avoids fresh N-float temporaries (page faults
+    dominate at N = 10^6).
+    """
     m, law = ctx.modes, ctx.law
-    loss = float(np.dot(m.energy, np.exp(-2.0 * g))) + float(m.remainder_energy(g_rem, law))
+    buf = np.empty_like(g) if buf is None else buf
+    np.multiply(g, -2.0, out=buf)
+    np.exp(buf, out=buf)
+    loss = float(np.dot(m.energy, buf)) + float(m.remainder_energy(g_rem, law))
     k = frontier(g, ctx.kappa) + float(m.remainder_learned(g_rem, ctx.kappa, law))
     return loss, k
 
@@ -218,8 +227,10 @@ def _run_static(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
     s = law.clock(t)
     loss = np.empty(t.size)
     k = np.empty(t.size)
+    g, buf = np.empty_like(rate), np.empty_like(rate)
     for i, si in enumerate(s):
-        loss[i], k[i] = _evaluate_g(ctx, rate * si, rate_rem * si)
+        np.multiply(rate, si, out=g)
+        loss[i], k[i] = _evaluate_g(ctx, g, rate_rem * si, buf)
     cmax = max(float(omega.max()), float(omega_rem) if m.closed else 0.0)
     return _Result(
         compute=t.copy(),
@@ -240,20 +251,43 @@ def _oracle_tables(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lam_a, tail, e_prefix
 
 
+def _frontier_sorted(lam_a: np.ndarray, psi: float, kappa: float) -> float:
+    """:func:`frontier` of g_k = lam_a_k Ψ for non-increasing lam_a, in O(log N)."""
+    if psi <= 0:
+        return 0.0
+    count = int(np.searchsorted(-lam_a, -kappa / psi, side="right"))
+    if 0 < count < lam_a.size:
+        gc, gn = lam_a[count - 1] * psi, lam_a[count] * psi
+        if gc >= kappa > gn > 0:
+            frac = (math.log(gc) - math.log(kappa)) / (math.log(gc) - math.log(gn))
+            return count * ((count + 1) / count) ** min(max(frac, 0.0), 1.0)
+    return float(count)
+
+
 def _oracle_loss(
-    ctx: Context, lam_a: np.ndarray, e_prefix: np.ndarray, j: int, psi: float, kappa: float
+    ctx: Context,
+    lam_a: np.ndarray,
+    e_prefix: np.ndarray,
+    j: int,
+    psi: float,
+    kappa: float,
+    work: np.ndarray,
 ) -> tuple[float, float]:
-    """Loss and k* with j modes held at g = κ and the rest at g_k = c λ_k^α Ψ."""
+    """Loss and k* with j modes held at g = κ and the rest at g_k = c λ_k^α Ψ.
+
+    ``work`` (N,) is scratch space. k* uses the virtual (unfrozen) exponents c λ_k^α Ψ, whose
+    crossing of the measuring threshold is continuous; a threshold above the oracle's own κ is
+    never reached by the held modes.
+    """
     m = ctx.modes
-    g_tail = lam_a[j:] * psi
-    loss = e_prefix[j] * math.exp(-2.0 * kappa) + float(np.dot(m.energy[j:], np.exp(-2 * g_tail)))
+    buf = work[: m.n_modes - j]
+    np.multiply(lam_a[j:], -2.0 * psi, out=buf)
+    np.exp(buf, out=buf)
+    loss = e_prefix[j] * math.exp(-2.0 * kappa) + float(np.dot(m.energy[j:], buf))
     loss += float(m.remainder_energy(lam_a[-1] * psi, ctx.law))
-    # virtual (unfrozen) exponents give the continuous crossing position
-    lo = max(j - 1, 0)
-    k = lo + frontier(lam_a[lo:] * psi, kappa) if j < m.n_modes else float(m.n_modes)
-    if ctx.kappa != kappa:  # measuring threshold differs from the oracle's own
-        g_virtual = np.concatenate([np.full(j, kappa), g_tail])
-        k = frontier(g_virtual, ctx.kappa)
+    if ctx.kappa > kappa * (1 + 1e-12):
+        return loss, 0.0
+    k = _frontier_sorted(lam_a, psi, ctx.kappa)
     k += float(m.remainder_learned(lam_a[-1] * psi, ctx.kappa, ctx.law))
     return loss, k
 
@@ -272,6 +306,7 @@ def _run_oracle(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float) -> _Re
     k = np.empty(t.size)
     cmax = np.empty(t.size)
     notes: list[str] = []
+    work = np.empty(m.n_modes)
     for i, si in enumerate(s):
         j = int(np.searchsorted(s_start, si, side="right")) - 1
         if j >= m.n_modes:
@@ -281,7 +316,7 @@ def _run_oracle(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float) -> _Re
         else:
             psi = psi_prev[j] + c_seg[j] ** law.alpha * (si - s_start[j])
             cmax[i] = c_seg[j]
-        loss[i], k[i] = _oracle_loss(ctx, lam_a, e_prefix, j, psi, kappa)
+        loss[i], k[i] = _oracle_loss(ctx, lam_a, e_prefix, j, psi, kappa, work)
     if s[-1] >= s_start[-1]:
         notes.append(
             f"the oracle learned all {m.n_modes} modes at t = {law.time(s_start[-1]):.3g}; "
@@ -354,13 +389,14 @@ def _run_oracle_growing(ctx: Context, policy: Oracle, t: np.ndarray, rtol: float
     k = np.empty(t.size)
     cmax = np.empty(t.size)
     notes: list[str] = []
+    work = np.empty(m.n_modes)
     for i, (si, psi) in enumerate(zip(s_grid, sol.y[0], strict=True)):
         j, cw, w_keep = weights(si, psi)
         free_mass = cw * tail[j] if tail[j] > 0 else 1.0 - w_keep * m.lam[j - 1] * q_prefix[j]
         if free_mass < 0 or (tail[j] > 0 and j > 0 and w_keep > cw * (1 + 1e-9)):
             state["violation"] = float(t[i]) if state["violation"] is None else state["violation"]
         kap = kappa_s(si)
-        loss[i], k[i] = _oracle_loss(ctx, lam_a, e_prefix, j, psi, kap)
+        loss[i], k[i] = _oracle_loss(ctx, lam_a, e_prefix, j, psi, kap, work)
         cmax[i] = max(cw, w_keep)
     if state["violation"] is not None:
         notes.append(
@@ -469,11 +505,15 @@ def _run_ode(ctx: Context, policy: Policy, t: np.ndarray, rtol: float) -> _Resul
     s0 = s_grid[0] * 1e-6
     r0, rr0, _ = rates(np.zeros(n + 1))
     y0 = np.concatenate([r0 * s0, [rr0 * s0]])
+    # Once every mode of a finite problem is learned the budget must go to learned modes and
+    # the system turns stiff (rates ~ s Σλ); small problems use LSODA, which switches to BDF
+    # with a dense finite-difference Jacobian. Large problems keep an unlearned tail.
+    method = "LSODA" if n <= 2000 else "RK45"
     sol = solve_ivp(
         rhs,
         (math.log(s0), math.log(s_grid[-1])),
         y0,
-        method="RK45",
+        method=method,
         t_eval=np.log(s_grid),
         rtol=rtol,
         atol=rtol * 1e-6,
@@ -493,5 +533,5 @@ def _run_ode(ctx: Context, policy: Policy, t: np.ndarray, rtol: float) -> _Resul
         k_star=k,
         max_weight=wmax,
         wasted=np.zeros(t.size),
-        solver={"method": "RK45 on g(ln s)", "rtol": rtol, "nfev": int(sol.nfev)},
+        solver={"method": f"{method} on g(ln s)", "rtol": rtol, "nfev": int(sol.nfev)},
     )
