@@ -582,28 +582,33 @@ def _print_compare(r: dict[str, Any]) -> None:
     targets = list(r["policies"][0]["speedup_at_target"])
     table = Table(title=f"policies on a = {r['a']:g}, b = {r['b']:g} ({r['budget']} budget)")
     table.add_column("policy", no_wrap=True)
-    for col in ("loss exp.", "drift", "k* exp."):
-        table.add_column(col, justify="right")
-    for tgt in targets:
-        table.add_column(f"×@L={tgt}", justify="right")
-    for col in ("max w", "w growth", "bound", "oracle gain rec."):
-        table.add_column(col, justify="right")
+    for col in ("loss exp", "drift", "k* exp"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for i, _ in enumerate(targets, 1):
+        table.add_column(f"×@L{i}", justify="right", no_wrap=True)
+    for col in ("max w", "w exp", "bound", "rec exp", "rec t"):
+        table.add_column(col, justify="right", no_wrap=True)
     for p in r["policies"]:
         rec = p["exponent_gain_recovered"], p["time_gain_recovered"]
         table.add_row(
             p["label"],
             num(p["loss_exponent"], ".4f"),
-            num(p["loss_drift"], "+.3f"),
+            num(p["loss_drift"], "+.2f"),
             num(p["frontier_exponent"], ".3f"),
             *[num(p["speedup_at_target"][t]) for t in targets],
             num(p["largest_weight"]),
             num(p["weight_growth_exponent"], ".2f"),
             num(p["bound_speedup"]),
-            "—"
-            if rec[0] is None and rec[1] is None
-            else f"{num(rec[0], '.2f')} / {num(rec[1], '.2f')}",
+            num(rec[0], ".2f"),
+            num(rec[1], ".2f"),
         )
     out_console.print(table)
+    legend = ", ".join(f"L{i} = {t}" for i, t in enumerate(targets, 1))
+    out_console.print(
+        f"×@L: compute speed-up over the baseline at target loss ({legend}); max w: largest "
+        "weight used; w exp: its growth exponent in t; bound: the speed-up max w alone allows; "
+        "rec exp / rec t: fraction of the oracle's exponent gain / log speed-up recovered (OQ2)"
+    )
     paper = Table(title="paper's formula vs measured")
     for col in ("claim", "source", "paper", "measured", "agrees", "alternative"):
         paper.add_column(col, justify="left" if col in ("claim", "source") else "right")
