@@ -160,7 +160,6 @@ def spectrum(
             )
         else:
             x, y, name = _load_data(data, labels, want_labels=True)
-            del name
             report = estimate_spectrum(
                 x,
                 y,
@@ -442,8 +441,7 @@ def simulate(
             return
         pol = _policy_from_cli(policy, kappa, knob or [])
         if data is not None:
-            x, y, name = _load_data(data, labels, want_labels=True)
-            del name
+            x, y, _ = _load_data(data, labels, want_labels=True)
             if y is None:
                 raise SpecurateInputError("--data needs labels (--labels or a built-in data set)")
             report = estimate_spectrum(x, y, ci_method="none", seed=seed, progress=not as_json)
