@@ -281,3 +281,15 @@ def test_measured_modes_are_rescaled_to_unit_top_eigenvalue():
     assert m.energy[0] in (1.0, 4.0, 7.0, 10.0)
     raw = modes_from_arrays(np.array([2.0, 8.0, 4.0] * 4), np.arange(12.0), rescale=False)
     assert raw.lam[0] == 8.0
+
+
+def test_static_upweight_tail_gives_the_tail_exactly_c():
+    m = power_law_modes(2.0, 1.5, n_modes=20_000)
+    base = simulate(m, Baseline(), t_max=1e5)
+    tr = simulate(m, Static(shape="upweight-tail", factor=1.4), t_max=1e5)
+    # tail weight C = 1.4 is the largest weight, and late targets are reached 1.4× sooner
+    assert tr.max_weight[-1] == pytest.approx(1.4, rel=1e-12)
+    sp = fit.speedups(tr, base, fit.default_targets(base)[-1:])
+    assert next(iter(sp.values())) == pytest.approx(1.4, rel=1e-3)
+    with pytest.raises(Exception, match="exceeds 1/P_tail"):
+        simulate(m, Static(shape="upweight-tail", factor=50.0), t_max=10.0)

@@ -30,7 +30,7 @@ import numpy as np
 from specurate.dynamics.modes import LearningLaw, Modes
 from specurate.errors import SpecurateInputError
 
-StaticShape = Literal["prune-easy", "random", "custom"]
+StaticShape = Literal["prune-easy", "upweight-tail", "random", "custom"]
 
 
 @dataclass(frozen=True)
@@ -252,6 +252,8 @@ class Static(Policy):
         ``prune-easy``: remove a fraction ``strength`` of the examples of the *head* modes (the
         first modes holding ``head_mass`` of the example mass) and renormalize: ω_head =
         (1−f)Z, ω_tail = Z, Z = C = 1/(1 − f P_head). f = 1 removes the head modes entirely.
+        ``upweight-tail``: the tail (modes after the head) gets weight C = ``factor``, the head
+        what is left of the budget, (1 − C P_tail)/P_head (needs C ≤ 1/P_tail).
         ``random``: remove a fraction ``strength`` of the examples at random from a data set of
         ``n_examples`` examples: mode k keeps Binomial(m_k, 1−f) of its m_k = max(1, round(n p_k))
         examples (modes that lose all examples are never learned), renormalized.
@@ -264,13 +266,17 @@ class Static(Policy):
     strength: float = 0.5
     head_mass: float = 0.5
     n_examples: int = 100_000
+    factor: float = 1.5
     weights_: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.shape not in ("prune-easy", "random", "custom"):
+        if self.shape not in ("prune-easy", "upweight-tail", "random", "custom"):
             raise SpecurateInputError(
-                f"static shape must be prune-easy, random or custom, got {self.shape!r}"
+                "static shape must be prune-easy, upweight-tail, random or custom, "
+                f"got {self.shape!r}"
             )
+        if not (math.isfinite(self.factor) and self.factor >= 1):
+            raise SpecurateInputError(f"factor must be ≥ 1, got {self.factor}")
         _fraction("strength", self.strength, upper_open=self.shape != "prune-easy")
         _fraction("head_mass", self.head_mass)
         if self.shape == "custom" and self.weights_ is None:
@@ -295,6 +301,17 @@ class Static(Policy):
             return normalize(kept / counts, 1.0, m)
         cum = np.cumsum(m.mass)
         head = cum - m.mass < self.head_mass  # modes starting inside the head mass
+        if self.shape == "upweight-tail":
+            p_head = float(m.mass[head].sum())
+            p_tail = 1.0 - p_head
+            if self.factor * p_tail > 1.0 + 1e-12:
+                raise SpecurateInputError(
+                    f"factor {self.factor} exceeds 1/P_tail = {1 / p_tail:.4g}: the tail alone "
+                    "would use more than the whole budget"
+                )
+            h = max(1.0 - self.factor * p_tail, 0.0) / p_head
+            w = np.where(head, h, self.factor)
+            return normalize(w, self.factor, m)
         w = np.where(head, 1.0 - self.strength, 1.0)
         return normalize(w, 1.0, m)
 
@@ -435,7 +452,9 @@ class SelfScore(_Refreshing):
         with np.errstate(divide="ignore"):
             log_z = _logsumexp(np.log(mass) + log_all)
         log_all = log_all - log_z
-        if self.mix > 0:
+        if self.mix >= 1:
+            log_all = np.zeros_like(log_all)
+        elif self.mix > 0:
             log_all = np.logaddexp(math.log1p(-self.mix) + log_all, math.log(self.mix))
         omega = (
             _waterfill(log_all, mass, self.cap, 1.0) if self.cap is not None else np.exp(log_all)
