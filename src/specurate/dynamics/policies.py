@@ -187,6 +187,12 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
         raise SpecurateInputError(f"{name} must be {bound}, got {value}")
 
 
+def _check_cap(cap: float | None) -> None:
+    """A weight cap C must be ≥ 1: the mean weight is 1, so a smaller cap breaks the budget."""
+    if cap is not None and not (math.isfinite(cap) and cap >= 1):
+        raise SpecurateInputError(f"cap must be ≥ 1 (the mean weight is 1), got {cap}")
+
+
 def _fraction(name: str, value: float, *, upper_open: bool = True) -> None:
     ok = 0 <= value < 1 if upper_open else 0 <= value <= 1
     if not (math.isfinite(value) and ok):
@@ -374,10 +380,7 @@ class SoftOracle(_Refreshing):
 
     def __post_init__(self) -> None:
         _positive("power", self.power)
-        if self.cap is not None:
-            _positive("cap", self.cap)
-            if self.cap < 1:
-                raise SpecurateInputError(f"cap must be ≥ 1 (mean weight is 1), got {self.cap}")
+        _check_cap(self.cap)
         self._check_refresh()
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
@@ -419,8 +422,7 @@ class SelfScore(_Refreshing):
         _positive("noise", self.noise, allow_zero=True)
         _fraction("label_noise", self.label_noise)
         _fraction("mix", self.mix, upper_open=False)
-        if self.cap is not None and not (math.isfinite(self.cap) and self.cap >= 1):
-            raise SpecurateInputError(f"cap must be ≥ 1, got {self.cap}")
+        _check_cap(self.cap)
         if self.noisy_loss is not None:
             _positive("noisy_loss", self.noisy_loss)
         self._check_refresh()
@@ -485,8 +487,7 @@ class Probe(_Refreshing):
         _positive("bias", self.bias)
         _positive("κ (kappa)", self.kappa)
         _positive("noise", self.noise, allow_zero=True)
-        if self.cap is not None and not (math.isfinite(self.cap) and self.cap >= 1):
-            raise SpecurateInputError(f"cap must be ≥ 1, got {self.cap}")
+        _check_cap(self.cap)
         self._check_refresh()
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
