@@ -1,0 +1,1 @@
+"""Curation strategies (numpy only): the Strategy contract, static scores, dynamic samplers."""
