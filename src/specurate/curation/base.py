@@ -199,7 +199,9 @@ def cap_weights(w: np.ndarray, cap: float) -> np.ndarray:
     rem = n - cap * m
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where((rem > 0) & (suffix > 0), rem / suffix, np.inf)
-    ok = theta * ws <= cap * (1 + 1e-12)
+        ok = np.where(ws > 0, theta * ws, np.where(np.isfinite(theta), 0.0, np.inf)) <= cap * (
+            1 + 1e-12
+        )
     if not ok.any():
         return np.where(w > 0, cap, 0.0)
     return np.minimum(cap, theta[int(np.argmax(ok))] * w)
