@@ -1,0 +1,210 @@
+r"""The frontier sampler: the paper's dynamic oracle (§5), estimated from training residuals.
+
+The oracle suppresses learned modes and renormalizes the unlearned tail with a weight C(t)
+that must grow without bound to change the loss exponent (theory.md §3). Real training does
+not know the modes, so the sampler estimates them:
+
+* **Modes.** Either given groups (clusters, classes, skills: mode-local data, where example
+  weights become mode weights exactly) or the top-r eigen-directions of the data covariance
+  (``features``; computed once with :func:`specurate.spectrum.estimate.operator_features`' linear
+  kernel — here directly by ``numpy.linalg.eigh`` of the d × d covariance).
+* **Learned or not.** The last observed per-example residual r_i (``stats["residual"]``:
+  y − f(x) for regression, one-hot − probabilities for classification, shape (m,) or (m, K))
+  is projected on each mode: E_k = Σ_i (φ_ik ⋅ r_i)² / n for eigen-directions (φ the
+  whitened projections), or the mean squared residual of group k. Its relative residual is
+  u_k² = E_k / E_k(first observation); a mode is learned when u_k² ≤ e^{−2κ}.
+* **Weights.** Hard: learned modes get weight ``floor`` (not 0, so their residual stays
+  observed), the unlearned ones share the rest of the example mass equally. Soft: ω_k ∝ u_k^q.
+  Then ω ≤ C(e) = cap₀ (1 + e)^γ (the bound grows with the epoch e when γ > 0; γ = 0 is a
+  static bound and, by Theorem 1, cannot change the exponent). Example weights are
+  w_i = Σ_k ω_k s_ik with s_ik the share of example i's squared projection in mode k (exactly
+  ω_{k(i)} for groups), normalized to mean 1, capped with water-filling.
+
+Cost: groups — O(m) per update, O(n) per plan. Eigen-directions — one O(n d² + d³)
+eigendecomposition at ``init``, O(m r K) per update, O(n r K) per plan. No extra forward pass:
+residuals come from the training forward pass (stale for examples not seen recently; the
+state records the epoch each residual was observed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from specurate.curation.base import (
+    MODES,
+    Mode,
+    Plan,
+    State,
+    Strategy,
+    cap_weights,
+    check_indices,
+    check_n,
+    draw_plan,
+    epoch_rng,
+    new_state,
+)
+from specurate.errors import SpecurateInputError
+
+
+@dataclass(frozen=True)
+class FrontierSampler(Strategy):
+    """Estimated-frontier sampling (see the module docstring).
+
+    Args:
+        groups: (n,) integer mode label of each example (mode-local data), or None.
+        features: (n, d) features whose top ``rank`` covariance eigen-directions are the
+            modes (used when ``groups`` is None).
+        rank: number of eigen-directions.
+        kappa: a mode is learned when its residual energy fell by e^{−2κ}.
+        soft: ω_k ∝ u_k^power instead of the hard suppression.
+        power: exponent of the soft rule.
+        floor: weight of learned modes (hard rule), relative to the unlearned ones.
+        cap: C at epoch 0; ``cap_growth`` γ: C(e) = cap (1 + e)^γ.
+        mode: ``reweight`` (changes T_w, the oracle) or ``unbiased`` (importance sampling).
+        epoch_length: examples per epoch (default n).
+    """
+
+    name: ClassVar[str] = "frontier"
+    needs: ClassVar[frozenset[str]] = frozenset({"residual"})
+    groups: np.ndarray | None = None
+    features: np.ndarray | None = None
+    rank: int = 32
+    kappa: float = 1.0
+    soft: bool = False
+    power: float = 2.0
+    floor: float = 0.05
+    cap: float = 4.0
+    cap_growth: float = 0.5
+    mode: Mode = "reweight"
+    epoch_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.groups is None) == (self.features is None):
+            raise SpecurateInputError("give exactly one of groups (labels) or features (n, d)")
+        for name, v in (("kappa", self.kappa), ("power", self.power)):
+            if not (math.isfinite(v) and v > 0):
+                raise SpecurateInputError(f"{name} must be > 0, got {v}")
+        if not 0 <= self.floor <= 1:
+            raise SpecurateInputError(f"floor must be in [0, 1], got {self.floor}")
+        if not (math.isfinite(self.cap) and self.cap >= 1):
+            raise SpecurateInputError(f"cap must be ≥ 1, got {self.cap}")
+        if not (math.isfinite(self.cap_growth) and self.cap_growth >= 0):
+            raise SpecurateInputError(f"cap_growth must be ≥ 0, got {self.cap_growth}")
+        if self.mode not in MODES:
+            raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.rank < 1:
+            raise SpecurateInputError(f"rank must be ≥ 1, got {self.rank}")
+
+    @property
+    def declares_unbiased(self) -> bool:
+        return self.mode == "unbiased"
+
+    # ----------------------------------------------------------------- modes of the examples
+    def _shares(self, n: int) -> np.ndarray:
+        """(n, r) share s_ik of example i in mode k (rows sum to 1) and the projection basis."""
+        if self.groups is not None:
+            g = np.asarray(self.groups)
+            if g.shape != (n,):
+                raise SpecurateInputError(f"groups have shape {g.shape} for {n} examples")
+            if not np.issubdtype(g.dtype, np.integer):
+                raise SpecurateInputError("groups must be integer labels")
+            _, inv = np.unique(g, return_inverse=True)
+            shares = np.zeros((n, inv.max() + 1))
+            shares[np.arange(n), inv] = 1.0
+            return shares
+        x = np.asarray(self.features, dtype=float)
+        if x.ndim != 2 or x.shape[0] != n:
+            raise SpecurateInputError(f"features have shape {x.shape} for {n} examples")
+        if not np.all(np.isfinite(x)):
+            raise SpecurateInputError("features contain NaN or inf")
+        xc = x - x.mean(axis=0)
+        lam, vec = np.linalg.eigh(xc.T @ xc / n)
+        r = min(self.rank, x.shape[1])
+        top = vec[:, ::-1][:, :r] * (lam[::-1][:r] > lam.max() * 1e-12)
+        proj = xc @ top  # (n, r) coordinates on the eigen-directions
+        sq = proj**2
+        tot = sq.sum(axis=1, keepdims=True)
+        return np.where(tot > 0, sq / np.where(tot > 0, tot, 1.0), 1.0 / r), proj
+
+    def init(self, n_examples: int, *, seed: int = 0) -> State:
+        n = check_n(n_examples)
+        out = self._shares(n)
+        shares, proj = out if isinstance(out, tuple) else (out, None)
+        arrays = {"shares": shares, "seen": np.full(n, -1.0)}
+        if proj is not None:
+            arrays["proj"] = proj / np.sqrt(np.maximum((proj**2).mean(axis=0), 1e-300))
+        return new_state(n, seed=seed, epoch_length=self.epoch_length, **arrays)
+
+    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
+        idx = check_indices(indices, state.n)
+        if "residual" not in stats:
+            raise SpecurateInputError("the frontier sampler needs the statistic 'residual'")
+        r = np.asarray(stats["residual"], dtype=float)
+        r = r.reshape(r.shape[0], -1) if r.ndim else r.reshape(1, 1)
+        if r.shape[0] != idx.size:
+            raise SpecurateInputError(f"residual has {r.shape[0]} rows for {idx.size} indices")
+        if not np.all(np.isfinite(r)):
+            raise SpecurateInputError("residual contains NaN or inf")
+        res = state.arrays.get("residual")
+        if res is None or res.shape[1] != r.shape[1]:
+            res = np.zeros((state.n, r.shape[1]))
+        res = np.array(res)
+        res[idx] = r
+        seen = np.array(state.arrays["seen"])
+        step = int(state.info.get("updates", 0))
+        seen[idx] = step
+        new = state.with_arrays(residual=res, seen=seen).with_info(updates=step + 1)
+        if "energy0" in state.arrays or np.any(seen < 0):
+            return new
+        # the reference energy E_k(0): once every example has been observed (end of epoch 0)
+        return new.with_arrays(energy0=self._energy(new))
+
+    def _energy(self, state: State) -> np.ndarray:
+        """Residual energy per mode, E_k (see the module docstring)."""
+        res = state.arrays["residual"]
+        if "proj" in state.arrays:
+            return ((state.arrays["proj"].T @ res) ** 2).sum(axis=1) / state.n**2
+        shares = state.arrays["shares"]
+        counts = shares.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, shares.T @ (res**2).sum(axis=1) / counts, 0.0)
+
+    def mode_weights(self, state: State, epoch: int) -> np.ndarray:
+        """ω_k of each mode at ``epoch`` (1 everywhere before any residual was observed)."""
+        shares = state.arrays["shares"]
+        r = shares.shape[1]
+        if "energy0" not in state.arrays:
+            return np.ones(r)
+        e0 = state.arrays["energy0"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)
+        u2 = np.clip(u2, 0.0, None)
+        if self.soft:
+            omega = u2 ** (self.power / 2)
+        else:
+            omega = np.where(u2 <= math.exp(-2 * self.kappa), self.floor, 1.0)
+        if not omega.sum() > 0:
+            omega = np.ones(r)
+        return omega
+
+    def example_weights(self, state: State, epoch: int) -> np.ndarray:
+        """(n,) example weights with mean 1, ≤ C(epoch) = cap (1 + epoch)^γ."""
+        w = state.arrays["shares"] @ self.mode_weights(state, epoch)
+        w = w / w.mean()
+        return cap_weights(w, self.cap * (1 + epoch) ** self.cap_growth)
+
+    def plan(self, state: State, epoch: int) -> Plan:
+        w = self.example_weights(state, epoch)
+        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), mode=self.mode)
+
+    def expected_weights(self, state: State) -> np.ndarray | None:
+        """Unbiased mode: 1/n for every example with a positive weight (epoch 0's weights)."""
+        if self.mode != "unbiased":
+            return None
+        w = self.example_weights(state, 0)
+        return np.where(w > 0, 1.0 / state.n, 0.0)
