@@ -247,10 +247,18 @@ class Strategy:
     unbiased: ClassVar[bool] = False
     needs: ClassVar[frozenset[str]] = frozenset()
 
+    @property
+    def declares_unbiased(self) -> bool:
+        """Whether this instance declares unbiased plans (strategies with a ``mode`` knob
+        override it; the class attribute ``unbiased`` is the default)."""
+        return bool(type(self).unbiased)
+
     def init(self, n_examples: int, *, seed: int = 0) -> State:
+        """Initial state for ``n_examples`` examples (seed of all randomness)."""
         raise NotImplementedError
 
     def plan(self, state: State, epoch: int) -> Plan:
+        """The plan of ``epoch`` (pure: same state and epoch, same plan)."""
         raise NotImplementedError
 
     def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:

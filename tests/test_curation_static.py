@@ -1,0 +1,300 @@
+"""Static curation: score functions on hand-computed examples, subset and weight strategies."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from specurate.curation.static import (
+    KeepMask,
+    StaticSubset,
+    StaticWeights,
+    el2n_scores,
+    entropy_scores,
+    forgetting_scores,
+    grand_scores,
+    kmeans_prototypes,
+    least_confidence_scores,
+    margin_scores,
+    near_duplicates,
+    prototype_scores,
+)
+from specurate.errors import SpecurateInputError
+
+PROBS = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+LABELS = np.array([0, 1, 2])
+
+
+# ------------------------------------------------------------------------------- scores
+
+
+def test_el2n_hand_computed_and_seed_average() -> None:
+    want = [
+        math.sqrt(0.3**2 + 0.2**2 + 0.1**2),
+        math.sqrt(0.5**2 + 0.5**2),
+        math.sqrt(1 + 1),
+    ]
+    np.testing.assert_allclose(el2n_scores(PROBS, LABELS), want)
+    # (S, n, K): the per-run norms are averaged.
+    other = np.eye(3)[LABELS]  # perfect predictions: norm 0
+    np.testing.assert_allclose(el2n_scores(np.stack([PROBS, other]), LABELS), np.array(want) / 2)
+
+
+def test_el2n_perfect_predictions_are_zero() -> None:
+    y = np.array([2, 0, 1, 1])
+    np.testing.assert_array_equal(el2n_scores(np.eye(3)[y], y), np.zeros(4))
+
+
+def test_grand_averages_runs() -> None:
+    np.testing.assert_allclose(grand_scores([1.0, 2.0]), [1.0, 2.0])
+    np.testing.assert_allclose(grand_scores([[1.0, 2.0], [3.0, 0.0]]), [2.0, 1.0])
+
+
+def test_forgetting_counts() -> None:
+    # columns: learned once and kept; forgotten twice; never learned; forgotten once at the end
+    hist = np.array(
+        [
+            [0, 1, 0, 1],
+            [1, 0, 0, 1],
+            [1, 1, 0, 1],
+            [1, 0, 0, 0],
+        ],
+        dtype=bool,
+    )
+    np.testing.assert_array_equal(forgetting_scores(hist), [0, 2, 4, 1])
+    np.testing.assert_array_equal(forgetting_scores(hist.astype(int)), [0, 2, 4, 1])
+
+
+def test_uncertainty_scores_hand_computed() -> None:
+    np.testing.assert_allclose(margin_scores(PROBS), [1 - 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(least_confidence_scores(PROBS), [0.3, 0.5, 0.0])
+    h0 = -(0.7 * math.log(0.7) + 0.2 * math.log(0.2) + 0.1 * math.log(0.1))
+    np.testing.assert_allclose(entropy_scores(PROBS), [h0, math.log(2), 0.0], atol=1e-15)
+    # (S, n, K) probabilities are averaged before scoring.
+    both = np.stack([PROBS, PROBS[::-1]])
+    np.testing.assert_allclose(least_confidence_scores(both), least_confidence_scores(both.mean(0)))
+
+
+def test_prototype_scores_match_direct_distances() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.1, size=(20, 3)) for c in (-2.0, 0.5, 3.0)])
+    for normalize in (True, False):
+        mu = kmeans_prototypes(x, n_clusters=3, seed=1, normalize=normalize)
+        z = x / np.linalg.norm(x, axis=1, keepdims=True) if normalize else x
+        direct = np.min(np.linalg.norm(z[:, None, :] - mu[None], axis=2), axis=1)
+        got = prototype_scores(x, n_clusters=3, seed=1, normalize=normalize)
+        np.testing.assert_allclose(got, direct, atol=1e-10)
+        given_mu = prototype_scores(x, centroids=mu, normalize=normalize)
+        np.testing.assert_allclose(given_mu, direct, atol=1e-10)
+
+
+def test_prototype_scores_explicit_centroids() -> None:
+    x = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
+    mu = np.array([[0.0, 0.0], [10.0, 1.0]])
+    np.testing.assert_allclose(prototype_scores(x, centroids=mu, normalize=False), [0, 5, 1])
+
+
+def test_near_duplicates_planted() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(30, 16))  # random directions: pairwise cosine distance ≫ 0.01
+    x = np.concatenate(
+        [
+            base,
+            base[[0, 5]],  # exact copies (30, 31)
+            3.0 * base[[7]],  # same direction (32)
+            base[[9, 9]] + 1e-3 * rng.normal(size=(2, 16)),  # near copies (33, 34)
+        ]
+    )
+    keep = near_duplicates(x, threshold=0.01)
+    want = np.ones(len(x), dtype=bool)
+    want[30:] = False
+    np.testing.assert_array_equal(keep, want)
+    # Exact duplicates only: the near copies survive.
+    keep0 = near_duplicates(x, threshold=0.0)
+    want[33:] = True
+    np.testing.assert_array_equal(keep0, want)
+    # The lowest index of a group is kept even when the copy comes first.
+    assert near_duplicates(x[::-1], threshold=0.01)[len(x) - 1 - 30] is np.True_
+
+
+# ------------------------------------------------------------------------------- subsets
+
+
+def _check_static_contract(strategy, n: int, seed: int = 5) -> None:
+    state = strategy.init(n, seed=seed)
+    p0, p0b, p1 = strategy.plan(state, 0), strategy.plan(state, 0), strategy.plan(state, 1)
+    np.testing.assert_array_equal(p0.indices, p0b.indices)
+    np.testing.assert_array_equal(p0.weights, p0b.weights)
+    assert not np.array_equal(p0.indices, p1.indices)
+    for p in (p0, p1):
+        assert len(p) == state.epoch_length and p.weights.shape == (state.epoch_length,)
+        assert p.indices.dtype == np.int64
+        assert p.indices.min() >= 0 and p.indices.max() < n
+    assert strategy.update(state, p0.indices[:3], {"loss": np.ones(3)}) is state
+    other = strategy.init(n, seed=seed)
+    np.testing.assert_array_equal(strategy.plan(other, 3).indices, strategy.plan(state, 3).indices)
+
+
+def test_static_subset_keeps_round_fraction_and_right_ends() -> None:
+    scores = np.arange(20, dtype=float)[::-1]  # example i has score 19 - i
+    for keep, k in ((0.3, 6), (0.25, 5), (0.125, 3), (1.0, 20)):  # 0.125·20 = 2.5 → 3
+        hard = StaticSubset(scores=scores, keep=keep, prefer="hard").init(20, seed=0)
+        easy = StaticSubset(scores=scores, keep=keep, prefer="easy").init(20, seed=0)
+        np.testing.assert_array_equal(hard.arrays["kept"], np.arange(k))
+        np.testing.assert_array_equal(easy.arrays["kept"], np.arange(20 - k, 20))
+        assert hard.epoch_length == k and hard.info["keep_fraction"] == k / 20
+    rand = StaticSubset(keep=0.3, prefer="random")
+    a, b = rand.init(20, seed=0), rand.init(20, seed=1)
+    assert a.arrays["kept"].size == 6 and len(set(a.arrays["kept"].tolist())) == 6
+    np.testing.assert_array_equal(a.arrays["kept"], rand.init(20, seed=0).arrays["kept"])
+    assert not np.array_equal(a.arrays["kept"], b.arrays["kept"])
+
+
+def test_static_subset_class_balanced() -> None:
+    labels = np.array([0] * 10 + [1] * 6 + [2] * 4)
+    scores = np.random.default_rng(0).random(20)
+    s = StaticSubset(scores=scores, keep=0.5, prefer="hard", class_labels=labels).init(20, seed=0)
+    kept = s.arrays["kept"]
+    np.testing.assert_array_equal(np.bincount(labels[kept]), [5, 3, 2])
+    for c in range(3):
+        idx = np.flatnonzero(labels == c)
+        top = idx[np.argsort(-scores[idx])[: len(kept[labels[kept] == c])]]
+        assert set(top.tolist()) == set(kept[labels[kept] == c].tolist())
+
+
+def test_static_subset_plans() -> None:
+    scores = np.random.default_rng(1).random(50)
+    s = StaticSubset(scores=scores, keep=0.4, prefer="easy")
+    _check_static_contract(s, 50)
+    state = s.init(50, seed=2)
+    p = s.plan(state, 4)
+    np.testing.assert_array_equal(np.sort(p.indices), state.arrays["kept"])  # each kept once
+    np.testing.assert_array_equal(p.weights, np.ones(20))
+    # A longer epoch repeats the subset: counts ⌊m/k⌋ or ⌈m/k⌉, exactly m entries.
+    long = StaticSubset(scores=scores, keep=0.4, prefer="easy", epoch_length=50)
+    state = long.init(50, seed=2)
+    counts = np.bincount(long.plan(state, 0).indices, minlength=50)[state.arrays["kept"]]
+    assert counts.sum() == 50 and set(counts.tolist()) <= {2, 3}
+    ew = long.expected_weights(state)
+    assert math.isclose(ew.sum(), 1.0) and np.count_nonzero(ew) == 20
+
+
+def test_keep_mask() -> None:
+    mask = np.zeros(30, dtype=bool)
+    mask[[1, 4, 9, 20, 29]] = True
+    km = KeepMask(mask=mask)
+    _check_static_contract(km, 30)
+    state = km.init(30, seed=0)
+    np.testing.assert_array_equal(np.sort(km.plan(state, 0).indices), [1, 4, 9, 20, 29])
+
+
+# ------------------------------------------------------------------------------- weights
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scores=hnp.arrays(float, st.integers(2, 40), elements=st.floats(0, 100)),
+    temperature=st.floats(0.2, 5),
+    cap=st.floats(1, 20),
+    mix=st.floats(0, 1),
+)
+def test_static_weights_bounded_and_normalized(scores, temperature, cap, mix) -> None:
+    s = StaticWeights(scores=scores, cap=cap, temperature=temperature, mix=mix)
+    try:
+        w = s.init(scores.size, seed=0).arrays["weights"]
+    except SpecurateInputError:
+        # Only when C times the number of weighted examples cannot reach mean 1.
+        assert mix == 0 and np.count_nonzero(scores) * cap < scores.size * (1 + 1e-6)
+        return
+    assert np.all(w >= 0)
+    assert w.max() <= cap
+    assert math.isclose(w.mean(), 1.0, rel_tol=1e-9)
+
+
+def test_static_weights_draw_frequencies() -> None:
+    n, m, epochs = 20, 50, 2000
+    scores = np.random.default_rng(0).random(n) + 0.05
+    s = StaticWeights(scores=scores, cap=3.0, temperature=0.5, epoch_length=m)
+    _check_static_contract(s, n)
+    state = s.init(n, seed=11)
+    p = s.expected_weights(state)
+    assert math.isclose(p.sum(), 1.0)
+    counts = sum(np.bincount(s.plan(state, e).indices, minlength=n) for e in range(epochs))
+    # Systematic sampling: each epoch's count_i lies in {⌊m p_i⌋, ⌈m p_i⌉} (an interval of
+    # length 1) with mean m p_i, and epochs are independent. Hoeffding: P(|Σ − E Σ| ≥ t) ≤
+    # 2 exp(−2t²/E); a union bound over n examples at total level 1e-6 gives the tolerance.
+    tol = math.sqrt(epochs * math.log(2 * n / 1e-6) / 2)
+    assert np.all(np.abs(counts - epochs * m * p) <= tol)
+    # The per-epoch counts themselves are floor/ceil of m p_i.
+    c0 = np.bincount(s.plan(state, 0).indices, minlength=n)
+    assert np.all((c0 >= np.floor(m * p - 1e-9)) & (c0 <= np.ceil(m * p + 1e-9)))
+
+
+def test_static_weights_unbiased_mode() -> None:
+    rng = np.random.default_rng(4)
+    n = 25
+    scores = rng.random(n) ** 3
+    s = StaticWeights(scores=scores, cap=4.0, mix=0.1, mode="unbiased")
+    assert s.unbiased and not StaticWeights(scores=scores, cap=4.0).unbiased
+    _check_static_contract(s, n)
+    state = s.init(n, seed=0)
+    g = rng.normal(size=n)
+    assert math.isclose(float(s.expected_weights(state) @ g), float(g.mean()), rel_tol=1e-12)
+    plan = s.plan(state, 0)
+    w = state.arrays["weights"]
+    np.testing.assert_allclose(plan.weights, 1.0 / w[plan.indices])
+    # Zero scores without mixing cannot be importance-weighted.
+    with pytest.raises(SpecurateInputError, match="mix"):
+        StaticWeights(scores=np.r_[0.0, scores[1:]], cap=4.0, mode="unbiased").init(n, seed=0)
+
+
+# ------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: StaticSubset(scores=[1.0, np.nan, 2.0], keep=0.5),
+        lambda: StaticSubset(scores=[1.0, 2.0], keep=0.0),
+        lambda: StaticSubset(scores=[1.0, 2.0], keep=1.5),
+        lambda: StaticSubset(scores=[1.0, 2.0], keep=0.5, prefer="middle"),
+        lambda: StaticSubset(keep=0.5, prefer="hard"),
+        lambda: StaticSubset(scores=[1.0, 2.0], keep=0.5, class_labels=[0, 1, 1]),
+        lambda: StaticSubset(scores=[1.0, 2.0, 3.0], keep=0.5).init(4),
+        lambda: StaticSubset(scores=[1.0, 2.0, 3.0], keep=0.1).init(3),  # empty subset
+        lambda: StaticSubset(scores=np.ones(11), keep=0.2, class_labels=[0] * 10 + [1]).init(11),
+        lambda: StaticSubset(scores=[1.0, 2.0], keep=0.5, epoch_length=0),
+        lambda: KeepMask(mask=np.zeros(4, dtype=bool)),
+        lambda: KeepMask(mask=np.ones(4, dtype=bool)).init(5),
+        lambda: StaticWeights(scores=[1.0, 2.0], cap=0.5),
+        lambda: StaticWeights(scores=[1.0, np.nan], cap=2.0),
+        lambda: StaticWeights(scores=[1.0, -1.0], cap=2.0),
+        lambda: StaticWeights(scores=[1.0, 2.0], cap=2.0, mode="biased"),
+        lambda: StaticWeights(scores=[1.0, 2.0], cap=2.0).init(3),
+        lambda: StaticWeights(scores=[1.0, 0.0, 0.0], cap=2.0).init(3),  # cap cannot hold
+        lambda: el2n_scores(PROBS, LABELS[:2]),
+        lambda: el2n_scores(PROBS, [0, 1, 3]),
+        lambda: el2n_scores(np.log(PROBS + 1e-9), LABELS),
+        lambda: margin_scores(np.ones((3, 1))),
+        lambda: entropy_scores(np.full((2, 2), np.nan)),
+        lambda: grand_scores([1.0, np.nan]),
+        lambda: forgetting_scores(np.array([[0, 2]])),
+        lambda: prototype_scores(np.zeros((3, 2)), n_clusters=2),
+        lambda: prototype_scores(np.ones((3, 2)), n_clusters=5),
+        lambda: near_duplicates(np.ones((3, 2)), threshold=3.0),
+    ],
+)
+def test_bad_input_raises(make) -> None:
+    with pytest.raises(SpecurateInputError):
+        make()
+
+
+def test_plan_rejects_negative_epoch() -> None:
+    s = StaticSubset(scores=[1.0, 2.0], keep=1.0)
+    with pytest.raises(SpecurateInputError):
+        s.plan(s.init(2), -1)
