@@ -15,7 +15,8 @@ def test_core_imports_without_torch():
         "            raise ImportError('torch is blocked')\n"
         "sys.meta_path.insert(0, NoTorch())\n"
         "import specurate, specurate.cli, specurate.study, specurate.spectrum.large\n"
-        "import specurate.dynamics.samples, specurate.dynamics.compare\n"
+        "import specurate.dynamics.samples, specurate.dynamics.compare, specurate.curation\n"
+        "import specurate.torch\n"
         "assert 'torch' not in sys.modules\n"
         "print('ok')"
     )

@@ -113,6 +113,18 @@ def epoch_rng(state: State, epoch: int, stream: int = 0) -> np.random.Generator:
     return np.random.default_rng([state.seed, int(epoch), stream])
 
 
+def check_cap(cap: float | None) -> None:
+    """A weight bound C must be ≥ 1 (weights have mean 1) or None (unbounded)."""
+    if cap is not None and not (math.isfinite(cap) and cap >= 1):
+        raise SpecurateInputError(f"cap must be ≥ 1 (the mean weight is 1), got {cap}")
+
+
+def check_epoch_length(m: int | None) -> None:
+    """``epoch_length`` is a positive integer or None (the strategy's default)."""
+    if m is not None and (isinstance(m, bool) or int(m) != m or m < 1):
+        raise SpecurateInputError(f"epoch_length must be a positive integer or None, got {m}")
+
+
 def check_indices(indices: np.ndarray, n: int) -> np.ndarray:
     """Integer indices in [0, n) as int64 (clear errors otherwise)."""
     idx = np.asarray(indices)

@@ -42,6 +42,8 @@ from specurate.curation.base import (
     State,
     Strategy,
     cap_weights,
+    check_cap,
+    check_epoch_length,
     check_indices,
     check_n,
     draw_plan,
@@ -91,8 +93,8 @@ class FrontierSampler(Strategy):
                 raise SpecurateInputError(f"{name} must be > 0, got {v}")
         if not 0 <= self.floor <= 1:
             raise SpecurateInputError(f"floor must be in [0, 1], got {self.floor}")
-        if not (math.isfinite(self.cap) and self.cap >= 1):
-            raise SpecurateInputError(f"cap must be ≥ 1, got {self.cap}")
+        check_cap(self.cap)
+        check_epoch_length(self.epoch_length)
         if not (math.isfinite(self.cap_growth) and self.cap_growth >= 0):
             raise SpecurateInputError(f"cap_growth must be ≥ 0, got {self.cap_growth}")
         if self.mode not in MODES:

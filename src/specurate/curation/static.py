@@ -27,6 +27,7 @@ from specurate.curation.base import (
     State,
     Strategy,
     bounded_weights,
+    check_epoch_length,
     check_n,
     draw_plan,
     epoch_rng,
@@ -353,13 +354,6 @@ def near_duplicates(embeddings: np.ndarray, *, threshold: float) -> np.ndarray:
 # strategies
 
 
-def _check_epoch_length(epoch_length: int | None) -> None:
-    if epoch_length is not None and (int(epoch_length) != epoch_length or epoch_length < 1):
-        raise SpecurateInputError(
-            f"epoch_length must be a positive integer or None, got {epoch_length}"
-        )
-
-
 def _round_half_up(x: float) -> int:
     """round(x) with halves rounded up (Python's round() rounds halves to even)."""
     return math.floor(x + 0.5 + 1e-9)
@@ -455,7 +449,7 @@ class StaticSubset(_Subset):
             y = y.copy()
             y.setflags(write=False)
             object.__setattr__(self, "class_labels", y)
-        _check_epoch_length(self.epoch_length)
+        check_epoch_length(self.epoch_length)
 
     def _select(self, idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
         if self.prefer == "random":
@@ -515,7 +509,7 @@ class KeepMask(_Subset):
         m = m.copy()
         m.setflags(write=False)
         object.__setattr__(self, "mask", m)
-        _check_epoch_length(self.epoch_length)
+        check_epoch_length(self.epoch_length)
 
     def init(self, n_examples: int, *, seed: int = 0) -> State:
         """Kept indices = flatnonzero(mask)."""
@@ -563,7 +557,7 @@ class StaticWeights(Strategy):
             raise SpecurateInputError(f"temperature must be > 0, got {self.temperature}")
         if not (isinstance(self.mix, Real) and 0 <= self.mix <= 1):
             raise SpecurateInputError(f"mix must be in [0, 1], got {self.mix}")
-        _check_epoch_length(self.epoch_length)
+        check_epoch_length(self.epoch_length)
 
     @property
     def unbiased(self) -> bool:  # type: ignore[override]
