@@ -10,7 +10,8 @@ from specurate.errors import SpecurateInputError
 
 
 def _stats(idx, rng):
-    return {"residual": 0.1 + (idx % 7) / 7.0 + 0.05 * rng.random(idx.size)}
+    r = 0.1 + (idx % 7) / 7.0 + 0.05 * rng.random(idx.size)
+    return {"residual": r, "loss": r**2}
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,14 @@ def test_frontier_accelerates_mode_local_training():
     for run in (soft, hard):
         first = int(np.nonzero(run <= base[-1])[0][0]) + 1
         assert first <= 15
+
+
+def test_groups_accept_losses_instead_of_residuals():
+    groups = np.repeat(np.arange(2), 10)
+    fs = FrontierSampler(groups=groups, floor=0.0, cap=10.0)
+    st = fs.update(fs.init(20), np.arange(20), {"loss": np.ones(20)})
+    st = fs.update(st, np.arange(20), {"loss": np.where(groups == 0, 1e-4, 1.0)})
+    assert fs.mode_weights(st, 1).tolist() == [0.0, 1.0]
 
 
 def test_learned_groups_are_suppressed():

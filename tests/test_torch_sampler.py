@@ -356,3 +356,23 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(SpecurateInputError):
         s.set_epoch(-1)
     np.testing.assert_array_equal(s.state.arrays["loss"], np.ones(20))  # nothing was applied
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("strategy", ["uniform", "infobatch", "frontier"])
+def test_readme_example_trains(strategy):
+    # the README's three-line integration, run as a script (2 epochs keep it short)
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "train_mnist5k.py"
+    out = subprocess.run(
+        [sys.executable, str(script), strategy, "--epochs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    acc = float(out.stdout.split("test accuracy ")[1].split()[0])
+    assert acc > 0.8  # an MLP reaches ≈ 0.9 after 2 epochs on 4000 digits

@@ -8,7 +8,8 @@ not know the modes, so the sampler estimates them:
   weights become mode weights exactly) or the top-r eigen-directions of the data covariance
   (``features``; computed once with :func:`specurate.spectrum.estimate.operator_features`' linear
   kernel — here directly by ``numpy.linalg.eigh`` of the d × d covariance).
-* **Learned or not.** The last observed per-example residual r_i (``stats["residual"]``:
+* **Learned or not.** The last observed per-example residual r_i (``stats["residual"]``; with
+  groups ``stats["loss"]`` suffices, r_i = √ℓ_i:
   y − f(x) for regression, one-hot − probabilities for classification, shape (m,) or (m, K))
   is projected on each mode: E_k = Σ_i (φ_ik ⋅ r_i)² / n for eigen-directions (φ the
   whitened projections), or the mean squared residual of group k. Its relative residual is
@@ -46,6 +47,7 @@ from specurate.curation.base import (
     check_epoch_length,
     check_indices,
     check_n,
+    check_stat,
     draw_plan,
     epoch_rng,
     new_state,
@@ -72,7 +74,6 @@ class FrontierSampler(Strategy):
     """
 
     name: ClassVar[str] = "frontier"
-    needs: ClassVar[frozenset[str]] = frozenset({"residual"})
     groups: np.ndarray | None = None
     features: np.ndarray | None = None
     rank: int = 32
@@ -105,6 +106,12 @@ class FrontierSampler(Strategy):
     @property
     def declares_unbiased(self) -> bool:
         return self.mode == "unbiased"
+
+    @property
+    def needs(self) -> frozenset[str]:  # type: ignore[override]
+        """Groups: per-example losses suffice (the group energy is the mean loss, r_i² = ℓ_i).
+        Eigen-directions need signed residuals (projections cancel)."""
+        return frozenset({"loss"}) if self.groups is not None else frozenset({"residual"})
 
     # ----------------------------------------------------------------- modes of the examples
     def _shares(self, n: int) -> np.ndarray:
@@ -144,9 +151,18 @@ class FrontierSampler(Strategy):
 
     def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
         idx = check_indices(indices, state.n)
-        if "residual" not in stats:
-            raise SpecurateInputError("the frontier sampler needs the statistic 'residual'")
-        r = np.asarray(stats["residual"], dtype=float)
+        loss = check_stat(stats, "loss", idx.size) if "loss" in stats else None
+        if loss is not None and np.any(loss < 0):
+            raise SpecurateInputError("loss must be ≥ 0")
+        if "residual" in stats:
+            r = np.asarray(stats["residual"], dtype=float)
+        elif self.groups is not None and loss is not None:
+            r = np.sqrt(loss)  # group energy = mean squared residual = mean loss
+        else:
+            raise SpecurateInputError(
+                "the frontier sampler needs the statistic 'residual' "
+                "(or 'loss' when the modes are groups)"
+            )
         r = r.reshape(r.shape[0], -1) if r.ndim else r.reshape(1, 1)
         if r.shape[0] != idx.size:
             raise SpecurateInputError(f"residual has {r.shape[0]} rows for {idx.size} indices")
