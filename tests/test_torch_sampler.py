@@ -376,3 +376,18 @@ def test_readme_example_trains(strategy):
     assert out.returncode == 0, out.stderr
     acc = float(out.stdout.split("test accuracy ")[1].split()[0])
     assert acc > 0.8  # an MLP reaches ≈ 0.9 after 2 epochs on 4000 digits
+
+
+@pytest.mark.torch
+def test_accounting_counts_trained_and_extra_passes():
+    from specurate.curation import OnlineProbe
+
+    s = CurationSampler(OnlineProbe(probe_cost=0.1), 20, seed=0)
+    s.set_epoch(0)
+    s.observe(torch.arange(8), torch.ones(8), probe_loss=torch.ones(8))
+    acc = s.accounting()
+    assert acc["trained"] == 8.0
+    assert acc["extra_forward"] == 8.0 and acc["extra_compute"] == pytest.approx(0.8)
+    s2 = CurationSampler(OnlineProbe(probe_cost=0.1), 20, seed=0)
+    s2.load_state_dict(s.state_dict())
+    assert s2.accounting() == acc

@@ -189,6 +189,7 @@ class CurationSampler(Sampler[int]):
 
         self.state: State = strategy.init(n_strategy, seed=self.seed)
         self.epoch = 0
+        self.observed = 0
         self._iterated = False
         self._plan: Plan | None = None
         self._plan_epoch: int | None = None
@@ -368,6 +369,22 @@ class CurationSampler(Sampler[int]):
             pos = np.concatenate([g[0] for g in gathered])
             stats = {k: np.concatenate([g[1][k] for g in gathered]) for k in stats}
         self.state = self.strategy.update(self.state, pos, stats)
+        self.observed += int(pos.size)
+
+    def accounting(self) -> dict[str, float]:
+        """Compute charged so far, in per-example passes (all ranks).
+
+        ``trained``: examples whose statistics were observed (one forward + backward each, the
+        statistics come from the training forward pass at no extra cost); ``extra_forward`` and
+        ``extra_compute``: scoring passes a strategy declared in its state (probes, second
+        models), as counted by the strategy.
+        """
+        info = self.state.info
+        return {
+            "trained": float(self.observed),
+            "extra_forward": float(info.get("extra_forward", 0.0)),
+            "extra_compute": float(info.get("extra_compute", 0.0)),
+        }
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -386,6 +403,7 @@ class CurationSampler(Sampler[int]):
             "info": dict(s.info),
             "epoch": self.epoch,
             "iterated": self._iterated,
+            "observed": self.observed,
             "plan": None,
         }
         if self._plan is not None:
@@ -410,6 +428,7 @@ class CurationSampler(Sampler[int]):
         self.seed = int(sd["seed"])
         self.epoch = int(sd["epoch"])
         self._iterated = bool(sd["iterated"])
+        self.observed = int(sd.get("observed", 0))
         self._plan = self._plan_epoch = self._scale = None
         if sd.get("plan") is not None:
             p = sd["plan"]
