@@ -69,3 +69,27 @@ def test_curation_weights_are_valid():
         assert w.shape == (ds.x.shape[0],) and np.all(w >= 0), name
     assert ws["keep-easy"].sum() == ws["keep-hard"].sum() == ws["random-prune"].sum()
     assert np.all(ws["keep-easy"] + ws["keep-hard"] >= 1)  # the two halves cover the data
+
+
+def test_simulate_part_in_report(tmp_path):
+    part = study._simulate_part("simulate-digits", "sim", digits, quick=True, seed=0)
+    res = part.compute(tmp_path / "sim.png")
+    res["title"] = part.title
+    assert res["kind"] == "simulate" and res["measured_a"] > 1 and res["measured_b"] > 0
+    assert (tmp_path / "sim.png").stat().st_size > 10_000
+    # the baseline row of the paper table is the measured (a−1)/b to 1%
+    base = res["paper_vs_measured"][0]
+    assert base["paper"] == pytest.approx((res["measured_a"] - 1) / res["measured_b"])
+    assert base["agrees"]
+    html = study.render_html(
+        {
+            "specurate_version": "x",
+            "created": "now",
+            "quick": True,
+            "seed": 0,
+            "summary": [],
+            "parts": {"simulate-digits": res},
+        },
+        {"simulate-digits": tmp_path / "sim.png"},
+    )
+    assert "paper" in html and "oracle" in html and "Learning dynamics under curation" in html

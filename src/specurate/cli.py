@@ -700,6 +700,16 @@ def run(
             "—" if row["learning_exponent"] is None else f"{row['learning_exponent']:.3f}",
         )
     out_console.print(table)
+    for part in results["parts"].values():
+        if part.get("kind") == "simulate":
+            rows = {p["claim"].split(",")[0]: p for p in part["paper_vs_measured"]}
+            base = rows["baseline loss exponent"]["measured"]
+            orc = next(p for p in part["paper_vs_measured"] if p["source"] == "A.3")
+            out_console.print(
+                f"simulated on {part['data']} (a={part['measured_a']:.3f}, "
+                f"b={part['measured_b']:.3f}): loss exponent {base:.3f} uniform, "
+                f"{orc['measured']:.3f} frontier oracle (A.3 predicts {orc['paper']:.3f})"
+            )
     out_console.print(f"report: {out / 'report.html'}   results: {out / 'results.json'}")
 
 
