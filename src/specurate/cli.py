@@ -658,6 +658,121 @@ def _print_compare(r: dict[str, Any]) -> None:
         out_console.print(st)
 
 
+BENCH_STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "random-subset")
+
+
+def _bench_strategy(name: str, task: Any) -> Any:
+    """A built-in strategy by CLI name (defaults documented in ``specurate bench --help``)."""
+    from specurate import curation
+
+    if name == "uniform":
+        return curation.Uniform()
+    if name == "loss":
+        return curation.LossProportional(cap=5.0)
+    if name == "infobatch":
+        return curation.InfoBatchStyle(prune=0.5)
+    if name == "frontier":
+        if task.groups is None:
+            raise SpecurateInputError(f"task {task.name!r} has no mode groups for the frontier")
+        return curation.FrontierSampler(groups=np.asarray(task.groups), soft=True)
+    if name == "random-subset":
+        return curation.StaticSubset(keep=0.7, prefer="random")
+    raise SpecurateInputError(
+        f"unknown strategy {name!r}; choose from {', '.join(BENCH_STRATEGIES)}"
+    )
+
+
+@app.command()
+def bench(
+    dataset: Annotated[
+        str, typer.Option(help="built-in task: clusters, mnist1d, mnist1d-longtail, digits")
+    ] = "clusters",
+    strategies: Annotated[
+        str,
+        typer.Option(
+            help="comma-separated: uniform (always run), loss (loss-proportional, C=5), "
+            "infobatch (InfoBatch-style, prune 0.5), frontier (soft, task groups), "
+            "random-subset (static, keep 70%)"
+        ),
+    ] = "uniform,loss,infobatch,frontier",
+    epochs: Annotated[
+        float, typer.Option(help="compute budget in passes (backward + scoring, per example)")
+    ] = 5.0,
+    seeds: Annotated[int, typer.Option(min=1, help="seeds per strategy")] = 2,
+    batch_size: Annotated[int, typer.Option(min=1, help="SGD batch size")] = 128,
+    lr: Annotated[float, typer.Option(help="SGD learning rate (momentum 0.9)")] = 0.05,
+    out: Annotated[
+        Path | None, typer.Option(help="write one row per run and eval point (.parquet)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="first seed (seeds are seed, seed+1, …)")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object, nothing else")
+    ] = False,
+) -> None:
+    """Real training under curation strategies, with compute accounting, against uniform."""
+    try:
+        from specurate.bench import TASKS, runs_to_parquet, summarize, train
+    except ImportError as exc:  # pragma: no cover - torch extra missing
+        _fail(f"specurate bench needs the torch extra ({exc})")
+    from specurate._progress import progress_iter
+    from specurate.results import jsonable
+
+    try:
+        if dataset not in TASKS:
+            raise SpecurateInputError(
+                f"unknown dataset {dataset!r}; choose from {', '.join(TASKS)}"
+            )
+        names = [s.strip() for s in strategies.split(",") if s.strip()]
+        if "uniform" not in names:
+            names.insert(0, "uniform")
+        task = TASKS[dataset](seed=seed)
+        makers = {n: _bench_strategy(n, task) for n in names}
+        jobs = [(n, seed + k) for k in range(seeds) for n in names]
+        runs = [
+            train(
+                task, makers[n], seed=s, budget_passes=epochs, batch_size=batch_size, lr=lr, label=n
+            )
+            for n, s in progress_iter(jobs, f"training on {dataset}", enabled=not as_json)
+        ]
+    except SpecurateInputError as exc:
+        _fail(str(exc))
+    rows = summarize(runs)
+    result = {"dataset": dataset, "runs": [r.to_dict() for r in runs], "summary": rows}
+    if out is not None:
+        runs_to_parquet(runs, out)
+        result["parquet"] = str(out)
+    if as_json:
+        _emit_json(jsonable(result))
+        return
+    table = Table(title=f"{dataset}: {epochs:g} passes, {seeds} seed(s), mean [90% CI]")
+    for col in (
+        "strategy",
+        "test loss",
+        "test acc",
+        "passes to uniform's loss",
+        "speed-up",
+        "wall ratio",
+    ):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+
+    def ci(v: float, lo: float, hi: float) -> str:
+        return f"{v:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else f"{v:.4g}"
+
+    for r in rows:
+        ptt = r["passes_to_target"]
+        table.add_row(
+            r["strategy"],
+            ci(r["test_loss"], r["test_loss_lo"], r["test_loss_hi"]),
+            ci(r["test_acc"], r["test_acc_lo"], r["test_acc_hi"]),
+            "never" if ptt is None else f"{ptt:.3g}",
+            "—"
+            if not np.isfinite(r["speedup"])
+            else ci(r["speedup"], r["speedup_lo"], r["speedup_hi"]),
+            f"{r['wall_ratio']:.2f}",
+        )
+    out_console.print(table)
+
+
 @app.command()
 def run(
     out: Annotated[

@@ -1,0 +1,243 @@
+r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, summary tables.
+
+* :func:`passes_to_target` — the first compute at which a run's test loss reaches a target,
+  interpolated linearly in (log passes, log loss) between the two evaluations that bracket the
+  first crossing; ``None`` when the curve never reaches it.
+* :func:`speedup_vs_uniform` — per strategy, the ratio baseline passes / strategy passes at
+  equal target, paired by seed. Ratios are averaged on a LOG scale: ``mean`` is the geometric
+  mean and ``lo``/``hi`` a two-sided t interval (scipy.stats.t) on the mean log ratio,
+  exponentiated. Seeds where either run never reaches the target are left out (``n_reached``).
+* :func:`summarize` — one dict per strategy: final test loss/accuracy at equal compute (mean and
+  t CI over seeds), passes-to-target of the baseline's final loss, speed-up with CI, wall-clock
+  ratio, and the loss-vs-passes exponent L ∝ passes^−x fitted
+  (:func:`specurate.dynamics.fit.fit_exponent`) over the second half of the evaluation points.
+* :func:`runs_to_parquet` / :func:`runs_from_parquet` — one row per run and evaluation point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from specurate.bench.result import RunResult
+from specurate.errors import SpecurateInputError
+
+__all__ = [
+    "mean_ci",
+    "passes_to_target",
+    "runs_from_parquet",
+    "runs_to_parquet",
+    "speedup_vs_uniform",
+    "summarize",
+]
+
+
+def mean_ci(values: Iterable[float], level: float = 0.9) -> tuple[float, float, float]:
+    """Mean and two-sided t interval (NaN bounds for fewer than two values)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(v.mean())
+    if v.size < 2:
+        return (m, math.nan, math.nan)
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return (m, m - half, m + half)
+
+
+def _arrays(curve: Sequence[Mapping[str, float]], key: str = "test_loss"):
+    if len(curve) == 0:
+        raise SpecurateInputError("empty curve")
+    p = np.array([float(c["passes"]) for c in curve])
+    y = np.array([float(c[key]) for c in curve])
+    return p, y
+
+
+def passes_to_target(curve: Sequence[Mapping[str, float]], target_loss: float) -> float | None:
+    """First compute (passes) at which the curve's test loss is ≤ ``target_loss``.
+
+    Log-log interpolation between the bracketing evaluations (exact on a power law); the first
+    evaluation's passes when it is already at or below the target; None if never reached.
+    """
+    p, y = _arrays(curve)
+    hit = np.nonzero(y <= target_loss)[0]
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0:
+        return float(p[0])
+    p0, p1, y0, y1 = p[i - 1], p[i], y[i - 1], y[i]
+    if not (p0 > 0 and p1 > 0 and y0 > 0 and y1 > 0 and target_loss > 0) or y0 == y1:
+        f = (y0 - target_loss) / (y0 - y1) if y0 != y1 else 1.0  # linear fallback
+        return float(p0 + f * (p1 - p0))
+    f = (math.log(y0) - math.log(target_loss)) / (math.log(y0) - math.log(y1))
+    return float(math.exp(math.log(p0) + f * (math.log(p1) - math.log(p0))))
+
+
+def _by_strategy(runs: Iterable[RunResult]) -> dict[str, dict[int, RunResult]]:
+    out: dict[str, dict[int, RunResult]] = {}
+    for r in runs:
+        out.setdefault(r.strategy, {})[r.seed] = r
+    return out
+
+
+def speedup_vs_uniform(
+    runs: Sequence[RunResult],
+    target: float | None = None,
+    *,
+    baseline: str = "uniform",
+    level: float = 0.9,
+) -> dict[str, dict[str, Any]]:
+    """Speed-up baseline passes / strategy passes at equal test loss, per strategy.
+
+    ``target``: a test loss, or None for each seed's baseline FINAL test loss (paired by seed).
+    Returns {strategy: {mean, lo, hi, n, n_reached, values}} (geometric mean, t CI on logs).
+    """
+    groups = _by_strategy(runs)
+    if baseline not in groups:
+        raise SpecurateInputError(f"no {baseline!r} runs to compare against")
+    base = groups[baseline]
+    out: dict[str, dict[str, Any]] = {}
+    for name, by_seed in groups.items():
+        vals: list[float] = []
+        n = 0
+        for seed, r in sorted(by_seed.items()):
+            if seed not in base:
+                continue
+            n += 1
+            b = base[seed]
+            tgt = b.test_loss if target is None else float(target)
+            pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
+            if pb is not None and ps is not None and ps > 0:
+                vals.append(pb / ps)
+        m, lo, hi = mean_ci([math.log(v) for v in vals], level)
+        out[name] = {
+            "mean": math.exp(m) if math.isfinite(m) else math.nan,
+            "lo": math.exp(lo) if math.isfinite(lo) else math.nan,
+            "hi": math.exp(hi) if math.isfinite(hi) else math.nan,
+            "n": n,
+            "n_reached": len(vals),
+            "values": vals,
+        }
+    return out
+
+
+def loss_exponent(run: RunResult) -> float:
+    """x of test loss ∝ passes^−x over the second half of the evaluation points (NaN if < 6)."""
+    p, y = _arrays(run.curve)
+    mask = np.zeros(p.size, bool)
+    mask[p.size // 2 :] = True
+    mask &= (p > 0) & (y > 0)
+    from specurate.dynamics.fit import fit_exponent
+
+    return float(fit_exponent(p, y, mask, sign=-1.0).exponent)
+
+
+def summarize(
+    runs: Sequence[RunResult], *, baseline: str = "uniform", level: float = 0.9
+) -> list[dict[str, Any]]:
+    """One row per strategy (baseline first); see the module docstring for the columns."""
+    groups = _by_strategy(runs)
+    speed = speedup_vs_uniform(runs, baseline=baseline, level=level) if baseline in groups else {}
+    base_wall = (
+        float(np.mean([r.wall_s for r in groups[baseline].values()]))
+        if baseline in groups
+        else math.nan
+    )
+    names = sorted(groups, key=lambda s: (s != baseline, list(groups).index(s)))
+    rows = []
+    for name in names:
+        rs = list(groups[name].values())
+        loss = mean_ci([r.test_loss for r in rs], level)
+        acc = mean_ci([r.test_acc for r in rs], level)
+        ptt = []
+        for r in rs:
+            b = groups.get(baseline, {}).get(r.seed)
+            if b is not None:
+                ptt.append(passes_to_target(r.curve, b.test_loss))
+        with np.errstate(all="ignore"):
+            expo = mean_ci([loss_exponent(r) for r in rs], level)
+        sp = speed.get(name, {})
+        wall = float(np.mean([r.wall_s for r in rs]))
+        rows.append(
+            {
+                "strategy": name,
+                "n_seeds": len(rs),
+                "passes": float(np.mean([r.charged_passes for r in rs])),
+                "scoring_passes": float(np.mean([r.scoring_passes for r in rs])),
+                "test_loss": loss[0],
+                "test_loss_lo": loss[1],
+                "test_loss_hi": loss[2],
+                "test_acc": acc[0],
+                "test_acc_lo": acc[1],
+                "test_acc_hi": acc[2],
+                "passes_to_target": (
+                    float(np.mean([v for v in ptt if v is not None]))
+                    if any(v is not None for v in ptt)
+                    else None
+                ),
+                "speedup": sp.get("mean", math.nan),
+                "speedup_lo": sp.get("lo", math.nan),
+                "speedup_hi": sp.get("hi", math.nan),
+                "n_reached": sp.get("n_reached", 0),
+                "loss_exponent": expo[0],
+                "wall_s": wall,
+                "wall_ratio": wall / base_wall if base_wall > 0 else math.nan,
+            }
+        )
+    return rows
+
+
+_SCALARS = (
+    "task",
+    "strategy",
+    "seed",
+    "budget_passes",
+    "n_train",
+    "forward_passes",
+    "backward_passes",
+    "scoring_passes",
+    "wall_s",
+    "test_loss",
+    "test_acc",
+)
+_POINT = ("passes", "test_loss", "test_acc", "wall_s")
+
+
+def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
+    """Write one row per (run, evaluation point); point columns are prefixed ``point_``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, list] = {k: [] for k in (*_SCALARS, "run", "point")}
+    cols.update({f"point_{k}": [] for k in _POINT})
+    for j, r in enumerate(runs):
+        for i, c in enumerate(r.curve):
+            for k in _SCALARS:
+                cols[k].append(getattr(r, k))
+            cols["run"].append(j)
+            cols["point"].append(i)
+            for k in _POINT:
+                cols[f"point_{k}"].append(float(c[k]))
+    pq.write_table(pa.table(cols), str(path))
+
+
+def runs_from_parquet(path: Any) -> list[RunResult]:
+    """Read back what :func:`runs_to_parquet` wrote (runs without evaluation points are lost)."""
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(str(path)).to_pylist()
+    runs: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        r = runs.setdefault(row["run"], {**{k: row[k] for k in _SCALARS}, "curve": []})
+        r["curve"].append((row["point"], {k: row[f"point_{k}"] for k in _POINT}))
+    out = []
+    for j in sorted(runs):
+        d = runs[j]
+        d["curve"] = tuple(c for _, c in sorted(d["curve"], key=lambda t: t[0]))
+        out.append(RunResult(**d))
+    return out

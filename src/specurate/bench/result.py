@@ -1,0 +1,43 @@
+"""The record of one training run (pure Python; no torch needed to read or analyse it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of :func:`specurate.bench.train.train`.
+
+    Compute is in PASSES (examples / n_train). ``forward_passes`` = trained + extra forward
+    (scoring) examples; ``backward_passes`` = trained examples; ``scoring_passes`` = extra
+    forward + extra compute the strategy declared; the budget is charged on
+    ``backward_passes + scoring_passes``. ``wall_s`` is training time (evaluations excluded).
+    ``curve``: dicts {passes, test_loss, test_acc, wall_s} at log-spaced compute points, where
+    ``passes`` is the charged compute at the evaluation.
+    """
+
+    strategy: str
+    seed: int
+    forward_passes: float
+    backward_passes: float
+    scoring_passes: float
+    wall_s: float
+    test_loss: float
+    test_acc: float
+    curve: tuple[dict[str, float], ...]
+    task: str = ""
+    budget_passes: float = 0.0
+    n_train: int = 0
+
+    @property
+    def charged_passes(self) -> float:
+        return self.backward_passes + self.scoring_passes
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["curve"] = [dict(c) for c in self.curve]
+        return d

@@ -1,0 +1,295 @@
+r"""Built-in benchmark tasks: data as numpy arrays plus a seeded model factory.
+
+A :class:`Task` holds train/test arrays (numpy, so this module imports without torch), the
+number of classes, a ``make_model(seed)`` factory (imports torch lazily) and, for mode-local
+data, the (n_train,) mode label of every training example (what
+:class:`~specurate.curation.FrontierSampler` takes as ``groups``).
+
+Built-in factories (all offline, all seeded; ``TASKS`` maps a name to the factory):
+
+* :func:`clusters` — mode-local synthetic CLASSIFICATION. Mode k (k = 1…K) has a Gaussian
+  centre c_k (norm ≈ ``separation``), a random unit direction u_k and two class labels
+  (a_k, b_k) drawn from ``n_classes``; an example of mode k is x = c_k + z (z ~ N(0, I)) with
+  label a_k if (x − c_k)·u_k > 0 else b_k. Mode frequencies ∝ k^−exponent. Learning a mode means
+  learning its own boundary, so rare modes are learned late under uniform sampling. The test
+  set is a fresh draw from the same (original, power-law) distribution.
+* :func:`mnist1d` — procedurally generated 1-D digits (``mnist1d.data.make_dataset``; its
+  download path is never used), any size (data-rich regime). ``long_tail=s`` subsamples the
+  TRAINING classes with frequencies ∝ k^−s (class order permuted by the seed); the test set
+  stays balanced.
+* :func:`digits` — sklearn's 1,797 bundled 8×8 digits, a seeded stratified 1297/500 split.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from specurate.errors import SpecurateInputError
+
+__all__ = ["TASKS", "Task", "clusters", "digits", "make_cnn1d", "make_mlp", "mnist1d"]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A classification task: numpy data, a model factory and optional mode labels.
+
+    Attributes:
+        name: short name (used in results).
+        x_train, y_train, x_test, y_test: float32 features (n, …) and int64 labels.
+        n_classes: number of classes.
+        make_model: ``make_model(seed) -> torch.nn.Module`` (deterministic given the seed).
+        groups: optional (n_train,) integer mode label per training example.
+        description: one line for reports.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    make_model: Callable[[int], Any] = field(repr=False)
+    groups: np.ndarray | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.x_train) != len(self.y_train) or len(self.x_test) != len(self.y_test):
+            raise SpecurateInputError("features and labels must have the same length")
+        if len(self.x_train) == 0 or len(self.x_test) == 0:
+            raise SpecurateInputError("a task needs non-empty train and test sets")
+        if self.groups is not None and np.shape(self.groups) != (len(self.y_train),):
+            raise SpecurateInputError(
+                f"groups have shape {np.shape(self.groups)} for {len(self.y_train)} examples"
+            )
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test, self.groups):
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+
+# ---------------------------------------------------------------------------- models (lazy torch)
+def make_mlp(n_in: int, n_out: int, hidden: tuple[int, ...] = (128,)) -> Callable[[int], Any]:
+    """Factory of a ReLU MLP (flattening its input) initialised from ``seed`` only."""
+
+    def build(seed: int):
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            layers: list[Any] = [torch.nn.Flatten()]
+            d = n_in
+            for h in hidden:
+                layers += [torch.nn.Linear(d, h), torch.nn.ReLU()]
+                d = h
+            layers.append(torch.nn.Linear(d, n_out))
+            return torch.nn.Sequential(*layers)
+
+    return build
+
+
+def make_cnn1d(length: int, n_out: int, channels: int = 16) -> Callable[[int], Any]:
+    """Factory of a tiny 1-D CNN (two conv layers, stride 2) for (n, length) signals."""
+
+    def build(seed: int):
+        import torch
+
+        nn = torch.nn
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            l1 = (length - 1) // 2 + 1
+            l2 = (l1 - 1) // 2 + 1
+            return nn.Sequential(
+                nn.Unflatten(1, (1, length)),
+                nn.Conv1d(1, channels, 5, stride=2, padding=2),
+                nn.ReLU(),
+                nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(channels * l2, n_out),
+            )
+
+    return build
+
+
+# ---------------------------------------------------------------------------- helpers
+def _power_counts(n: int, k: int, exponent: float) -> np.ndarray:
+    """Integer counts summing to n with counts ∝ (1..k)^−exponent (largest remainders)."""
+    p = np.arange(1, k + 1, dtype=float) ** -float(exponent)
+    p /= p.sum()
+    raw = n * p
+    c = np.floor(raw).astype(np.int64)
+    c[np.argsort(-(raw - c), kind="stable")[: n - c.sum()]] += 1
+    return c
+
+
+def _check_pos(name: str, v: int) -> int:
+    if int(v) != v or v < 1:
+        raise SpecurateInputError(f"{name} must be a positive integer, got {v}")
+    return int(v)
+
+
+# ---------------------------------------------------------------------------- tasks
+def clusters(
+    n_train: int = 20_000,
+    n_clusters: int = 100,
+    exponent: float = 1.5,
+    dim: int = 32,
+    *,
+    seed: int = 0,
+    n_test: int = 10_000,
+    n_classes: int = 10,
+    separation: float = 6.0,
+    hidden: tuple[int, ...] = (128,),
+) -> Task:
+    """Mode-local synthetic classification with power-law mode frequencies (see module doc)."""
+    n_train, n_clusters, dim = (
+        _check_pos("n_train", n_train),
+        _check_pos("n_clusters", n_clusters),
+        _check_pos("dim", dim),
+    )
+    n_test, n_classes = _check_pos("n_test", n_test), _check_pos("n_classes", n_classes)
+    if n_classes < 2:
+        raise SpecurateInputError("n_classes must be ≥ 2")
+    rng = np.random.default_rng([int(seed), 0xC1])
+    centres = rng.normal(size=(n_clusters, dim)) * (separation / np.sqrt(dim))
+    u = rng.normal(size=(n_clusters, dim))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    a = rng.integers(0, n_classes, n_clusters)
+    b = (a + rng.integers(1, n_classes, n_clusters)) % n_classes  # b_k ≠ a_k
+    p = np.arange(1, n_clusters + 1, dtype=float) ** -float(exponent)
+    p /= p.sum()
+
+    def draw(n: int, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = r.choice(n_clusters, size=n, p=p)
+        z = r.normal(size=(n, dim))
+        side = np.einsum("nd,nd->n", z, u[k]) > 0
+        y = np.where(side, a[k], b[k]).astype(np.int64)
+        return (centres[k] + z).astype(np.float32), y, k.astype(np.int64)
+
+    x_tr, y_tr, k_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
+    x_te, y_te, _ = draw(n_test, np.random.default_rng([int(seed), 2]))
+    return Task(
+        name="clusters",
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        n_classes=n_classes,
+        make_model=make_mlp(dim, n_classes, hidden),
+        groups=k_tr,
+        description=(
+            f"mode-local clusters: {n_clusters} modes ∝ k^-{exponent:g}, dim {dim}, "
+            f"{n_train} train / {n_test} test"
+        ),
+    )
+
+
+def mnist1d(
+    n_train: int = 50_000,
+    *,
+    seed: int = 0,
+    long_tail: float | None = None,
+    n_test: int = 10_000,
+    model: str = "mlp",
+    hidden: tuple[int, ...] = (128,),
+) -> Task:
+    """mnist1d generated offline with ``make_dataset`` (global RNGs restored afterwards).
+
+    ``long_tail=s``: training class frequencies ∝ k^−s over a seeded class order (exactly
+    ``n_train`` examples); the test set has ``n_test // 10`` examples of every class.
+    ``model``: ``"mlp"`` or ``"cnn"``. Groups = class labels.
+    """
+    n_train, n_test = _check_pos("n_train", n_train), _check_pos("n_test", n_test)
+    if model not in ("mlp", "cnn"):
+        raise SpecurateInputError(f"model must be 'mlp' or 'cnn', got {model!r}")
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    n_cls = 10
+    if long_tail is None:
+        train_counts = _power_counts(n_train, n_cls, 0.0)
+        order = np.arange(n_cls)
+    else:
+        if not (np.isfinite(long_tail) and long_tail >= 0):
+            raise SpecurateInputError(f"long_tail must be ≥ 0, got {long_tail}")
+        train_counts = _power_counts(n_train, n_cls, long_tail)
+        order = np.random.default_rng([int(seed), 0x17]).permutation(n_cls)
+    test_per = max(n_test // n_cls, 1)
+    per_class = int(train_counts.max()) + test_per
+    args = get_dataset_args()
+    args.num_samples = per_class * n_cls
+    args.train_split = 1.0
+    args.seed = int(seed)
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        d = make_dataset(args)
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+    x, y = np.asarray(d["x"], dtype=np.float32), np.asarray(d["y"], dtype=np.int64)
+    tr, te = [], []
+    for rank, c in enumerate(order):
+        idx = np.nonzero(y == c)[0]
+        te.append(idx[:test_per])
+        tr.append(idx[test_per : test_per + train_counts[rank]])
+    rng = np.random.default_rng([int(seed), 0x18])
+    tr_i = rng.permutation(np.concatenate(tr))
+    te_i = rng.permutation(np.concatenate(te))
+    length = x.shape[1]
+    factory = make_mlp(length, n_cls, hidden) if model == "mlp" else make_cnn1d(length, n_cls)
+    tail = "" if long_tail is None else f", long tail k^-{long_tail:g}"
+    return Task(
+        name="mnist1d" if long_tail is None else "mnist1d-longtail",
+        x_train=x[tr_i],
+        y_train=y[tr_i],
+        x_test=x[te_i],
+        y_test=y[te_i],
+        n_classes=n_cls,
+        make_model=factory,
+        groups=y[tr_i].copy(),
+        description=f"mnist1d ({model}){tail}: {len(tr_i)} train / {len(te_i)} balanced test",
+    )
+
+
+def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,)) -> Task:
+    """sklearn's bundled 8×8 digits (features / 16), seeded stratified split."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
+    rng = np.random.default_rng([int(seed), 0xD1])
+    te = []
+    frac = n_test / len(y)
+    for c in range(10):
+        idx = rng.permutation(np.nonzero(y == c)[0])
+        te.append(idx[: round(frac * idx.size)])
+    te_i = np.sort(np.concatenate(te))
+    mask = np.ones(len(y), bool)
+    mask[te_i] = False
+    tr_i = rng.permutation(np.nonzero(mask)[0])
+    return Task(
+        name="digits",
+        x_train=x[tr_i],
+        y_train=y[tr_i],
+        x_test=x[te_i],
+        y_test=y[te_i],
+        n_classes=10,
+        make_model=make_mlp(64, 10, hidden),
+        groups=y[tr_i].copy(),
+        description=f"sklearn digits: {len(tr_i)} train / {len(te_i)} test",
+    )
+
+
+TASKS: dict[str, Callable[..., Task]] = {
+    "clusters": clusters,
+    "mnist1d": mnist1d,
+    "mnist1d-longtail": lambda **kw: mnist1d(**{"long_tail": 1.5, **kw}),
+    "digits": digits,
+}

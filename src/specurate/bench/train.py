@@ -1,0 +1,169 @@
+r"""Training under a curation strategy with compute accounting in passes (imports torch lazily).
+
+The loop is the three-line integration of :class:`specurate.torch.CurationSampler`
+(``loss_scale`` on the per-example CE loss, ``observe`` after the step), with SGD
+(momentum 0.9, constant learning rate). Batches are cut directly from the sampler's epoch order
+(``iter(sampler)`` after ``set_epoch``), which is what a DataLoader with ``batch_size`` and
+``sampler=sampler`` would yield, without the per-item collation cost.
+
+Compute: one trained example = one forward + one backward; the strategy's declared scoring
+work (``accounting()["extra_forward"] + ["extra_compute"]``) is charged too. The run stops when
+backward + scoring passes reach ``budget_passes`` — the last batch is truncated so the budget is
+met to within one example. Test loss/accuracy on the task's test set are evaluated at
+``eval_points`` log-spaced compute points (from one batch to the budget), and at the end.
+Deterministic given ``seed`` (model init, strategy seed); the global torch RNG is untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from specurate.bench.result import RunResult
+from specurate.bench.tasks import Task
+from specurate.errors import SpecurateInputError
+
+__all__ = ["evaluate", "train"]
+
+
+def evaluate(model: Any, x: Any, y: Any, chunk: int = 8192) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on tensors (x, y), in eval mode."""
+    import torch
+    import torch.nn.functional as F
+
+    was = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for s in range(0, len(y), chunk):
+            out = model(x[s : s + chunk])
+            loss += float(F.cross_entropy(out, y[s : s + chunk], reduction="sum"))
+            correct += int((out.argmax(1) == y[s : s + chunk]).sum())
+    model.train(was)
+    return loss / len(y), correct / len(y)
+
+
+def train(
+    task: Task,
+    strategy: Any,
+    *,
+    seed: int,
+    budget_passes: float,
+    batch_size: int = 128,
+    lr: float = 0.05,
+    eval_points: int = 20,
+    label: str | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Train ``task.make_model(seed)`` under ``strategy`` for a fixed compute budget.
+
+    Args:
+        task: the :class:`~specurate.bench.tasks.Task`.
+        strategy: a :class:`~specurate.curation.base.Strategy` (fresh state per run).
+        seed: seeds the model initialisation and the strategy.
+        budget_passes: backward + scoring passes (examples / n_train) to spend.
+        batch_size, lr: SGD batch size and learning rate (momentum 0.9).
+        eval_points: log-spaced evaluations of the test loss and accuracy.
+        label: name of the run in results (default ``strategy.name``).
+        progress: print one line per evaluation.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from specurate.torch import CurationSampler
+
+    if not (np.isfinite(budget_passes) and budget_passes > 0):
+        raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise SpecurateInputError(f"batch_size must be a positive integer, got {batch_size}")
+    if int(eval_points) != eval_points or eval_points < 1:
+        raise SpecurateInputError(f"eval_points must be ≥ 1, got {eval_points}")
+    n = task.n_train
+    name = label or strategy.name
+    x_tr = torch.tensor(np.asarray(task.x_train, dtype=np.float32))
+    y_tr = torch.tensor(np.asarray(task.y_train, dtype=np.int64))
+    x_te = torch.tensor(np.asarray(task.x_test, dtype=np.float32))
+    y_te = torch.tensor(np.asarray(task.y_test, dtype=np.int64))
+
+    model = task.make_model(int(seed))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    sampler = CurationSampler(strategy, n, seed=int(seed))  # 1. the sampler
+
+    budget = float(budget_passes) * n  # in examples
+    lo = min(float(batch_size), budget)
+    grid = np.geomspace(lo, budget, int(eval_points)) if eval_points > 1 else np.array([budget])
+    grid[-1] = budget
+    curve: list[dict[str, float]] = []
+    next_eval = 0
+    wall = 0.0
+
+    def charged() -> tuple[float, float]:
+        acc = sampler.accounting()
+        scoring = acc["extra_forward"] + acc["extra_compute"]
+        return acc["trained"] + scoring, scoring
+
+    def record(spent: float) -> None:
+        loss, accuracy = evaluate(model, x_te, y_te)
+        curve.append({"passes": spent / n, "test_loss": loss, "test_acc": accuracy, "wall_s": wall})
+        if progress:
+            print(
+                f"[{name} seed {seed}] {spent / n:8.3f} passes  loss {loss:.4f}  acc {accuracy:.3f}"
+            )
+
+    model.train()
+    epoch = 0
+    done = False
+    while not done:
+        t0 = time.perf_counter()
+        sampler.set_epoch(epoch)
+        order = torch.as_tensor(np.fromiter(iter(sampler), dtype=np.int64))
+        wall += time.perf_counter() - t0
+        if order.numel() == 0:
+            raise SpecurateInputError(f"strategy {name!r} planned an empty epoch")
+        for s in range(0, order.numel(), batch_size):
+            t0 = time.perf_counter()
+            spent, _ = charged()
+            remaining = round(budget - spent)
+            if remaining <= 0:
+                done = True
+                wall += time.perf_counter() - t0
+                break
+            idx = order[s : s + min(batch_size, remaining)]
+            per_example = F.cross_entropy(model(x_tr[idx]), y_tr[idx], reduction="none")
+            loss = (per_example * sampler.loss_scale(idx)).mean()  # 2. plan multipliers
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sampler.observe(idx, per_example.detach())  # 3. feed the strategy
+            wall += time.perf_counter() - t0
+            spent, _ = charged()
+            while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
+                record(spent)
+                next_eval += 1
+                while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
+                    next_eval += 1  # several grid points passed by one step: one evaluation
+            if spent >= budget - 0.5:
+                done = True
+                break
+        epoch += 1
+
+    spent, scoring = charged()
+    if not curve or curve[-1]["passes"] * n < spent - 0.5:
+        record(spent)
+    acc = sampler.accounting()
+    return RunResult(
+        strategy=name,
+        seed=int(seed),
+        forward_passes=(acc["trained"] + acc["extra_forward"]) / n,
+        backward_passes=acc["trained"] / n,
+        scoring_passes=scoring / n,
+        wall_s=wall,
+        test_loss=curve[-1]["test_loss"],
+        test_acc=curve[-1]["test_acc"],
+        curve=tuple(curve),
+        task=task.name,
+        budget_passes=float(budget_passes),
+        n_train=n,
+    )
