@@ -209,14 +209,15 @@ def cap_weights(w: np.ndarray, cap: float) -> np.ndarray:
     suffix = np.cumsum(ws[::-1])[::-1]
     m = np.arange(n)
     rem = n - cap * m
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # θ(m) overflows for irrelevant m when weights are tiny (e.g. a denormal mix): inf is right
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         theta = np.where((rem > 0) & (suffix > 0), rem / suffix, np.inf)
         ok = np.where(ws > 0, theta * ws, np.where(np.isfinite(theta), 0.0, np.inf)) <= cap * (
             1 + 1e-12
         )
-    if not ok.any():
-        return np.where(w > 0, cap, 0.0)
-    return np.minimum(cap, theta[int(np.argmax(ok))] * w)
+        if not ok.any():
+            return np.where(w > 0, cap, 0.0)
+        return np.minimum(cap, theta[int(np.argmax(ok))] * w)
 
 
 def draw_plan(
