@@ -25,7 +25,6 @@ m draws from p_i = w_i / n. Two modes (theory.md §4):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -33,7 +32,28 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate._weights import bounded_weights, cap_weights, check_cap
 from specurate.errors import SpecurateInputError
+
+__all__ = [
+    "MODES",
+    "Mode",
+    "Plan",
+    "State",
+    "Strategy",
+    "Uniform",
+    "bounded_weights",
+    "cap_weights",
+    "check_cap",
+    "check_epoch_length",
+    "check_indices",
+    "check_n",
+    "check_stat",
+    "check_weights",
+    "draw_plan",
+    "epoch_rng",
+    "new_state",
+]
 
 Mode = Literal["reweight", "unbiased"]
 MODES: tuple[str, ...] = ("reweight", "unbiased")
@@ -113,12 +133,6 @@ def epoch_rng(state: State, epoch: int, stream: int = 0) -> np.random.Generator:
     return np.random.default_rng([state.seed, int(epoch), stream])
 
 
-def check_cap(cap: float | None) -> None:
-    """A weight bound C must be ≥ 1 (weights have mean 1) or None (unbounded)."""
-    if cap is not None and not (math.isfinite(cap) and cap >= 1):
-        raise SpecurateInputError(f"cap must be ≥ 1 (the mean weight is 1), got {cap}")
-
-
 def check_epoch_length(m: int | None) -> None:
     """``epoch_length`` is a positive integer or None (the strategy's default)."""
     if m is not None and (isinstance(m, bool) or int(m) != m or m < 1):
@@ -164,60 +178,6 @@ def check_weights(w: np.ndarray, n: int, *, name: str = "weights") -> np.ndarray
     if not w.sum() > 0:
         raise SpecurateInputError(f"{name} are all zero: nothing left to train on")
     return w
-
-
-def bounded_weights(
-    scores: np.ndarray, *, temperature: float = 1.0, cap: float | None = None, mix: float = 0.0
-) -> np.ndarray:
-    r"""Example weights with mean 1 from non-negative scores: w ∝ s^{1/T}, mixed, capped.
-
-    w = (1 − mix)·s^{1/T}/mean(s^{1/T}) + mix, then clipped at ``cap`` with the excess
-    water-filled onto the others, so mean(w) = 1 and max(w) ≤ cap (Theorem 1's C).
-    """
-    s = np.asarray(scores, dtype=float)
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise SpecurateInputError("scores must be finite and ≥ 0")
-    if not temperature > 0:
-        raise SpecurateInputError(f"temperature must be > 0, got {temperature}")
-    if not 0 <= mix <= 1:
-        raise SpecurateInputError(f"mix must be in [0, 1], got {mix}")
-    with np.errstate(divide="ignore"):
-        lw = np.log(s) / temperature
-    top = lw.max()
-    if not np.isfinite(top):
-        w = np.ones_like(s)
-    else:
-        w = np.exp(lw - top)
-        w = w / w.mean()
-    w = (1 - mix) * w + mix
-    if cap is not None:
-        w = cap_weights(w, cap)
-    return w
-
-
-def cap_weights(w: np.ndarray, cap: float) -> np.ndarray:
-    r"""Clip mean-1 weights at ``cap`` and water-fill the excess: min(C, θ w) with mean 1.
-
-    Sorting w descending, the capped set is a prefix; θ(m) = (n − C m)/Σ_{i≥m} w_(i) for m
-    capped entries, and the answer is the first m with θ(m) w_(m) ≤ C.
-    """
-    if not (math.isfinite(cap) and cap >= 1):
-        raise SpecurateInputError(f"cap must be ≥ 1 (weights have mean 1), got {cap}")
-    n = w.size
-    order = np.argsort(-w, kind="stable")
-    ws = w[order]
-    suffix = np.cumsum(ws[::-1])[::-1]
-    m = np.arange(n)
-    rem = n - cap * m
-    # θ(m) overflows for irrelevant m when weights are tiny (e.g. a denormal mix): inf is right
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        theta = np.where((rem > 0) & (suffix > 0), rem / suffix, np.inf)
-        ok = np.where(ws > 0, theta * ws, np.where(np.isfinite(theta), 0.0, np.inf)) <= cap * (
-            1 + 1e-12
-        )
-        if not ok.any():
-            return np.where(w > 0, cap, 0.0)
-        return np.minimum(cap, theta[int(np.argmax(ok))] * w)
 
 
 def draw_plan(

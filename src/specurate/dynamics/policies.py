@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate._weights import check_cap, waterfill
 from specurate.dynamics.modes import LearningLaw, Modes
 from specurate.errors import SpecurateInputError
 
@@ -114,30 +115,6 @@ def tail_log_weight(modes: Modes, log_pw: np.ndarray) -> float:
     return hi + slope * math.log(n) + (1.0 - slope) * math.log(n + 0.5) - math.log(slope - 1.0)
 
 
-def _waterfill(log_w: np.ndarray, mass: np.ndarray, cap: float, budget: float) -> np.ndarray:
-    r"""Weights min(C, θ w) with Σ p min(C, θ w) = budget (exact water-filling, in log space).
-
-    Sorting w descending, the capped set is a prefix; for m capped items
-    θ(m) = (budget − C Σ_{i<m} p_i) / Σ_{i≥m} p_i w_i, and the answer is the first m with
-    θ(m) w_(m) ≤ C. Log weights keep learned modes (w ~ e^{-2g}) from underflowing to 0.
-    """
-    order = np.argsort(-log_w, kind="stable")
-    lw = log_w[order]
-    with np.errstate(divide="ignore"):
-        a = np.log(mass[order]) + lw
-    suffix = np.logaddexp.accumulate(a[::-1])[::-1]
-    capped = np.concatenate([[0.0], np.cumsum(mass[order])[:-1]])
-    rem = budget - cap * capped
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_theta = np.where(rem > 0, np.log(np.maximum(rem, 1e-300)) - suffix, np.inf)
-        ok = (rem > 0) & (log_theta + lw <= math.log(cap) + 1e-12)
-    if not ok.any():  # even all at the cap the open entries cannot hold the budget
-        return np.where(np.isneginf(log_w), 0.0, cap)
-    lt = log_theta[int(np.argmax(ok))]
-    with np.errstate(over="ignore"):
-        return np.minimum(cap, np.exp(np.minimum(lt + log_w, 700.0)))
-
-
 def weights_from_log(
     modes: Modes,
     log_w: np.ndarray,
@@ -151,7 +128,8 @@ def weights_from_log(
 
     ω = ``spare``·((1−mix) w/Z + mix), Z = Σ p_k w_k + p_rem w_rem (the tail by
     :func:`tail_log_weight` unless ``log_w_rem`` is given), then clipped at ``cap`` with the
-    freed mass water-filled onto the others (:func:`_waterfill`). Σ p ω + p_rem ω_rem = spare.
+    freed mass water-filled onto the others (:func:`specurate._weights.waterfill`).
+    Σ p ω + p_rem ω_rem = spare.
     """
     with np.errstate(divide="ignore"):
         log_pw = np.log(modes.mass) + log_w
@@ -173,7 +151,7 @@ def weights_from_log(
         lw_rem = float(np.logaddexp(math.log1p(-mix) + lw_rem, math.log(mix))) if mix < 1 else 0.0
     if cap is not None:
         mass = np.append(modes.mass, modes.p_rem)
-        both = _waterfill(np.append(lw, lw_rem), mass, cap, 1.0)
+        both = waterfill(np.append(lw, lw_rem), mass, cap, 1.0)
         w, w_rem = both[:-1], float(both[-1])
     else:
         w, w_rem = np.exp(lw), float(math.exp(lw_rem))
@@ -185,12 +163,6 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     if not (math.isfinite(value) and ok):
         bound = "≥ 0" if allow_zero else "> 0"
         raise SpecurateInputError(f"{name} must be {bound}, got {value}")
-
-
-def _check_cap(cap: float | None) -> None:
-    """A weight cap C must be ≥ 1: the mean weight is 1, so a smaller cap breaks the budget."""
-    if cap is not None and not (math.isfinite(cap) and cap >= 1):
-        raise SpecurateInputError(f"cap must be ≥ 1 (the mean weight is 1), got {cap}")
 
 
 def _fraction(name: str, value: float, *, upper_open: bool = True) -> None:
@@ -380,7 +352,7 @@ class SoftOracle(_Refreshing):
 
     def __post_init__(self) -> None:
         _positive("power", self.power)
-        _check_cap(self.cap)
+        check_cap(self.cap)
         self._check_refresh()
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
@@ -422,7 +394,7 @@ class SelfScore(_Refreshing):
         _positive("noise", self.noise, allow_zero=True)
         _fraction("label_noise", self.label_noise)
         _fraction("mix", self.mix, upper_open=False)
-        _check_cap(self.cap)
+        check_cap(self.cap)
         if self.noisy_loss is not None:
             _positive("noisy_loss", self.noisy_loss)
         self._check_refresh()
@@ -458,9 +430,7 @@ class SelfScore(_Refreshing):
             log_all = np.zeros_like(log_all)
         elif self.mix > 0:
             log_all = np.logaddexp(math.log1p(-self.mix) + log_all, math.log(self.mix))
-        omega = (
-            _waterfill(log_all, mass, self.cap, 1.0) if self.cap is not None else np.exp(log_all)
-        )
+        omega = waterfill(log_all, mass, self.cap, 1.0) if self.cap is not None else np.exp(log_all)
         # clean examples hold mass (1−ν)p_k: their operator weight is (1−ν)ω_k
         w, w_rem, w_noise = (1 - nu) * omega[:-2], (1 - nu) * float(omega[-2]), float(omega[-1])
         return pure_piece(ctx, w, w_rem if m.closed else 0.0, wasted=nu * w_noise)
@@ -487,7 +457,7 @@ class Probe(_Refreshing):
         _positive("bias", self.bias)
         _positive("κ (kappa)", self.kappa)
         _positive("noise", self.noise, allow_zero=True)
-        _check_cap(self.cap)
+        check_cap(self.cap)
         self._check_refresh()
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:

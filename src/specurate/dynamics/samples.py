@@ -54,6 +54,7 @@ from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from specurate._progress import progress_iter
+from specurate._weights import bounded_weights, check_cap
 from specurate.dynamics.modes import LearningLaw, Modes, check_n_modes, modes_from_arrays
 from specurate.dynamics.policies import (
     Baseline,
@@ -315,20 +316,6 @@ def example_weights_from_modes(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
     return _mean_one((sq @ omega) / norm)
 
 
-def _cap_mean_one(w: np.ndarray, cap: float) -> np.ndarray:
-    """Clip mean-one weights at ``cap`` and rescale the unclipped ones (water-filling)."""
-    for _ in range(60):
-        if w.max() <= cap * (1 + 1e-12):
-            break
-        w = np.minimum(w, cap)
-        free = w < cap
-        rest = float(w[free].sum())
-        if rest <= 0:
-            break
-        w = np.where(free, w * (w.size - cap * np.count_nonzero(~free)) / rest, w)
-    return w
-
-
 def _loss_weights(
     x: np.ndarray,
     y: np.ndarray,
@@ -345,12 +332,7 @@ def _loss_weights(
     score = ell
     if noise > 0:
         score = score * np.exp(noise * rng.standard_normal(score.size))
-    w = _mean_one(score ** (1.0 / temperature))
-    if mix > 0:
-        w = (1 - mix) * w + mix
-    if cap is not None:
-        w = _cap_mean_one(w, cap)
-    return w
+    return bounded_weights(score, temperature=temperature, cap=cap, mix=mix)
 
 
 def example_weights_from_loss(
@@ -393,8 +375,7 @@ def example_weights_from_loss(
         raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
     if not (0 <= mix <= 1):
         raise SpecurateInputError(f"mix must be in [0, 1], got {mix}")
-    if cap is not None and not (math.isfinite(cap) and cap >= 1):
-        raise SpecurateInputError(f"cap must be ≥ 1 (mean weight is 1), got {cap}")
+    check_cap(cap)
     rng = np.random.default_rng(seed)
     return _loss_weights(x, y, theta, rng, temperature, noise, mix, cap)
 
