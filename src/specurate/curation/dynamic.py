@@ -46,7 +46,7 @@ from specurate.curation.base import (
     epoch_rng,
     new_state,
 )
-from specurate.errors import SpecurateInputError
+from specurate.errors import SpecurateInputError, check_positive, check_unit
 
 __all__ = [
     "Bandit",
@@ -63,27 +63,6 @@ BanditPolicy = Literal["ucb", "eps-greedy"]
 
 
 # ----------------------------------------------------------------------------- validation
-def _real(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    v = _real(value)
-    ok = v >= 0 if allow_zero else v > 0
-    if not (math.isfinite(v) and ok):
-        raise SpecurateInputError(f"{name} must be {'≥ 0' if allow_zero else '> 0'}, got {value}")
-
-
-def _unit(name: str, value: float, *, closed: bool = True) -> None:
-    v = _real(value)
-    ok = 0 <= v <= 1 if closed else 0 <= v < 1
-    if not (math.isfinite(v) and ok):
-        raise SpecurateInputError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value}")
-
-
 def _nonneg_stat(stats: Mapping[str, np.ndarray], key: str, size: int) -> np.ndarray:
     v = check_stat(stats, key, size)
     if np.any(v < 0):
@@ -113,7 +92,7 @@ class _Tracker(Strategy):
     def _validate_tracker(self) -> None:
         check_epoch_length(self.epoch_length)
         if self.prior is not None:
-            _positive("prior", self.prior, allow_zero=True)
+            check_positive("prior", self.prior, allow_zero=True)
 
     def __post_init__(self) -> None:
         self._validate_tracker()
@@ -203,9 +182,9 @@ class _ScoreSampler(_Tracker):
 
     def __post_init__(self) -> None:
         self._validate_tracker()
-        _positive("temperature", self.temperature)
+        check_positive("temperature", self.temperature)
         check_cap(self.cap)
-        _unit("mix", self.mix)
+        check_unit("mix", self.mix)
         if self.mode not in MODES:
             raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode == "unbiased" and self.mix == 0:
@@ -298,8 +277,8 @@ class InfoBatchStyle(_Tracker):
 
     def __post_init__(self) -> None:
         self._validate_tracker()
-        _unit("prune", self.prune, closed=False)
-        _unit("anneal", self.anneal)
+        check_unit("prune", self.prune, closed=False)
+        check_unit("anneal", self.anneal)
         te = self.total_epochs
         if te is not None and (isinstance(te, bool) or int(te) != te or te < 1):
             raise SpecurateInputError(f"total_epochs must be a positive integer or None, got {te}")
@@ -472,7 +451,7 @@ class OnlineProbe(_ScoreSampler):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive("probe_cost", self.probe_cost, allow_zero=True)
+        check_positive("probe_cost", self.probe_cost, allow_zero=True)
 
     def _extra_cost(self, m: int) -> tuple[int, float]:
         return m, self.probe_cost * m
@@ -496,7 +475,7 @@ class EnsembleDisagreement(_ScoreSampler):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive("helper_cost", self.helper_cost, allow_zero=True)
+        check_positive("helper_cost", self.helper_cost, allow_zero=True)
 
     def _observe(self, stats: Mapping[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
         if "disagreement" in stats:
@@ -547,8 +526,8 @@ class Bandit(Strategy):
     def __post_init__(self) -> None:
         if self.policy not in ("ucb", "eps-greedy"):
             raise SpecurateInputError(f"policy must be 'ucb' or 'eps-greedy', got {self.policy!r}")
-        _unit("eps", self.eps)
-        _positive("c", self.c, allow_zero=True)
+        check_unit("eps", self.eps)
+        check_positive("c", self.c, allow_zero=True)
         if isinstance(self.chunk, bool) or int(self.chunk) != self.chunk or self.chunk < 1:
             raise SpecurateInputError(f"chunk must be a positive integer, got {self.chunk}")
         check_epoch_length(self.epoch_length)

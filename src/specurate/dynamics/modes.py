@@ -147,7 +147,8 @@ class Modes:
         return np.maximum(extra, 0.0)
 
 
-def _check_exponents(a: float, b: float) -> None:
+def check_exponents(a: float, b: float) -> None:
+    """b > 0 (a decaying spectrum) and a > 1 (finite target energy), with one-sentence errors."""
     if not np.isfinite(b) or b <= 0:
         raise SpecurateInputError(f"the spectral exponent b must be > 0, got b = {b}")
     if not np.isfinite(a) or a <= 1:
@@ -183,7 +184,7 @@ def power_law_modes(
     Returns:
         :class:`Modes` with ``a``, ``b`` recorded.
     """
-    _check_exponents(a, b)
+    check_exponents(a, b)
     check_n_modes(n_modes)
     if budget not in BUDGETS:
         raise SpecurateInputError(f"budget must be one of {BUDGETS}, got {budget!r}")

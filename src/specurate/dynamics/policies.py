@@ -29,7 +29,7 @@ import numpy as np
 
 from specurate._weights import check_cap, waterfill
 from specurate.dynamics.modes import LearningLaw, Modes
-from specurate.errors import SpecurateInputError
+from specurate.errors import SpecurateInputError, check_positive, check_unit
 
 StaticShape = Literal["prune-easy", "upweight-tail", "random", "custom"]
 
@@ -158,21 +158,6 @@ def weights_from_log(
     return w * spare, w_rem * spare
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    ok = value >= 0 if allow_zero else value > 0
-    if not (math.isfinite(value) and ok):
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise SpecurateInputError(f"{name} must be {bound}, got {value}")
-
-
-def _fraction(name: str, value: float, *, upper_open: bool = True) -> None:
-    ok = 0 <= value < 1 if upper_open else 0 <= value <= 1
-    if not (math.isfinite(value) and ok):
-        raise SpecurateInputError(
-            f"{name} must be in [0, 1{')' if upper_open else ']'}, got {value}"
-        )
-
-
 class Policy:
     """Base class: a name, an engine and JSON-ready parameters."""
 
@@ -255,8 +240,8 @@ class Static(Policy):
             )
         if not (math.isfinite(self.factor) and self.factor >= 1):
             raise SpecurateInputError(f"factor must be ≥ 1, got {self.factor}")
-        _fraction("strength", self.strength, upper_open=self.shape != "prune-easy")
-        _fraction("head_mass", self.head_mass)
+        check_unit("strength", self.strength, closed=self.shape == "prune-easy")
+        check_unit("head_mass", self.head_mass, closed=False)
         if self.shape == "custom" and self.weights_ is None:
             raise SpecurateInputError("a custom static policy needs weights")
         if self.n_examples < 1:
@@ -310,8 +295,8 @@ class Oracle(Policy):
     growth: float = 0.0
 
     def __post_init__(self) -> None:
-        _positive("κ (kappa)", self.kappa)
-        _positive("κ growth rate", self.growth, allow_zero=True)
+        check_positive("κ (kappa)", self.kappa)
+        check_positive("κ growth rate", self.growth, allow_zero=True)
 
     def kappa_at(self, t: np.ndarray | float) -> np.ndarray:
         return self.kappa + self.growth * np.log1p(np.asarray(t, dtype=float))
@@ -324,9 +309,9 @@ class _Refreshing(Policy):
     score_cost: float = 1.0 / 3.0
 
     def _check_refresh(self) -> None:
-        _positive("staleness", self.staleness, allow_zero=True)
-        _positive("min_interval", self.min_interval, allow_zero=True)
-        _positive("score_cost", self.score_cost, allow_zero=True)
+        check_positive("staleness", self.staleness, allow_zero=True)
+        check_positive("min_interval", self.min_interval, allow_zero=True)
+        check_positive("score_cost", self.score_cost, allow_zero=True)
 
 
 @dataclass(frozen=True)
@@ -351,7 +336,7 @@ class SoftOracle(_Refreshing):
         return "ode" if self.staleness == 0 and self.min_interval == 0 else "refresh"
 
     def __post_init__(self) -> None:
-        _positive("power", self.power)
+        check_positive("power", self.power)
         check_cap(self.cap)
         self._check_refresh()
 
@@ -390,13 +375,13 @@ class SelfScore(_Refreshing):
     cap: float | None = None
 
     def __post_init__(self) -> None:
-        _positive("temperature", self.temperature)
-        _positive("noise", self.noise, allow_zero=True)
-        _fraction("label_noise", self.label_noise)
-        _fraction("mix", self.mix, upper_open=False)
+        check_positive("temperature", self.temperature)
+        check_positive("noise", self.noise, allow_zero=True)
+        check_unit("label_noise", self.label_noise, closed=False)
+        check_unit("mix", self.mix)
         check_cap(self.cap)
         if self.noisy_loss is not None:
-            _positive("noisy_loss", self.noisy_loss)
+            check_positive("noisy_loss", self.noisy_loss)
         self._check_refresh()
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
@@ -454,9 +439,9 @@ class Probe(_Refreshing):
     cap: float | None = None
 
     def __post_init__(self) -> None:
-        _positive("bias", self.bias)
-        _positive("κ (kappa)", self.kappa)
-        _positive("noise", self.noise, allow_zero=True)
+        check_positive("bias", self.bias)
+        check_positive("κ (kappa)", self.kappa)
+        check_positive("noise", self.noise, allow_zero=True)
         check_cap(self.cap)
         self._check_refresh()
 
@@ -494,10 +479,10 @@ class Ensemble(_Refreshing):
 
     def __post_init__(self) -> None:
         if self.b_helper is not None:
-            _positive("b_helper", self.b_helper)
-        _positive("t_fix", self.t_fix)
-        _positive("helper_cost", self.helper_cost, allow_zero=True)
-        _fraction("mix", self.mix, upper_open=False)
+            check_positive("b_helper", self.b_helper)
+        check_positive("t_fix", self.t_fix)
+        check_positive("helper_cost", self.helper_cost, allow_zero=True)
+        check_unit("mix", self.mix)
         self._check_refresh()
 
     def _helper_lam(self, ctx: Context) -> np.ndarray:
@@ -553,7 +538,7 @@ class _Synthetic(_Refreshing):
     def _check(self) -> None:
         if self.span < 1:
             raise SpecurateInputError(f"span must be ≥ 1 mode, got {self.span}")
-        _fraction("fraction", self.fraction)
+        check_unit("fraction", self.fraction, closed=False)
         self._check_refresh()
 
     def _restricted(self, ctx: Context, span: int) -> tuple[np.ndarray, float]:
@@ -600,7 +585,7 @@ class SyntheticTeacher(_Synthetic):
         self._check()
         if self.teacher_span < 1:
             raise SpecurateInputError(f"teacher_span must be ≥ 1, got {self.teacher_span}")
-        _positive("teacher_time", self.teacher_time)
+        check_positive("teacher_time", self.teacher_time)
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         if "piece" not in private:

@@ -55,7 +55,13 @@ from threadpoolctl import threadpool_limits
 
 from specurate._progress import progress_iter
 from specurate._weights import bounded_weights, check_cap
-from specurate.dynamics.modes import LearningLaw, Modes, check_n_modes, modes_from_arrays
+from specurate.dynamics.modes import (
+    LearningLaw,
+    Modes,
+    check_exponents,
+    check_n_modes,
+    modes_from_arrays,
+)
 from specurate.dynamics.policies import (
     Baseline,
     Context,
@@ -187,15 +193,6 @@ class SampleRun:
     notes: tuple[str, ...] = ()
 
 
-def _check_exponents(a: float, b: float) -> None:
-    if not (math.isfinite(b) and b > 0):
-        raise SpecurateInputError(f"the spectral exponent b must be > 0, got b = {b}")
-    if not (math.isfinite(a) and a > 1):
-        raise SpecurateInputError(
-            f"the target exponent a must be > 1 (finite target energy), got a = {a}"
-        )
-
-
 def make_samples(
     family: Family,
     *,
@@ -223,7 +220,7 @@ def make_samples(
     """
     if family not in FAMILIES:
         raise SpecurateInputError(f"family must be one of {FAMILIES}, got {family!r}")
-    _check_exponents(a, b)
+    check_exponents(a, b)
     check_n_modes(n_modes)
     if int(n_examples) != n_examples or n_examples < 10:
         raise SpecurateInputError(f"n_examples must be an integer ≥ 10, got {n_examples}")
