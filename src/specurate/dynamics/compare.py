@@ -9,6 +9,7 @@ practical paradigm recovers (open question 2), and the table "paper's formula vs
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,7 +280,7 @@ def compare(
 
 def _with_recovered(row: Analysis, base: Analysis, oracle: Analysis) -> Analysis:
     e, t = _recovered(row, base, oracle)
-    return Analysis(**{**row.__dict__, "exponent_gain_recovered": e, "time_gain_recovered": t})
+    return dataclasses.replace(row, exponent_gain_recovered=e, time_gain_recovered=t)
 
 
 def _paper_table(

@@ -96,10 +96,15 @@ def frontier(g: np.ndarray, kappa: float) -> float:
     """
     count = int(np.count_nonzero(g >= kappa))
     if 0 < count < g.size:
-        gc, gn = g[count - 1], g[count]
-        if gc >= kappa > gn > 0 and np.isfinite(gc):
-            frac = (math.log(gc) - math.log(kappa)) / (math.log(gc) - math.log(gn))
-            return count * ((count + 1) / count) ** min(max(frac, 0.0), 1.0)
+        return _interpolate_crossing(count, float(g[count - 1]), float(g[count]), kappa)
+    return float(count)
+
+
+def _interpolate_crossing(count: int, gc: float, gn: float, kappa: float) -> float:
+    """k* between modes c = ``count`` (g_c = gc ≥ κ) and c+1 (g_{c+1} = gn < κ), in log k."""
+    if gc >= kappa > gn > 0 and math.isfinite(gc):
+        frac = (math.log(gc) - math.log(kappa)) / (math.log(gc) - math.log(gn))
+        return count * ((count + 1) / count) ** min(max(frac, 0.0), 1.0)
     return float(count)
 
 
@@ -156,9 +161,7 @@ def simulate(
     res.solver["seconds"] = time.perf_counter() - start
     k = res.k_star
     beyond = np.nonzero(k > modes.n_modes / 10)[0]
-    valid_until = float(t[beyond[0] - 1]) if beyond.size and beyond[0] > 0 else float(t[-1])
-    if beyond.size and beyond[0] == 0:
-        valid_until = float(t[0])
+    valid_until = float(t[max(beyond[0] - 1, 0)]) if beyond.size else float(t[-1])
     notes = list(res.notes)
     if beyond.size:
         notes.append(
@@ -257,10 +260,7 @@ def _frontier_sorted(lam_a: np.ndarray, psi: float, kappa: float) -> float:
         return 0.0
     count = int(np.searchsorted(-lam_a, -kappa / psi, side="right"))
     if 0 < count < lam_a.size:
-        gc, gn = lam_a[count - 1] * psi, lam_a[count] * psi
-        if gc >= kappa > gn > 0:
-            frac = (math.log(gc) - math.log(kappa)) / (math.log(gc) - math.log(gn))
-            return count * ((count + 1) / count) ** min(max(frac, 0.0), 1.0)
+        return _interpolate_crossing(count, lam_a[count - 1] * psi, lam_a[count] * psi, kappa)
     return float(count)
 
 
@@ -441,6 +441,7 @@ def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
     wasted = np.empty(t.size)
     span_loss = np.empty(t.size) if span is not None else None
     refreshes = np.empty(t.size)
+    buf = np.empty(m.n_modes)
     i, t_now, n_ref = 0, 0.0, 0
     overhead = policy.train_overhead()
     while i < t.size:
@@ -453,7 +454,7 @@ def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
         while i < t.size and t[i] < t_next:
             ds = float(law.clock(t[i])) - s_now
             gi = _advance_g(g, piece, ds)
-            loss[i], k[i] = _evaluate_g(ctx, gi, g_rem + rate_rem * ds)
+            loss[i], k[i] = _evaluate_g(ctx, gi, g_rem + rate_rem * ds, buf)
             if span_loss is not None:
                 span_loss[i] = _loss_range(m, gi, int(span))
             wmax[i], wasted[i], refreshes[i] = pmax, piece.wasted, n_ref
@@ -523,9 +524,10 @@ def _run_ode(ctx: Context, policy: Policy, t: np.ndarray, rtol: float) -> _Resul
     loss = np.empty(t.size)
     k = np.empty(t.size)
     wmax = np.empty(t.size)
+    buf = np.empty(n)
     for i in range(t.size):
         y = sol.y[:, i]
-        loss[i], k[i] = _evaluate_g(ctx, y[:n], float(y[n]))
+        loss[i], k[i] = _evaluate_g(ctx, y[:n], float(y[n]), buf)
         wmax[i] = rates(y)[2]
     return _Result(
         compute=t * (1.0 + policy.train_overhead()) + policy.setup_cost(ctx),
