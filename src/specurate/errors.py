@@ -36,3 +36,10 @@ def check_unit(name: str, value: object, *, closed: bool = True) -> None:
     ok = 0 <= v <= 1 if closed else 0 <= v < 1
     if not (math.isfinite(v) and ok):
         raise SpecurateInputError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value}")
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """A positive integral number (``int(v) == v ≥ 1``), returned as ``int``."""
+    if int(value) != value or value < 1:  # type: ignore[arg-type, operator]
+        raise SpecurateInputError(f"{name} must be a positive integer, got {value}")
+    return int(value)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from specurate.errors import SpecurateInputError
+from specurate.errors import SpecurateInputError, check_positive_int
 
 __all__ = ["TASKS", "Task", "clusters", "digits", "make_cnn1d", "make_mlp", "mnist1d"]
 
@@ -130,12 +130,6 @@ def _power_counts(n: int, k: int, exponent: float) -> np.ndarray:
     return c
 
 
-def _check_pos(name: str, v: int) -> int:
-    if int(v) != v or v < 1:
-        raise SpecurateInputError(f"{name} must be a positive integer, got {v}")
-    return int(v)
-
-
 # ---------------------------------------------------------------------------- tasks
 def clusters(
     n_train: int = 20_000,
@@ -151,11 +145,14 @@ def clusters(
 ) -> Task:
     """Mode-local synthetic classification with power-law mode frequencies (see module doc)."""
     n_train, n_clusters, dim = (
-        _check_pos("n_train", n_train),
-        _check_pos("n_clusters", n_clusters),
-        _check_pos("dim", dim),
+        check_positive_int("n_train", n_train),
+        check_positive_int("n_clusters", n_clusters),
+        check_positive_int("dim", dim),
     )
-    n_test, n_classes = _check_pos("n_test", n_test), _check_pos("n_classes", n_classes)
+    n_test, n_classes = (
+        check_positive_int("n_test", n_test),
+        check_positive_int("n_classes", n_classes),
+    )
     if n_classes < 2:
         raise SpecurateInputError("n_classes must be ≥ 2")
     rng = np.random.default_rng([int(seed), 0xC1])
@@ -207,7 +204,7 @@ def mnist1d(
     ``n_train`` examples); the test set has ``n_test // 10`` examples of every class.
     ``model``: ``"mlp"`` or ``"cnn"``. Groups = class labels.
     """
-    n_train, n_test = _check_pos("n_train", n_train), _check_pos("n_test", n_test)
+    n_train, n_test = check_positive_int("n_train", n_train), check_positive_int("n_test", n_test)
     if model not in ("mlp", "cnn"):
         raise SpecurateInputError(f"model must be 'mlp' or 'cnn', got {model!r}")
     from mnist1d.data import get_dataset_args, make_dataset

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from specurate._weights import bounded_weights, cap_weights, check_cap
-from specurate.errors import SpecurateInputError
+from specurate.errors import SpecurateInputError, check_positive_int
 
 __all__ = [
     "MODES",
@@ -121,9 +121,7 @@ def new_state(
 
 def check_n(n_examples: int) -> int:
     """n must be a positive integer."""
-    if int(n_examples) != n_examples or n_examples < 1:
-        raise SpecurateInputError(f"n_examples must be a positive integer, got {n_examples}")
-    return int(n_examples)
+    return check_positive_int("n_examples", n_examples)
 
 
 def epoch_rng(state: State, epoch: int, stream: int = 0) -> np.random.Generator:
