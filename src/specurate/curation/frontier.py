@@ -12,8 +12,14 @@ not know the modes, so the sampler estimates them:
   groups ``stats["loss"]`` suffices, r_i = √ℓ_i:
   y − f(x) for regression, one-hot − probabilities for classification, shape (m,) or (m, K))
   is projected on each mode: E_k = Σ_i (φ_ik ⋅ r_i)² / n for eigen-directions (φ the
-  whitened projections), or the mean squared residual of group k. Its relative residual is
-  u_k² = E_k / E_k(first observation); a mode is learned when u_k² ≤ e^{−2κ}.
+  whitened projections), or the mean squared residual of group k over its examples observed
+  so far. With ``horizon=h`` (groups only) E_k is instead an exponential moving average over
+  the group's last ≈ h observations: a batch with c_k examples of group k and mean squared
+  residual m_k sets E_k ← β E_k + (1 − β) m_k with β = (1 − 1/h_k)^{c_k}, h_k = min(h, n_k) —
+  fresher than the per-example memory when an epoch is long (data-rich training). Its relative
+  residual is u_k² = E_k / E_k(0), where E_k(0) is the mean squared residual of the first batch
+  that contained group k (for eigen-directions: E_k once every example has been observed; u = 1
+  before); a mode is learned when u_k² ≤ e^{−2κ}.
 * **Weights.** Hard: learned modes get weight ``floor`` (not 0, so their residual stays
   observed), the unlearned ones share the rest of the example mass equally. Soft: ω_k ∝ u_k^q.
   Then ω ≤ C(e) = cap₀ (1 + e)^γ (the bound grows with the epoch e when γ > 0; γ = 0 is a
@@ -21,7 +27,7 @@ not know the modes, so the sampler estimates them:
   w_i = Σ_k ω_k s_ik with s_ik the share of example i's squared projection in mode k (exactly
   ω_{k(i)} for groups), normalized to mean 1, capped with water-filling.
 
-Cost: groups — O(m) per update, O(n) per plan. Eigen-directions — one O(n d² + d³)
+Cost: groups — O(m + K) per update (K groups), O(n) per plan. Eigen-directions — one O(n d² + d³)
 eigendecomposition at ``init``, O(m r K) per update, O(n r K) per plan. No extra forward pass:
 residuals come from the training forward pass (stale for examples not seen recently; the
 state records the epoch each residual was observed).
@@ -70,7 +76,9 @@ class FrontierSampler(Strategy):
         floor: weight of learned modes (hard rule), relative to the unlearned ones.
         cap: C at epoch 0; ``cap_growth`` γ: C(e) = cap (1 + e)^γ.
         mode: ``reweight`` (changes T_w, the oracle) or ``unbiased`` (importance sampling).
-        epoch_length: examples per epoch (default n).
+        epoch_length: examples per epoch (default n; shorter epochs re-plan more often).
+        horizon: groups only — estimate E_k by a moving average over ≈ ``horizon``
+            observations per group instead of each example's last residual (None).
     """
 
     name: ClassVar[str] = "frontier"
@@ -85,6 +93,7 @@ class FrontierSampler(Strategy):
     cap_growth: float = 0.5
     mode: Mode = "reweight"
     epoch_length: int | None = None
+    horizon: int | None = None
 
     def __post_init__(self) -> None:
         if (self.groups is None) == (self.features is None):
@@ -102,6 +111,11 @@ class FrontierSampler(Strategy):
             raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.rank < 1:
             raise SpecurateInputError(f"rank must be ≥ 1, got {self.rank}")
+        if self.horizon is not None:
+            if self.groups is None:
+                raise SpecurateInputError("horizon needs groups (a moving average per group)")
+            if int(self.horizon) != self.horizon or self.horizon < 1:
+                raise SpecurateInputError(f"horizon must be a positive integer, got {self.horizon}")
 
     @property
     def declares_unbiased(self) -> bool:
@@ -114,18 +128,18 @@ class FrontierSampler(Strategy):
         return frozenset({"loss"}) if self.groups is not None else frozenset({"residual"})
 
     # ----------------------------------------------------------------- modes of the examples
-    def _shares(self, n: int) -> np.ndarray:
-        """(n, r) share s_ik of example i in mode k (rows sum to 1) and the projection basis."""
-        if self.groups is not None:
-            g = np.asarray(self.groups)
-            if g.shape != (n,):
-                raise SpecurateInputError(f"groups have shape {g.shape} for {n} examples")
-            if not np.issubdtype(g.dtype, np.integer):
-                raise SpecurateInputError("groups must be integer labels")
-            _, inv = np.unique(g, return_inverse=True)
-            shares = np.zeros((n, inv.max() + 1))
-            shares[np.arange(n), inv] = 1.0
-            return shares
+    def _labels(self, n: int) -> np.ndarray:
+        """(n,) group index 0…K−1 of every example (groups given)."""
+        g = np.asarray(self.groups)
+        if g.shape != (n,):
+            raise SpecurateInputError(f"groups have shape {g.shape} for {n} examples")
+        if not np.issubdtype(g.dtype, np.integer):
+            raise SpecurateInputError("groups must be integer labels")
+        return np.unique(g, return_inverse=True)[1].reshape(n)
+
+    def _directions(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(n, r) share s_ik of example i in eigen-direction k (rows sum to 1) and the
+        whitened projections φ (n, r)."""
         x = np.asarray(self.features, dtype=float)
         if x.ndim != 2 or x.shape[0] != n:
             raise SpecurateInputError(f"features have shape {x.shape} for {n} examples")
@@ -138,15 +152,23 @@ class FrontierSampler(Strategy):
         proj = xc @ top  # (n, r) coordinates on the eigen-directions
         sq = proj**2
         tot = sq.sum(axis=1, keepdims=True)
-        return np.where(tot > 0, sq / np.where(tot > 0, tot, 1.0), 1.0 / r), proj
+        shares = np.where(tot > 0, sq / np.where(tot > 0, tot, 1.0), 1.0 / r)
+        return shares, proj / np.sqrt(np.maximum((proj**2).mean(axis=0), 1e-300))
 
     def init(self, n_examples: int, *, seed: int = 0) -> State:
         n = check_n(n_examples)
-        out = self._shares(n)
-        shares, proj = out if isinstance(out, tuple) else (out, None)
-        arrays = {"shares": shares, "seen": np.full(n, -1.0)}
-        if proj is not None:
-            arrays["proj"] = proj / np.sqrt(np.maximum((proj**2).mean(axis=0), 1e-300))
+        if self.groups is not None:
+            labels = self._labels(n)
+            k = int(labels.max()) + 1
+            arrays = {"labels": labels, "counts": np.bincount(labels, minlength=k).astype(float)}
+            if self.horizon is not None:
+                arrays["ema"] = np.zeros(k)
+                arrays["ema_seen"] = np.zeros(k, dtype=bool)
+            else:
+                arrays["seen"] = np.full(n, -1.0)
+        else:
+            shares, proj = self._directions(n)
+            arrays = {"shares": shares, "proj": proj, "seen": np.full(n, -1.0)}
         return new_state(n, seed=seed, epoch_length=self.epoch_length, **arrays)
 
     def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
@@ -168,39 +190,78 @@ class FrontierSampler(Strategy):
             raise SpecurateInputError(f"residual has {r.shape[0]} rows for {idx.size} indices")
         if not np.all(np.isfinite(r)):
             raise SpecurateInputError("residual contains NaN or inf")
+        step = int(state.info.get("updates", 0))
+        if self.groups is not None:
+            sq_idx = (r**2).sum(axis=1)  # squared residual of each observed example
+            if self.horizon is not None:  # O(m + K): no per-example memory
+                new = state.with_arrays(**self._ema(state, idx, sq_idx))
+            else:
+                sq = np.array(state.arrays.get("sq", np.zeros(state.n)))
+                seen = np.array(state.arrays["seen"])
+                sq[idx], seen[idx] = sq_idx, step
+                new = state.with_arrays(sq=sq, seen=seen)
+            # E_k(0): the squared residual of group k's first observed batch
+            labels, k = state.arrays["labels"], state.arrays["counts"].size
+            e0 = np.array(state.arrays.get("energy0", np.full(k, np.nan)))
+            c = np.bincount(labels[idx], minlength=k)
+            first = np.isnan(e0) & (c > 0)
+            if np.any(first):
+                tot = np.bincount(labels[idx], weights=sq_idx, minlength=k)
+                e0[first] = tot[first] / c[first]
+                new = new.with_arrays(energy0=e0)
+            return new.with_info(updates=step + 1)
+        seen = np.array(state.arrays["seen"])
+        seen[idx] = step
         res = state.arrays.get("residual")
         if res is None or res.shape[1] != r.shape[1]:
             res = np.zeros((state.n, r.shape[1]))
         res = np.array(res)
         res[idx] = r
-        seen = np.array(state.arrays["seen"])
-        step = int(state.info.get("updates", 0))
-        seen[idx] = step
         new = state.with_arrays(residual=res, seen=seen).with_info(updates=step + 1)
         if "energy0" in state.arrays or np.any(seen < 0):
             return new
-        # the reference energy E_k(0): once every example has been observed (end of epoch 0)
+        # the reference energy E_k(0) of eigen-directions: once every example has been observed
         return new.with_arrays(energy0=self._energy(new))
+
+    def _ema(self, state: State, idx: np.ndarray, sq: np.ndarray) -> dict[str, np.ndarray]:
+        """Moving average of each group's squared residual over ≈ ``horizon`` observations."""
+        labels, counts = state.arrays["labels"], state.arrays["counts"]
+        k = counts.size
+        c = np.bincount(labels[idx], minlength=k).astype(float)
+        tot = np.bincount(labels[idx], weights=sq, minlength=k)
+        hit = c > 0
+        h = np.minimum(float(self.horizon), np.maximum(counts, 1.0))
+        beta = np.where(hit, (1.0 - 1.0 / np.maximum(h, 1.0 + 1e-12)) ** c, 1.0)
+        ema, was = state.arrays["ema"], state.arrays["ema_seen"]
+        batch_mean = np.divide(tot, c, out=np.zeros(k), where=hit)
+        new = np.where(was, beta * ema + (1 - beta) * batch_mean, batch_mean)
+        return {"ema": np.where(hit, new, ema), "ema_seen": was | hit}
 
     def _energy(self, state: State) -> np.ndarray:
         """Residual energy per mode, E_k (see the module docstring)."""
-        res = state.arrays["residual"]
-        if "proj" in state.arrays:
+        if self.groups is None:
+            res = state.arrays["residual"]
             return ((state.arrays["proj"].T @ res) ** 2).sum(axis=1) / state.n**2
-        shares = state.arrays["shares"]
-        counts = shares.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, shares.T @ (res**2).sum(axis=1) / counts, 0.0)
+        if self.horizon is not None:
+            return np.array(state.arrays["ema"])
+        labels, seen = state.arrays["labels"], state.arrays["seen"] >= 0
+        k = state.arrays["counts"].size
+        c = np.bincount(labels[seen], minlength=k)
+        tot = np.bincount(labels[seen], weights=state.arrays["sq"][seen], minlength=k)
+        return np.divide(tot, c, out=np.zeros(k), where=c > 0)
 
     def mode_weights(self, state: State, epoch: int) -> np.ndarray:
         """ω_k of each mode at ``epoch`` (1 everywhere before any residual was observed)."""
-        shares = state.arrays["shares"]
-        r = shares.shape[1]
+        r = (
+            state.arrays["counts"].size
+            if self.groups is not None
+            else state.arrays["shares"].shape[1]
+        )
         if "energy0" not in state.arrays:
             return np.ones(r)
         e0 = state.arrays["energy0"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)
+            u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)  # NaN e0: not yet observed
         u2 = np.clip(u2, 0.0, None)
         if self.soft:
             omega = u2 ** (self.power / 2)
@@ -212,7 +273,12 @@ class FrontierSampler(Strategy):
 
     def example_weights(self, state: State, epoch: int) -> np.ndarray:
         """(n,) example weights with mean 1, ≤ C(epoch) = cap (1 + epoch)^γ."""
-        w = state.arrays["shares"] @ self.mode_weights(state, epoch)
+        omega = self.mode_weights(state, epoch)
+        w = (
+            omega[state.arrays["labels"]]
+            if self.groups is not None
+            else state.arrays["shares"] @ omega
+        )
         w = w / w.mean()
         return cap_weights(w, self.cap * (1 + epoch) ** self.cap_growth)
 
