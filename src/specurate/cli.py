@@ -658,49 +658,36 @@ def _print_compare(r: dict[str, Any]) -> None:
         out_console.print(st)
 
 
-BENCH_STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "random-subset")
-
-
-def _bench_strategy(name: str, task: Any) -> Any:
-    """A built-in strategy by CLI name (defaults documented in ``specurate bench --help``)."""
-    from specurate import curation
-
-    if name == "uniform":
-        return curation.Uniform()
-    if name == "loss":
-        return curation.LossProportional(cap=5.0)
-    if name == "infobatch":
-        return curation.InfoBatchStyle(prune=0.5)
-    if name == "frontier":
-        if task.groups is None:
-            raise SpecurateInputError(f"task {task.name!r} has no mode groups for the frontier")
-        return curation.FrontierSampler(groups=np.asarray(task.groups), soft=True)
-    if name == "random-subset":
-        return curation.StaticSubset(keep=0.7, prefer="random")
-    raise SpecurateInputError(
-        f"unknown strategy {name!r}; choose from {', '.join(BENCH_STRATEGIES)}"
-    )
-
-
 @app.command()
 def bench(
     dataset: Annotated[
-        str, typer.Option(help="built-in task: clusters, mnist1d, mnist1d-longtail, digits")
-    ] = "clusters",
+        str,
+        typer.Option(
+            help="built-in task: mode-local, clusters, gaussian, teacher, mnist1d, "
+            "mnist1d-longtail, digits"
+        ),
+    ] = "mode-local",
     strategies: Annotated[
         str,
         typer.Option(
             help="comma-separated: uniform (always run), loss (loss-proportional, C=5), "
-            "infobatch (InfoBatch-style, prune 0.5), frontier (soft, task groups), "
-            "random-subset (static, keep 70%)"
+            "infobatch (InfoBatch-style, prune 0.5), frontier (hard, task groups, κ=3), "
+            "oracle (the true frontier oracle, synthetic tasks), random-subset (keep 70%); "
+            "see specurate.bench.strategies"
         ),
     ] = "uniform,loss,infobatch,frontier",
     epochs: Annotated[
         float, typer.Option(help="compute budget in passes (backward + scoring, per example)")
     ] = 5.0,
-    seeds: Annotated[int, typer.Option(min=1, help="seeds per strategy")] = 2,
+    seeds: Annotated[int, typer.Option(min=1, help="seeds per strategy")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, help="SGD batch size")] = 128,
-    lr: Annotated[float, typer.Option(help="SGD learning rate (momentum 0.9)")] = 0.05,
+    lr: Annotated[
+        float | None,
+        typer.Option(help="SGD learning rate (momentum 0.9); default 0.01 for mse tasks, 0.05 ce"),
+    ] = None,
+    n_train: Annotated[
+        int | None, typer.Option(min=1, help="training examples (default: the task's)")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="write one row per run and eval point (.parquet)")
     ] = None,
@@ -712,6 +699,7 @@ def bench(
     """Real training under curation strategies, with compute accounting, against uniform."""
     try:
         from specurate.bench import TASKS, runs_to_parquet, summarize, train
+        from specurate.bench.strategies import make_strategy, needs_oracle
     except ImportError as exc:  # pragma: no cover - torch extra missing
         _fail(f"specurate bench needs the torch extra ({exc})")
     from specurate._progress import progress_iter
@@ -725,12 +713,20 @@ def bench(
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         if "uniform" not in names:
             names.insert(0, "uniform")
-        task = TASKS[dataset](seed=seed)
-        makers = {n: _bench_strategy(n, task) for n in names}
+        task = TASKS[dataset](seed=seed, **({} if n_train is None else {"n_train": n_train}))
+        rate = lr if lr is not None else (0.01 if task.loss == "mse" else 0.05)
+        makers = {n: make_strategy(n, task, budget_passes=epochs) for n in names}
         jobs = [(n, seed + k) for k in range(seeds) for n in names]
         runs = [
             train(
-                task, makers[n], seed=s, budget_passes=epochs, batch_size=batch_size, lr=lr, label=n
+                task,
+                makers[n],
+                seed=s,
+                budget_passes=epochs,
+                batch_size=batch_size,
+                lr=rate,
+                label=n,
+                oracle=needs_oracle(n),
             )
             for n, s in progress_iter(jobs, f"training on {dataset}", enabled=not as_json)
         ]
@@ -745,31 +741,36 @@ def bench(
         _emit_json(jsonable(result))
         return
     table = Table(title=f"{dataset}: {epochs:g} passes, {seeds} seed(s), mean [90% CI]")
-    for col in (
-        "strategy",
-        "test loss",
-        "test acc",
-        "passes to uniform's loss",
-        "speed-up",
-        "wall ratio",
-    ):
+    has_acc = any(np.isfinite(r["test_acc"]) for r in rows)
+    has_oracle = any(r["strategy"] == "oracle" for r in rows)
+    cols = ["strategy", "test loss", "test acc", "passes to uniform's loss", "speed-up"]
+    cols += ["speed-up at acc − 0.3 pt"] if has_acc else []
+    cols += ["oracle gain recovered"] if has_oracle else []
+    cols += ["scoring passes", "wall ratio"]
+    for col in cols:
         table.add_column(col, justify="left" if col == "strategy" else "right")
 
     def ci(v: float, lo: float, hi: float) -> str:
+        if not np.isfinite(v):
+            return "—"
         return f"{v:.4g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else f"{v:.4g}"
 
     for r in rows:
         ptt = r["passes_to_target"]
-        table.add_row(
+        cells = [
             r["strategy"],
             ci(r["test_loss"], r["test_loss_lo"], r["test_loss_hi"]),
             ci(r["test_acc"], r["test_acc_lo"], r["test_acc_hi"]),
             "never" if ptt is None else f"{ptt:.3g}",
-            "—"
-            if not np.isfinite(r["speedup"])
-            else ci(r["speedup"], r["speedup_lo"], r["speedup_hi"]),
-            f"{r['wall_ratio']:.2f}",
-        )
+            ci(r["speedup"], r["speedup_lo"], r["speedup_hi"]),
+        ]
+        if has_acc:
+            cells.append(ci(r["acc_speedup"], r["acc_speedup_lo"], r["acc_speedup_hi"]))
+        if has_oracle:
+            f = r["oracle_fraction"]
+            cells.append("—" if not np.isfinite(f) else f"{f:.2f}")
+        cells += [f"{r['scoring_passes']:.2f}", f"{r['wall_ratio']:.2f}"]
+        table.add_row(*cells)
     out_console.print(table)
 
 

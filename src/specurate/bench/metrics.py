@@ -7,9 +7,12 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
   equal target, paired by seed. Ratios are averaged on a LOG scale: ``mean`` is the geometric
   mean and ``lo``/``hi`` a two-sided t interval (scipy.stats.t) on the mean log ratio,
   exponentiated. Seeds where either run never reaches the target are left out (``n_reached``).
+* :func:`passes_to_accuracy` — the same for test accuracy reaching a target.
 * :func:`summarize` — one dict per strategy: final test loss/accuracy at equal compute (mean and
-  t CI over seeds), passes-to-target of the baseline's final loss, speed-up with CI, wall-clock
-  ratio, and the loss-vs-passes exponent L ∝ passes^−x fitted
+  t CI over seeds), passes-to-target of the baseline's final loss, speed-up with CI, the speed-up
+  at equal accuracy (uniform's final accuracy − 0.3 points; classification), the fraction of
+  the true oracle's log speed-up recovered (log s / log s_oracle, when an ``oracle`` ran),
+  wall-clock ratio, and the loss-vs-passes exponent L ∝ passes^−x fitted
   (:func:`specurate.dynamics.fit.fit_exponent`) over the second half of the evaluation points.
 * :func:`runs_to_parquet` / :func:`runs_from_parquet` — one row per run and evaluation point.
 """
@@ -27,6 +30,7 @@ from specurate.errors import SpecurateInputError
 
 __all__ = [
     "mean_ci",
+    "passes_to_accuracy",
     "passes_to_target",
     "runs_from_parquet",
     "runs_to_parquet",
@@ -78,6 +82,23 @@ def passes_to_target(curve: Sequence[Mapping[str, float]], target_loss: float) -
     return float(math.exp(math.log(p0) + f * (math.log(p1) - math.log(p0))))
 
 
+def passes_to_accuracy(curve: Sequence[Mapping[str, float]], target_acc: float) -> float | None:
+    """First compute (passes) at which the curve's test accuracy is ≥ ``target_acc``.
+
+    Linear interpolation of accuracy in log passes between the bracketing evaluations; None if
+    never reached (or the task has no accuracy).
+    """
+    p, a = _arrays(curve, "test_acc")
+    hit = np.nonzero(a >= target_acc)[0]
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0:
+        return float(p[0])
+    f = (target_acc - a[i - 1]) / (a[i] - a[i - 1])
+    return float(math.exp(math.log(p[i - 1]) + f * (math.log(p[i]) - math.log(p[i - 1]))))
+
+
 def _by_strategy(runs: Iterable[RunResult]) -> dict[str, dict[int, RunResult]]:
     out: dict[str, dict[int, RunResult]] = {}
     for r in runs:
@@ -91,10 +112,13 @@ def speedup_vs_uniform(
     *,
     baseline: str = "uniform",
     level: float = 0.9,
+    accuracy_slack: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Speed-up baseline passes / strategy passes at equal test loss, per strategy.
 
     ``target``: a test loss, or None for each seed's baseline FINAL test loss (paired by seed).
+    ``accuracy_slack=s``: compare at equal ACCURACY instead — the passes to reach the baseline's
+    final accuracy minus s (e.g. 0.003 = 0.3 points), for both runs.
     Returns {strategy: {mean, lo, hi, n, n_reached, values}} (geometric mean, t CI on logs).
     """
     groups = _by_strategy(runs)
@@ -110,8 +134,12 @@ def speedup_vs_uniform(
                 continue
             n += 1
             b = base[seed]
-            tgt = b.test_loss if target is None else float(target)
-            pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
+            if accuracy_slack is not None:
+                acc = b.test_acc - float(accuracy_slack)
+                pb, ps = passes_to_accuracy(b.curve, acc), passes_to_accuracy(r.curve, acc)
+            else:
+                tgt = b.test_loss if target is None else float(target)
+                pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
             if pb is not None and ps is not None and ps > 0:
                 vals.append(pb / ps)
         m, lo, hi = mean_ci([math.log(v) for v in vals], level)
@@ -143,12 +171,19 @@ def summarize(
     """One row per strategy (baseline first); see the module docstring for the columns."""
     groups = _by_strategy(runs)
     speed = speedup_vs_uniform(runs, baseline=baseline, level=level) if baseline in groups else {}
+    has_acc = all(math.isfinite(r.test_acc) for r in runs)
+    speed_acc = (
+        speedup_vs_uniform(runs, baseline=baseline, level=level, accuracy_slack=0.003)
+        if baseline in groups and has_acc
+        else {}
+    )
     base_wall = (
         float(np.mean([r.wall_s for r in groups[baseline].values()]))
         if baseline in groups
         else math.nan
     )
     names = sorted(groups, key=lambda s: (s != baseline, list(groups).index(s)))
+    oracle = speed.get("oracle", {}).get("mean", math.nan)
     rows = []
     for name in names:
         rs = list(groups[name].values())
@@ -184,6 +219,14 @@ def summarize(
                 "speedup_lo": sp.get("lo", math.nan),
                 "speedup_hi": sp.get("hi", math.nan),
                 "n_reached": sp.get("n_reached", 0),
+                "oracle_fraction": (
+                    math.log(sp.get("mean", math.nan)) / math.log(oracle)
+                    if math.isfinite(oracle) and oracle > 1 and sp.get("mean", 0) > 0
+                    else math.nan
+                ),
+                "acc_speedup": speed_acc.get(name, {}).get("mean", math.nan),
+                "acc_speedup_lo": speed_acc.get(name, {}).get("lo", math.nan),
+                "acc_speedup_hi": speed_acc.get(name, {}).get("hi", math.nan),
                 "loss_exponent": expo[0],
                 "wall_s": wall,
                 "wall_ratio": wall / base_wall if base_wall > 0 else math.nan,

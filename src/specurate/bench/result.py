@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,3 +42,14 @@ class RunResult:
         d = asdict(self)
         d["curve"] = [dict(c) for c in self.curve]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        """Inverse of :meth:`to_dict` (e.g. a run cached as JSON); JSON's null for a float is NaN
+        (accuracy of regression tasks, written by :func:`specurate.results.jsonable`)."""
+
+        def nan(v: Any) -> Any:
+            return math.nan if v is None else v
+
+        curve = tuple({k: nan(v) for k, v in c.items()} for c in d["curve"])
+        return cls(**{**{k: nan(v) for k, v in d.items()}, "curve": curve})

@@ -18,6 +18,21 @@ Built-in factories (all offline, all seeded; ``TASKS`` maps a name to the factor
   TRAINING classes with frequencies ∝ k^−s (class order permuted by the seed); the test set
   stays balanced.
 * :func:`digits` — sklearn's 1,797 bundled 8×8 digits, a seeded stratified 1297/500 split.
+
+Regression tasks (``loss="mse"``: per-example loss ½‖f(x) − y‖², the theory's square loss), where
+the modes and the target's energy per mode are known exactly:
+
+* :func:`mode_local` — mode-local REGRESSION, the theory's setting made concrete: mode k
+  (k = 1…K) has probability p_k ∝ k^−b (so the operator's eigenvalues are λ_k = p_k), a centre
+  c_k and a target value y_k = s_k √(k^−a / p_k) (random sign s_k), so that the energy per mode
+  is λ_k y_k² ∝ k^−a. An example is x = c_k + σ z. Centres are far apart (distance ≫ σ√d), so a
+  network's kernel is nearly block-diagonal over modes and an example weight IS a mode weight.
+  ``groups`` / ``test_groups`` are the true modes (what the frontier oracle uses).
+* :func:`gaussian` — power-law Gaussian regression with a LINEAR model: x_k ~ N(0, k^−b)
+  (k = 1…d), y = θ*·x + ε with λ_k θ*_k² ∝ k^−a. Modes are coordinates, not examples: example
+  weights cannot target a mode here (the sample-level Gaussian case of the simulator).
+* :func:`teacher` — teacher–student: x ~ N(0, I_d), y = a fixed random ReLU network of width
+  ``teacher_width`` (seeded, output standardized) + ε; the student is an MLP.
 """
 
 from __future__ import annotations
@@ -25,26 +40,43 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from specurate.errors import SpecurateInputError, check_positive_int
 
-__all__ = ["TASKS", "Task", "clusters", "digits", "make_cnn1d", "make_mlp", "mnist1d"]
+__all__ = [
+    "TASKS",
+    "Task",
+    "clusters",
+    "digits",
+    "gaussian",
+    "make_cnn1d",
+    "make_linear",
+    "make_mlp",
+    "mnist1d",
+    "mode_local",
+    "teacher",
+]
+
+LossKind = Literal["ce", "mse"]
 
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    """A classification task: numpy data, a model factory and optional mode labels.
+    """A supervised task: numpy data, a model factory and optional mode labels.
 
     Attributes:
         name: short name (used in results).
-        x_train, y_train, x_test, y_test: float32 features (n, …) and int64 labels.
-        n_classes: number of classes.
+        x_train, y_train, x_test, y_test: float32 features (n, …); int64 labels (``ce``) or
+            float32 targets (n,) or (n, o) (``mse``).
+        n_classes: number of classes (``ce``) or outputs (``mse``).
         make_model: ``make_model(seed) -> torch.nn.Module`` (deterministic given the seed).
         groups: optional (n_train,) integer mode label per training example.
         description: one line for reports.
+        loss: ``"ce"`` (cross-entropy, accuracy reported) or ``"mse"`` (½ squared error).
+        test_groups: optional (n_test,) mode label per test example (per-mode test loss).
     """
 
     name: str
@@ -56,8 +88,12 @@ class Task:
     make_model: Callable[[int], Any] = field(repr=False)
     groups: np.ndarray | None = None
     description: str = ""
+    loss: LossKind = "ce"
+    test_groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.loss not in ("ce", "mse"):
+            raise SpecurateInputError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
         if len(self.x_train) != len(self.y_train) or len(self.x_test) != len(self.y_test):
             raise SpecurateInputError("features and labels must have the same length")
         if len(self.x_train) == 0 or len(self.x_test) == 0:
@@ -66,7 +102,19 @@ class Task:
             raise SpecurateInputError(
                 f"groups have shape {np.shape(self.groups)} for {len(self.y_train)} examples"
             )
-        for a in (self.x_train, self.y_train, self.x_test, self.y_test, self.groups):
+        if self.test_groups is not None and np.shape(self.test_groups) != (len(self.y_test),):
+            raise SpecurateInputError(
+                f"test_groups have shape {np.shape(self.test_groups)} for {len(self.y_test)} "
+                "test examples"
+            )
+        for a in (
+            self.x_train,
+            self.y_train,
+            self.x_test,
+            self.y_test,
+            self.groups,
+            self.test_groups,
+        ):
             if isinstance(a, np.ndarray):
                 a.setflags(write=False)
 
@@ -91,6 +139,22 @@ def make_mlp(n_in: int, n_out: int, hidden: tuple[int, ...] = (128,)) -> Callabl
                 d = h
             layers.append(torch.nn.Linear(d, n_out))
             return torch.nn.Sequential(*layers)
+
+    return build
+
+
+def make_linear(n_in: int, n_out: int = 1) -> Callable[[int], Any]:
+    """Factory of a linear model ``Linear(n_in, n_out)`` with zero initialisation (the seed is
+    accepted for the common signature; a zero start makes gradient descent's trajectory the
+    closed-form one of the theory)."""
+
+    def build(seed: int):
+        import torch
+
+        layer = torch.nn.Linear(n_in, n_out)
+        torch.nn.init.zeros_(layer.weight)
+        torch.nn.init.zeros_(layer.bias)
+        return layer
 
     return build
 
@@ -172,7 +236,7 @@ def clusters(
         return (centres[k] + z).astype(np.float32), y, k.astype(np.int64)
 
     x_tr, y_tr, k_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
-    x_te, y_te, _ = draw(n_test, np.random.default_rng([int(seed), 2]))
+    x_te, y_te, k_te = draw(n_test, np.random.default_rng([int(seed), 2]))
     return Task(
         name="clusters",
         x_train=x_tr,
@@ -182,6 +246,7 @@ def clusters(
         n_classes=n_classes,
         make_model=make_mlp(dim, n_classes, hidden),
         groups=k_tr,
+        test_groups=k_te,
         description=(
             f"mode-local clusters: {n_clusters} modes ∝ k^-{exponent:g}, dim {dim}, "
             f"{n_train} train / {n_test} test"
@@ -284,9 +349,171 @@ def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,))
     )
 
 
+def _check_ab(a: float, b: float) -> None:
+    if not (np.isfinite(a) and a > 1):
+        raise SpecurateInputError(f"a must be > 1 (a summable target energy), got {a}")
+    if not (np.isfinite(b) and b > 0):
+        raise SpecurateInputError(f"b must be > 0, got {b}")
+
+
+def mode_local(
+    n_train: int = 100_000,
+    n_modes: int = 100,
+    *,
+    a: float = 2.0,
+    b: float = 1.5,
+    dim: int = 16,
+    seed: int = 0,
+    n_test: int = 20_000,
+    noise: float = 0.1,
+    hidden: tuple[int, ...] = (256,),
+) -> Task:
+    """Mode-local regression with p_k ∝ k^−b and energy λ_k y_k² ∝ k^−a (see module doc).
+
+    Centres are i.i.d. N(0, I/d)·3 (pairwise distance ≈ 4.2 against the within-mode spread
+    σ√d = 0.4 at the defaults). Targets are scaled so that Σ_k p_k y_k² = 1 (unit initial loss
+    scale). Groups are the true modes 0…K−1 (ordered by frequency).
+    """
+    n_train, n_modes, dim = (
+        check_positive_int("n_train", n_train),
+        check_positive_int("n_modes", n_modes),
+        check_positive_int("dim", dim),
+    )
+    n_test = check_positive_int("n_test", n_test)
+    _check_ab(a, b)
+    if not (np.isfinite(noise) and noise >= 0):
+        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
+    rng = np.random.default_rng([int(seed), 0x3D])
+    k = np.arange(1, n_modes + 1, dtype=float)
+    p = k**-b / np.sum(k**-b)
+    y_k = rng.choice([-1.0, 1.0], n_modes) * np.sqrt(k**-a / p)
+    y_k /= np.sqrt(np.sum(p * y_k**2))
+    centres = rng.normal(size=(n_modes, dim)) * (3.0 / np.sqrt(dim))
+
+    def draw(n: int, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = r.choice(n_modes, size=n, p=p)
+        x = centres[g] + noise * r.normal(size=(n, dim))
+        return x.astype(np.float32), y_k[g].astype(np.float32), g.astype(np.int64)
+
+    x_tr, y_tr, g_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
+    x_te, y_te, g_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    return Task(
+        name="mode-local",
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        n_classes=1,
+        make_model=make_mlp(dim, 1, hidden),
+        groups=g_tr,
+        description=(
+            f"mode-local regression: {n_modes} modes, p_k ∝ k^-{b:g}, energy ∝ k^-{a:g}, "
+            f"dim {dim}, {n_train} train / {n_test} test"
+        ),
+        loss="mse",
+        test_groups=g_te,
+    )
+
+
+def gaussian(
+    n_train: int = 50_000,
+    dim: int = 200,
+    *,
+    a: float = 2.0,
+    b: float = 1.5,
+    seed: int = 0,
+    n_test: int = 10_000,
+    noise: float = 0.0,
+) -> Task:
+    """Power-law Gaussian regression, linear model (see module doc); Σ_k λ_k θ*_k² = 1."""
+    n_train, dim = check_positive_int("n_train", n_train), check_positive_int("dim", dim)
+    n_test = check_positive_int("n_test", n_test)
+    _check_ab(a, b)
+    if not (np.isfinite(noise) and noise >= 0):
+        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
+    rng = np.random.default_rng([int(seed), 0x6A])
+    k = np.arange(1, dim + 1, dtype=float)
+    lam = k**-b
+    theta = rng.choice([-1.0, 1.0], dim) * np.sqrt(k**-a / lam)
+    theta /= np.sqrt(np.sum(lam * theta**2))
+
+    def draw(n: int, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x = r.normal(size=(n, dim)) * np.sqrt(lam)
+        y = x @ theta + noise * r.normal(size=n)
+        return x.astype(np.float32), y.astype(np.float32)
+
+    x_tr, y_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
+    x_te, y_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    return Task(
+        name="gaussian",
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        n_classes=1,
+        make_model=make_linear(dim, 1),
+        description=(
+            f"power-law Gaussian regression: λ_k = k^-{b:g}, energy ∝ k^-{a:g}, dim {dim}, "
+            f"linear model, {n_train} train / {n_test} test"
+        ),
+        loss="mse",
+    )
+
+
+def teacher(
+    n_train: int = 50_000,
+    dim: int = 32,
+    *,
+    seed: int = 0,
+    n_test: int = 10_000,
+    teacher_width: int = 64,
+    noise: float = 0.0,
+    hidden: tuple[int, ...] = (128,),
+) -> Task:
+    """Teacher–student regression (see module doc); the teacher is seeded by ``seed`` only."""
+    n_train, dim = check_positive_int("n_train", n_train), check_positive_int("dim", dim)
+    n_test = check_positive_int("n_test", n_test)
+    teacher_width = check_positive_int("teacher_width", teacher_width)
+    if not (np.isfinite(noise) and noise >= 0):
+        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
+    rng = np.random.default_rng([int(seed), 0x7E])
+    w1 = rng.normal(size=(dim, teacher_width)) / np.sqrt(dim)
+    w2 = rng.normal(size=teacher_width) / np.sqrt(teacher_width)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.maximum(x @ w1, 0.0) @ w2
+
+    scale = f(rng.normal(size=(20_000, dim))).std()
+
+    def draw(n: int, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x = r.normal(size=(n, dim))
+        y = f(x) / scale + noise * r.normal(size=n)
+        return x.astype(np.float32), y.astype(np.float32)
+
+    x_tr, y_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
+    x_te, y_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    return Task(
+        name="teacher",
+        x_train=x_tr,
+        y_train=y_tr,
+        x_test=x_te,
+        y_test=y_te,
+        n_classes=1,
+        make_model=make_mlp(dim, 1, hidden),
+        description=(
+            f"teacher–student: ReLU teacher of width {teacher_width}, dim {dim}, "
+            f"{n_train} train / {n_test} test"
+        ),
+        loss="mse",
+    )
+
+
 TASKS: dict[str, Callable[..., Task]] = {
     "clusters": clusters,
     "mnist1d": mnist1d,
     "mnist1d-longtail": lambda **kw: mnist1d(**{"long_tail": 1.5, **kw}),
     "digits": digits,
+    "mode-local": mode_local,
+    "gaussian": gaussian,
+    "teacher": teacher,
 }

@@ -1,10 +1,11 @@
 r"""Training under a curation strategy with compute accounting in passes (imports torch lazily).
 
 The loop is the three-line integration of :class:`specurate.torch.CurationSampler`
-(``loss_scale`` on the per-example CE loss, ``observe`` after the step), with SGD
-(momentum 0.9, constant learning rate). Batches are cut directly from the sampler's epoch order
-(``iter(sampler)`` after ``set_epoch``), which is what a DataLoader with ``batch_size`` and
-``sampler=sampler`` would yield, without the per-item collation cost.
+(``loss_scale`` on the per-example loss — cross-entropy, or ½‖f(x) − y‖² for ``mse`` tasks —
+``observe`` after the step), with SGD (momentum 0.9, constant learning rate). Batches are cut
+directly from the sampler's epoch order (``iter(sampler)`` after ``set_epoch``), which is what
+a DataLoader with ``batch_size`` and ``sampler=sampler`` would yield, without the per-item
+collation cost.
 
 Compute: one trained example = one forward + one backward; the strategy's declared scoring
 work (``accounting()["extra_forward"] + ["extra_compute"]``) is charged too. The run stops when
@@ -12,6 +13,12 @@ backward + scoring passes reach ``budget_passes`` — the last batch is truncate
 met to within one example. Test loss/accuracy on the task's test set are evaluated at
 ``eval_points`` log-spaced compute points (from one batch to the budget), and at the end.
 Deterministic given ``seed`` (model init, strategy seed); the global torch RNG is untouched.
+
+``oracle=True`` is the TRUE frontier oracle of the synthetic tasks, for reference only: before
+every plan the current per-example losses of the WHOLE training set are given to the strategy
+(``strategy.update``) free of charge — exact, fresh residuals where a practical strategy only has
+the stale losses of the examples it trained on. With a :class:`~specurate.curation.FrontierSampler`
+on the task's true modes this is the paper's oracle (it knows which modes are learned now).
 """
 
 from __future__ import annotations
@@ -25,13 +32,25 @@ from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
 from specurate.errors import SpecurateInputError
 
-__all__ = ["evaluate", "train"]
+__all__ = ["all_losses", "evaluate", "per_example_loss", "train"]
 
 
-def evaluate(model: Any, x: Any, y: Any, chunk: int = 8192) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on tensors (x, y), in eval mode."""
-    import torch
+def per_example_loss(out: Any, y: Any, kind: str = "ce") -> Any:
+    """(b,) losses: cross-entropy of logits (b, K) against labels, or ½‖out − y‖² (``mse``;
+    out (b, o) against y (b,) or (b, o))."""
     import torch.nn.functional as F
+
+    if kind == "ce":
+        return F.cross_entropy(out, y, reduction="none")
+    diff = out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)
+    return 0.5 * (diff**2).sum(dim=1)
+
+
+def evaluate(
+    model: Any, x: Any, y: Any, chunk: int = 8192, kind: str = "ce"
+) -> tuple[float, float]:
+    """Mean loss and accuracy (NaN for ``mse``) of ``model`` on tensors (x, y), in eval mode."""
+    import torch
 
     was = model.training
     model.eval()
@@ -39,10 +58,24 @@ def evaluate(model: Any, x: Any, y: Any, chunk: int = 8192) -> tuple[float, floa
     with torch.no_grad():
         for s in range(0, len(y), chunk):
             out = model(x[s : s + chunk])
-            loss += float(F.cross_entropy(out, y[s : s + chunk], reduction="sum"))
-            correct += int((out.argmax(1) == y[s : s + chunk]).sum())
+            loss += float(per_example_loss(out, y[s : s + chunk], kind).sum())
+            if kind == "ce":
+                correct += int((out.argmax(1) == y[s : s + chunk]).sum())
     model.train(was)
-    return loss / len(y), correct / len(y)
+    return loss / len(y), (correct / len(y) if kind == "ce" else float("nan"))
+
+
+def all_losses(model: Any, x: Any, y: Any, kind: str, chunk: int = 8192) -> np.ndarray:
+    """(n,) per-example losses of the whole set (no gradient; training mode kept)."""
+    import torch
+
+    with torch.no_grad():
+        return np.concatenate(
+            [
+                per_example_loss(model(x[s : s + chunk]), y[s : s + chunk], kind).numpy()
+                for s in range(0, len(y), chunk)
+            ]
+        )
 
 
 def train(
@@ -56,6 +89,7 @@ def train(
     eval_points: int = 20,
     label: str | None = None,
     progress: bool = False,
+    oracle: bool = False,
 ) -> RunResult:
     """Train ``task.make_model(seed)`` under ``strategy`` for a fixed compute budget.
 
@@ -68,9 +102,10 @@ def train(
         eval_points: log-spaced evaluations of the test loss and accuracy.
         label: name of the run in results (default ``strategy.name``).
         progress: print one line per evaluation.
+        oracle: give the strategy the exact losses of all training examples before every plan,
+            free (the reference oracle; see the module docstring).
     """
     import torch
-    import torch.nn.functional as F
 
     from specurate.torch import CurationSampler
 
@@ -82,10 +117,12 @@ def train(
         raise SpecurateInputError(f"eval_points must be ≥ 1, got {eval_points}")
     n = task.n_train
     name = label or strategy.name
+    kind = task.loss
+    y_dtype = np.int64 if kind == "ce" else np.float32
     x_tr = torch.tensor(np.asarray(task.x_train, dtype=np.float32))
-    y_tr = torch.tensor(np.asarray(task.y_train, dtype=np.int64))
+    y_tr = torch.tensor(np.asarray(task.y_train, dtype=y_dtype))
     x_te = torch.tensor(np.asarray(task.x_test, dtype=np.float32))
-    y_te = torch.tensor(np.asarray(task.y_test, dtype=np.int64))
+    y_te = torch.tensor(np.asarray(task.y_test, dtype=y_dtype))
 
     model = task.make_model(int(seed))
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
@@ -95,7 +132,7 @@ def train(
     lo = min(float(batch_size), budget)
     grid = np.geomspace(lo, budget, int(eval_points)) if eval_points > 1 else np.array([budget])
     grid[-1] = budget
-    curve: list[dict[str, float]] = []
+    curve: list[dict[str, Any]] = []
     next_eval = 0
     wall = 0.0
 
@@ -104,9 +141,24 @@ def train(
         scoring = acc["extra_forward"] + acc["extra_compute"]
         return acc["trained"] + scoring, scoring
 
+    g_te = None if task.test_groups is None else np.asarray(task.test_groups)
+
     def record(spent: float) -> None:
-        loss, accuracy = evaluate(model, x_te, y_te)
-        curve.append({"passes": spent / n, "test_loss": loss, "test_acc": accuracy, "wall_s": wall})
+        loss, accuracy = evaluate(model, x_te, y_te, kind=kind)
+        point: dict[str, Any] = {
+            "passes": spent / n,
+            "test_loss": loss,
+            "test_acc": accuracy,
+            "wall_s": wall,
+        }
+        if g_te is not None:  # mean test loss of every true mode (the learning frontier)
+            per = all_losses(model, x_te, y_te, kind)
+            k = int(g_te.max()) + 1
+            cnt = np.bincount(g_te, minlength=k)
+            point["mode_loss"] = (
+                np.bincount(g_te, weights=per, minlength=k) / np.maximum(cnt, 1)
+            ).tolist()
+        curve.append(point)
         if progress:
             print(
                 f"[{name} seed {seed}] {spent / n:8.3f} passes  loss {loss:.4f}  acc {accuracy:.3f}"
@@ -116,6 +168,10 @@ def train(
     epoch = 0
     done = False
     while not done:
+        if oracle:  # free, exact residuals of every example (reference only; not charged)
+            sampler.state = strategy.update(
+                sampler.state, np.arange(n), {"loss": all_losses(model, x_tr, y_tr, kind)}
+            )
         t0 = time.perf_counter()
         sampler.set_epoch(epoch)
         order = torch.as_tensor(np.fromiter(iter(sampler), dtype=np.int64))
@@ -131,7 +187,7 @@ def train(
                 wall += time.perf_counter() - t0
                 break
             idx = order[s : s + min(batch_size, remaining)]
-            per_example = F.cross_entropy(model(x_tr[idx]), y_tr[idx], reduction="none")
+            per_example = per_example_loss(model(x_tr[idx]), y_tr[idx], kind)
             loss = (per_example * sampler.loss_scale(idx)).mean()  # 2. plan multipliers
             opt.zero_grad()
             loss.backward()

@@ -1,0 +1,82 @@
+r"""The benchmark's built-in strategies, by name, with the settings every benchmark number uses.
+
+Dynamic strategies re-plan ``replans`` times per pass (``epoch_length = n / replans``): in the
+data-rich regime a run is a few passes long, and a strategy that re-plans once per pass adapts
+once or twice per run. InfoBatch-style keeps full-pass epochs (its rule is defined per epoch)
+and anneals over the last 12.5% of ⌈budget⌉ epochs.
+
+=================  ============================================================================
+name               strategy
+=================  ============================================================================
+``uniform``        :class:`~specurate.curation.Uniform` (the control)
+``loss``           :class:`~specurate.curation.LossProportional`, cap C = 5, reweight
+``infobatch``      :class:`~specurate.curation.InfoBatchStyle`, prune 0.5 (unbiased)
+``frontier``       :class:`~specurate.curation.FrontierSampler` on the task's groups (true modes
+                   on synthetic tasks, classes on real ones): hard rule, κ = 3, floor 0.05,
+                   moving-average residuals over 256 observations per group, C(e) = 4(1+e)^½
+``oracle``         the TRUE frontier oracle: the same sampler fed the exact losses of every
+                   training example before each plan, free (``train(..., oracle=True)``); only
+                   on tasks whose true modes are known (``task.test_groups``)
+``random-subset``  :class:`~specurate.curation.StaticSubset`, keep a random 70% (static)
+=================  ============================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from specurate.bench.tasks import Task
+from specurate.errors import SpecurateInputError
+
+__all__ = ["STRATEGIES", "make_strategy", "needs_oracle"]
+
+STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "oracle", "random-subset")
+
+
+def needs_oracle(name: str) -> bool:
+    """Whether runs of ``name`` are trained with free exact residuals (the reference oracle)."""
+    return name == "oracle"
+
+
+def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int = 10) -> Any:
+    """A fresh built-in strategy ``name`` for ``task`` (see the module table).
+
+    Args:
+        name: one of :data:`STRATEGIES`.
+        task: the task (its size and groups).
+        budget_passes: the run's compute budget (sets InfoBatch-style's annealing epochs).
+        replans: plans per pass of the dynamic strategies (epoch length n / replans).
+    """
+    from specurate import curation
+
+    if int(replans) != replans or replans < 1:
+        raise SpecurateInputError(f"replans must be a positive integer, got {replans}")
+    n = task.n_train
+    m = max(1, n // int(replans))
+    if name == "uniform":
+        return curation.Uniform()
+    if name == "loss":
+        return curation.LossProportional(cap=5.0, epoch_length=m)
+    if name == "infobatch":
+        return curation.InfoBatchStyle(prune=0.5, total_epochs=max(1, math.ceil(budget_passes)))
+    if name in ("frontier", "oracle"):
+        if task.groups is None:
+            raise SpecurateInputError(f"task {task.name!r} has no mode groups for the {name}")
+        if name == "oracle" and task.test_groups is None:
+            raise SpecurateInputError(
+                f"the true frontier oracle needs known modes; task {task.name!r} has none "
+                "(use a synthetic task: mode-local or clusters)"
+            )
+        return curation.FrontierSampler(
+            groups=np.asarray(task.groups),
+            kappa=3.0,
+            floor=0.05,
+            horizon=None if name == "oracle" else 256,
+            epoch_length=m,
+        )
+    if name == "random-subset":
+        return curation.StaticSubset(keep=0.7, prefer="random")
+    raise SpecurateInputError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
