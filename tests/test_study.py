@@ -13,7 +13,7 @@ from specurate.datasets import digits, planted_powerlaw
 def tiny_parts(monkeypatch):
     calls = []
 
-    def parts(*, quick, seed):
+    def parts(*, quick, seed, **_):
         load = lambda: planted_powerlaw(2000, 48, b=1.5, a=2.0, seed=seed)  # noqa: E731
         spec = study._spectrum_part(
             "planted",
@@ -93,3 +93,52 @@ def test_simulate_part_in_report(tmp_path):
         {"simulate-digits": tmp_path / "sim.png"},
     )
     assert "paper" in html and "oracle" in html and "Learning dynamics under curation" in html
+
+
+def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from specurate.bench import runs_from_parquet
+
+    calls = []
+    import specurate.bench as bench
+
+    real_train = bench.train
+
+    def counting_train(*a, **kw):
+        calls.append((kw["label"], kw["seed"]))
+        return real_train(*a, **kw)
+
+    monkeypatch.setattr(bench, "train", counting_train)
+    part = study._training_part(
+        "train-tiny",
+        "tiny training",
+        "mode-local",
+        task_kwargs={"n_train": 2000, "n_modes": 10, "dim": 8, "n_test": 500, "noise": 0.0},
+        strategies=("uniform", "oracle", "frontier"),
+        seeds=2,
+        budget=1.0,
+        seed=0,
+        progress=False,
+    )
+    monkeypatch.setattr(study, "study_parts", lambda **_: [part])
+    doc = study.run_study(tmp_path, quick=True, progress=False)
+    assert len(calls) == 6
+    res = doc["parts"]["train-tiny"]
+    assert res["kind"] == "training" and [r["strategy"] for r in res["summary"]] == [
+        "uniform",
+        "oracle",
+        "frontier",
+    ]
+    html = (tmp_path / "report.html").read_text()
+    assert "passes to uniform" in html and "tiny training" in html
+    runs = runs_from_parquet(tmp_path / "runs.parquet")
+    assert len(runs) == 6 and {r.strategy for r in runs} == {"uniform", "oracle", "frontier"}
+    # interrupted: the part and one of its runs are lost; only that run is trained again
+    (tmp_path / "parts" / "train-tiny-quick-seed0.json").unlink()
+    lost = next((tmp_path / "parts" / "runs").glob("*-frontier-1.json"))
+    lost.unlink()
+    doc2 = study.run_study(tmp_path, quick=True, progress=False)
+    assert calls[6:] == [("frontier", 1)]
+    a = {(r["strategy"], r["seed"]): r["test_loss"] for r in res["runs"]}
+    b = {(r["strategy"], r["seed"]): r["test_loss"] for r in doc2["parts"]["train-tiny"]["runs"]}
+    assert a == b  # the retrained run is deterministic

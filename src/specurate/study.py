@@ -22,7 +22,7 @@ import numpy as np
 
 from specurate import __version__
 from specurate.datasets import Dataset, digits, mnist5k, planted_powerlaw
-from specurate.results import reweight_dict, spectrum_dict
+from specurate.results import jsonable, reweight_dict, spectrum_dict
 from specurate.spectrum.estimate import estimate_spectrum
 from specurate.spectrum.reweight import analyze_reweighting
 
@@ -146,7 +146,70 @@ def _simulate_part(
     return Part(key, title, compute)
 
 
-def study_parts(*, quick: bool, seed: int) -> list[Part]:
+def _training_part(
+    key: str,
+    title: str,
+    task_name: str,
+    *,
+    task_kwargs: dict[str, Any],
+    strategies: tuple[str, ...],
+    seeds: int,
+    budget: float,
+    seed: int,
+    progress: bool,
+) -> Part:
+    """Real training of ``task_name`` under each strategy (specurate.bench); every finished run
+    is cached as ``parts/runs/<key>-<strategy>-<seed>.json``, so an interrupted part resumes."""
+
+    def compute(plot_path: Path) -> dict[str, Any]:
+        from specurate._progress import progress_iter
+        from specurate.bench import TASKS, RunResult, summarize, train
+        from specurate.bench.report import plot_training
+        from specurate.bench.strategies import make_strategy, needs_oracle
+        from specurate.plots import save
+
+        task = TASKS[task_name](seed=seed, **task_kwargs)
+        lr = 0.01 if task.loss == "mse" else 0.05
+        cache = plot_path.parent / "runs"
+        cache.mkdir(exist_ok=True)
+        jobs = [(s, seed + j) for j in range(seeds) for s in strategies]
+        runs = []
+        for name, s in progress_iter(jobs, f"training on {task_name}", enabled=progress):
+            path = cache / f"{plot_path.stem}-{name}-{s}.json"
+            if path.exists():
+                runs.append(RunResult.from_dict(json.loads(path.read_text())))
+                continue
+            strat = make_strategy(name, task, budget_passes=budget)
+            r = train(
+                task,
+                strat,
+                seed=s,
+                budget_passes=budget,
+                lr=lr,
+                label=name,
+                oracle=needs_oracle(name),
+            )
+            _write_atomic(path, json.dumps(r.to_dict(), allow_nan=True))
+            runs.append(r)
+        rows = summarize(runs)
+        save(plot_training(runs, rows, title=task_name), plot_path)
+        return jsonable(
+            {
+                "kind": "training",
+                "task": task_name,
+                "description": task.description,
+                "budget_passes": budget,
+                "lr": lr,
+                "seeds": seeds,
+                "summary": rows,
+                "runs": [r.to_dict() for r in runs],
+            }
+        )
+
+    return Part(key, title, compute)
+
+
+def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]:
     """The list of parts of the default study (smaller data and fewer replicates if quick)."""
     bs = 40 if quick else 100  # paired bootstrap replicates of the reweighting analyses
     jk = 10 if quick else 20  # jackknife groups of the spectra
@@ -213,6 +276,36 @@ def study_parts(*, quick: bool, seed: int) -> list[Part]:
             seed=seed,
         )
     )
+    every = ("uniform", "oracle", "frontier", "loss", "infobatch", "random-subset")
+    parts.append(
+        _training_part(
+            "train-mode-local",
+            "real training on mode-local regression (true modes known)",
+            "mode-local",
+            task_kwargs={"n_train": 20_000, "n_modes": 50, "noise": 0.0}
+            if quick
+            else {"n_train": 100_000, "noise": 0.0},
+            strategies=every,
+            seeds=2 if quick else 3,
+            budget=3.0 if quick else 5.0,
+            seed=seed,
+            progress=progress,
+        )
+    )
+    if not quick:
+        parts.append(
+            _training_part(
+                "train-mnist1d-longtail",
+                "real training on long-tailed mnist1d (classes ∝ k^-1.5, balanced test)",
+                "mnist1d-longtail",
+                task_kwargs={"n_train": 30_000},
+                strategies=("uniform", "frontier", "loss", "infobatch", "random-subset"),
+                seeds=3,
+                budget=5.0,
+                seed=seed,
+                progress=progress,
+            )
+        )
     return parts
 
 
@@ -229,7 +322,7 @@ def run_study(
     out = Path(out)
     parts_dir = out / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    parts = study_parts(quick=quick, seed=seed)
+    parts = study_parts(quick=quick, seed=seed, progress=progress)
     tag = f"{'quick' if quick else 'full'}-seed{seed}"
     results: dict[str, Any] = {}
     from specurate._progress import progress_iter
@@ -267,6 +360,14 @@ def run_study(
         "parts": results,
     }
     _write_atomic(out / "results.json", json.dumps(doc, allow_nan=False, indent=1))
+    runs = [r for p in results.values() if p.get("kind") == "training" for r in p["runs"]]
+    if runs:  # one row per run and evaluation point (pyarrow)
+        from specurate.bench.metrics import runs_to_parquet
+        from specurate.bench.result import RunResult
+
+        tmp = out / "runs.parquet.tmp"
+        runs_to_parquet([RunResult.from_dict(r) for r in runs], tmp)
+        os.replace(tmp, out / "runs.parquet")
     _write_atomic(
         out / "report.html",
         render_html(doc, {p.key: parts_dir / f"{p.key}-{tag}.png" for p in parts}),
@@ -288,7 +389,7 @@ def render_html(doc: dict[str, Any], plots: dict[str, Path]) -> str:
     parts = doc["parts"]
     rows = []
     for key, r in parts.items():
-        if key.startswith("reweight") or r.get("kind") == "simulate":
+        if key.startswith("reweight") or r.get("kind", "spectrum") != "spectrum":
             continue
         truth = r.get("truth") or {}
         t = ", ".join(f"{k}={v}" for k, v in truth.items()) or "—"
@@ -318,9 +419,12 @@ def render_html(doc: dict[str, Any], plots: dict[str, Path]) -> str:
         f"<figure>{_img(plots[k])}<figcaption>{html.escape(parts[k]['title'])}"
         f"</figcaption></figure>"
         for k in parts
-        if k in plots and plots[k].exists()
+        if k in plots and plots[k].exists() and parts[k].get("kind") != "training"
     )
     sim = "".join(_simulate_html(r) for r in parts.values() if r.get("kind") == "simulate")
+    sim += "".join(
+        _training_html(r, plots.get(k)) for k, r in parts.items() if r.get("kind") == "training"
+    )
     ci = next((r["ci"] for r in parts.values() if "ci" in r), 0.9)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>specurate report</title>
@@ -386,4 +490,36 @@ log-time gain it recovers.</p>
 <th>alternative</th></tr>{paper}</table>
 <table><tr><th>policy</th><th>loss exponent</th>{head}<th>largest weight</th>
 <th>weight growth</th><th>exp. gain rec.</th><th>time gain rec.</th></tr>{pol}</table>
+"""
+
+
+def _training_html(r: dict[str, Any], plot: Path | None) -> str:
+    """Passes-to-target table and figure of a real-training part."""
+
+    def ci(v: Any, lo: Any, hi: Any, fmt: str = ".3g") -> str:
+        if v is None:
+            return "—"
+        return f"{v:{fmt}}" + ("" if lo is None or hi is None else f" [{lo:{fmt}}, {hi:{fmt}}]")
+
+    rows = "".join(
+        f"<tr><td>{html.escape(x['strategy'])}</td><td>{x['n_seeds']}</td>"
+        f"<td>{ci(x['test_loss'], x['test_loss_lo'], x['test_loss_hi'])}</td>"
+        f"<td>{ci(x['test_acc'], x['test_acc_lo'], x['test_acc_hi'])}</td>"
+        f"<td>{_num(x['passes_to_target'])}</td>"
+        f"<td>{ci(x['speedup'], x['speedup_lo'], x['speedup_hi'])} ({x['n_reached']})</td>"
+        f"<td>{_num(x['scoring_passes'], '.2f')}</td><td>{_num(x['wall_ratio'], '.2f')}</td>"
+        f"<td>{_num(x['loss_exponent'], '.2f')}</td></tr>"
+        for x in r["summary"]
+    )
+    fig = "" if plot is None or not plot.exists() else f"<figure>{_img(plot)}</figure>"
+    return f"""<h2>{html.escape(r["title"])}</h2>
+<p>{html.escape(r["description"])}; budget {r["budget_passes"]:g} passes (backward + scoring),
+SGD lr {r["lr"]:g}, {r["seeds"]} seeds (<code>specurate bench</code>). Speed-up = uniform's
+passes / the strategy's passes to reach uniform's final test loss, paired by seed: geometric
+mean [90% t CI] (seeds that reach it). Wall ratio includes the strategy's own work. The oracle
+sees the exact current loss of every example for free (reference only).</p>
+<table><tr><th>strategy</th><th>seeds</th><th>test loss</th><th>test acc</th>
+<th>passes to uniform's loss</th><th>speed-up</th><th>scoring passes</th><th>wall ratio</th>
+<th>loss exponent</th></tr>{rows}</table>
+{fig}
 """
