@@ -671,7 +671,7 @@ def bench(
         str,
         typer.Option(
             help="comma-separated: uniform (always run), loss (loss-proportional, C=5), "
-            "infobatch (InfoBatch-style, prune 0.5), frontier (hard, task groups, κ=3), "
+            "infobatch (InfoBatch-style, prune 0.5), frontier (soft, task groups), "
             "oracle (the true frontier oracle, synthetic tasks), random-subset (keep 70%); "
             "see specurate.bench.strategies"
         ),

@@ -12,8 +12,9 @@ name               strategy
 ``loss``           :class:`~specurate.curation.LossProportional`, cap C = 5, reweight
 ``infobatch``      :class:`~specurate.curation.InfoBatchStyle`, prune 0.5 (unbiased)
 ``frontier``       :class:`~specurate.curation.FrontierSampler` on the task's groups (true modes
-                   on synthetic tasks, classes on real ones): hard rule, κ = 3, floor 0.05,
-                   moving-average residuals over 256 observations per group, C(e) = 4(1+e)^½
+                   on synthetic tasks, classes on real ones): soft rule ω_k = max(u_k, 0.01)
+                   (u_k the relative residual amplitude), moving-average residuals over 256
+                   observations per group, bound C(e) = 4(1+e)^½ (e = plan index)
 ``oracle``         the TRUE frontier oracle: the same sampler fed the exact losses of every
                    training example before each plan, free (``train(..., oracle=True)``); only
                    on tasks whose true modes are known (``task.test_groups``)
@@ -72,8 +73,9 @@ def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int =
             )
         return curation.FrontierSampler(
             groups=np.asarray(task.groups),
-            kappa=3.0,
-            floor=0.05,
+            soft=True,
+            power=1.0,
+            floor=0.01,
             horizon=None if name == "oracle" else 256,
             epoch_length=m,
         )

@@ -21,7 +21,9 @@ not know the modes, so the sampler estimates them:
   that contained group k (for eigen-directions: E_k once every example has been observed; u = 1
   before); a mode is learned when u_k² ≤ e^{−2κ}.
 * **Weights.** Hard: learned modes get weight ``floor`` (not 0, so their residual stays
-  observed), the unlearned ones share the rest of the example mass equally. Soft: ω_k ∝ u_k^q.
+  observed), the unlearned ones share the rest of the example mass equally. Soft:
+  ω_k = max(u_k^q, floor) — the floor keeps learned modes sampled, which matters when modes
+  share parameters (a network forgets a mode it no longer sees).
   Then ω ≤ C(e) = cap₀ (1 + e)^γ (the bound grows with the epoch e when γ > 0; γ = 0 is a
   static bound and, by Theorem 1, cannot change the exponent). Example weights are
   w_i = Σ_k ω_k s_ik with s_ik the share of example i's squared projection in mode k (exactly
@@ -73,7 +75,8 @@ class FrontierSampler(Strategy):
         kappa: a mode is learned when its residual energy fell by e^{−2κ}.
         soft: ω_k ∝ u_k^power instead of the hard suppression.
         power: exponent of the soft rule.
-        floor: weight of learned modes (hard rule), relative to the unlearned ones.
+        floor: weight of learned modes (hard rule), or the least weight of a mode (soft rule),
+            relative to an unlearned one.
         cap: C at epoch 0; ``cap_growth`` γ: C(e) = cap (1 + e)^γ.
         mode: ``reweight`` (changes T_w, the oracle) or ``unbiased`` (importance sampling).
         epoch_length: examples per epoch (default n; shorter epochs re-plan more often).
@@ -264,7 +267,7 @@ class FrontierSampler(Strategy):
             u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)  # NaN e0: not yet observed
         u2 = np.clip(u2, 0.0, None)
         if self.soft:
-            omega = u2 ** (self.power / 2)
+            omega = np.maximum(u2 ** (self.power / 2), self.floor)
         else:
             omega = np.where(u2 <= math.exp(-2 * self.kappa), self.floor, 1.0)
         if not omega.sum() > 0:
