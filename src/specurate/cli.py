@@ -829,6 +829,15 @@ def run(
     out_console.print(f"report: {out / 'report.html'}   results: {out / 'results.json'}")
 
 
+def _register_experiments() -> None:
+    from specurate.cli_experiments import experiment_app
+
+    app.add_typer(experiment_app, name="experiment")
+
+
+_register_experiments()
+
+
 def main() -> None:
     """Entry point of the ``specurate`` console script."""
     app()

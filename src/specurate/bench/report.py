@@ -85,12 +85,16 @@ def plot_speedups(
     fig, (ax,) = _new_axes(ax)
     names = [r["strategy"] for r in rows]
     colors = _colors(names)
+
+    def num(v: Any) -> float:
+        return math.nan if v is None else float(v)
+
     for i, r in enumerate(rows):
-        s = r["speedup"]
-        if not (isinstance(s, float) and math.isfinite(s)):
+        s = num(r["speedup"])
+        if not math.isfinite(s):
             ax.text(i, 1.0, "never", ha="center", va="bottom", fontsize=7, rotation=90)
             continue
-        lo, hi = r.get("speedup_lo", math.nan), r.get("speedup_hi", math.nan)
+        lo, hi = num(r.get("speedup_lo")), num(r.get("speedup_hi"))
         err = [[s - lo], [hi - s]] if math.isfinite(lo) and math.isfinite(hi) else None
         ax.bar(i, s, color=colors[r["strategy"]], alpha=0.8)
         ax.errorbar(i, s, yerr=err, color="black", capsize=3, lw=1)

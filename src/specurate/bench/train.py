@@ -32,7 +32,7 @@ from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
 from specurate.errors import SpecurateInputError
 
-__all__ = ["all_losses", "evaluate", "per_example_loss", "train"]
+__all__ = ["all_losses", "evaluate", "per_example_loss", "residual", "train"]
 
 
 def per_example_loss(out: Any, y: Any, kind: str = "ce") -> Any:
@@ -44,6 +44,17 @@ def per_example_loss(out: Any, y: Any, kind: str = "ce") -> Any:
         return F.cross_entropy(out, y, reduction="none")
     diff = out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)
     return 0.5 * (diff**2).sum(dim=1)
+
+
+def residual(out: Any, y: Any, kind: str = "ce") -> Any:
+    """(b, o) signed residuals: f(x) − y (``mse``) or softmax(f(x)) − onehot(y) (``ce``), the
+    gradient of the loss with respect to the output."""
+    import torch
+
+    if kind == "ce":
+        p = torch.softmax(out, dim=1)
+        return p - torch.nn.functional.one_hot(y, p.shape[1]).to(p.dtype)
+    return out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)
 
 
 def evaluate(
@@ -90,6 +101,8 @@ def train(
     label: str | None = None,
     progress: bool = False,
     oracle: bool = False,
+    track: np.ndarray | None = None,
+    threads: int | None = 1,
 ) -> RunResult:
     """Train ``task.make_model(seed)`` under ``strategy`` for a fixed compute budget.
 
@@ -104,8 +117,37 @@ def train(
         progress: print one line per evaluation.
         oracle: give the strategy the exact losses of all training examples before every plan,
             free (the reference oracle; see the module docstring).
+        track: optional (n_train,) bool mask (e.g. mislabeled examples); every evaluation then
+            records ``tracked_share``, the fraction of the examples trained since the previous
+            evaluation that are in the mask (weighted by their loss multipliers).
+        threads: torch intra-op threads during the run (restored after; None keeps the
+            current setting). One thread is fastest for these small models and keeps
+            concurrent runs from oversubscribing the cores.
     """
     import torch
+
+    if threads is not None:
+        if int(threads) != threads or threads < 1:
+            raise SpecurateInputError(f"threads must be a positive integer, got {threads}")
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(threads))
+        try:
+            return train(
+                task,
+                strategy,
+                seed=seed,
+                budget_passes=budget_passes,
+                batch_size=batch_size,
+                lr=lr,
+                eval_points=eval_points,
+                label=label,
+                progress=progress,
+                oracle=oracle,
+                track=track,
+                threads=None,
+            )
+        finally:
+            torch.set_num_threads(before)
 
     from specurate.torch import CurationSampler
 
@@ -142,6 +184,11 @@ def train(
         return acc["trained"] + scoring, scoring
 
     g_te = None if task.test_groups is None else np.asarray(task.test_groups)
+    if track is not None:
+        track = np.asarray(track, dtype=bool)
+        if track.shape != (n,):
+            raise SpecurateInputError(f"track has shape {track.shape} for {n} training examples")
+    tracked = [0.0, 0.0]  # multiplier mass in the mask, total, since the last evaluation
 
     def record(spent: float) -> None:
         loss, accuracy = evaluate(model, x_te, y_te, kind=kind)
@@ -151,6 +198,9 @@ def train(
             "test_acc": accuracy,
             "wall_s": wall,
         }
+        if track is not None:
+            point["tracked_share"] = tracked[0] / tracked[1] if tracked[1] > 0 else float("nan")
+            tracked[0] = tracked[1] = 0.0
         if g_te is not None:  # mean test loss of every true mode (the learning frontier)
             per = all_losses(model, x_te, y_te, kind)
             k = int(g_te.max()) + 1
@@ -187,12 +237,20 @@ def train(
                 wall += time.perf_counter() - t0
                 break
             idx = order[s : s + min(batch_size, remaining)]
-            per_example = per_example_loss(model(x_tr[idx]), y_tr[idx], kind)
-            loss = (per_example * sampler.loss_scale(idx)).mean()  # 2. plan multipliers
+            out = model(x_tr[idx])
+            per_example = per_example_loss(out, y_tr[idx], kind)
+            scale = sampler.loss_scale(idx)
+            loss = (per_example * scale).mean()  # 2. plan multipliers
+            if track is not None:
+                tracked[0] += float(scale[torch.as_tensor(track)[idx]].sum())
+                tracked[1] += float(scale.sum())
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sampler.observe(idx, per_example.detach())  # 3. feed the strategy
+            extra = {}
+            if "residual" in strategy.needs:  # signed residual: f − y (mse), p − onehot (ce)
+                extra["residual"] = residual(out.detach(), y_tr[idx], kind)
+            sampler.observe(idx, per_example.detach(), **extra)  # 3. feed the strategy
             wall += time.perf_counter() - t0
             spent, _ = charged()
             while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
