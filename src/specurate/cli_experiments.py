@@ -176,9 +176,13 @@ def noise(
     from specurate.cli import _fail
 
     try:
+        noise_rates = _floats(rates, "rates")
+        bad = [r for r in noise_rates if not 0 <= r < 1]
+        if bad:  # before building the task (which may take seconds)
+            raise SpecurateInputError(f"noise rate must be in [0, 1), got {bad[0]:g}")
         res = label_noise_experiment(
             _task(dataset, seed, n_train),
-            rates=_floats(rates, "rates"),
+            rates=noise_rates,
             strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
             seeds=seeds,
             budget_passes=epochs,

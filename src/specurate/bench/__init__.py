@@ -1,36 +1,63 @@
-"""Benchmark harness: built-in tasks, training with compute accounting, headline metrics.
+"""Benchmark harness: built-in tasks, training with compute accounting, headline metrics, and the
+paper's experiments on real training.
 
-``import specurate.bench`` needs only numpy/scipy; :func:`train` and the model factories import
-torch when called, :func:`runs_to_parquet` imports pyarrow when called.
+``import specurate.bench`` needs only numpy/scipy; :func:`train`, the model factories and the
+experiments import torch when called, :func:`runs_to_parquet` imports pyarrow when called.
 """
 
 from specurate.bench.metrics import (
     loss_exponent,
     mean_ci,
+    passes_to_accuracy,
     passes_to_target,
     runs_from_parquet,
     runs_to_parquet,
     speedup_vs_uniform,
     summarize,
 )
+from specurate.bench.noise import label_noise_experiment, with_label_noise
+from specurate.bench.oracle import oracle_experiment
 from specurate.bench.result import RunResult
-from specurate.bench.tasks import TASKS, Task, clusters, digits, mnist1d
+from specurate.bench.span import span_experiment
+from specurate.bench.static_sweep import static_sweep
+from specurate.bench.strategies import STRATEGIES, make_strategy
+from specurate.bench.tasks import (
+    TASKS,
+    Task,
+    clusters,
+    digits,
+    gaussian,
+    mnist1d,
+    mode_local,
+    teacher,
+)
 from specurate.bench.train import evaluate, train  # torch is imported inside, on call
 
 __all__ = [
+    "STRATEGIES",
     "TASKS",
     "RunResult",
     "Task",
     "clusters",
     "digits",
     "evaluate",
+    "gaussian",
+    "label_noise_experiment",
     "loss_exponent",
+    "make_strategy",
     "mean_ci",
     "mnist1d",
+    "mode_local",
+    "oracle_experiment",
+    "passes_to_accuracy",
     "passes_to_target",
     "runs_from_parquet",
     "runs_to_parquet",
+    "span_experiment",
     "speedup_vs_uniform",
+    "static_sweep",
     "summarize",
+    "teacher",
     "train",
+    "with_label_noise",
 ]
