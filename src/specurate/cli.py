@@ -826,7 +826,23 @@ def run(
                 f"b={part['measured_b']:.3f}): loss exponent {base:.3f} uniform, "
                 f"{orc['measured']:.3f} frontier oracle (A.3 predicts {orc['paper']:.3f})"
             )
-    out_console.print(f"report: {out / 'report.html'}   results: {out / 'results.json'}")
+        if part.get("kind") == "training":
+            best = [
+                f"{r['strategy']} {r['speedup']:.2f}×"
+                for r in part["summary"]
+                if r["strategy"] != "uniform" and r["speedup"] is not None
+            ]
+            out_console.print(
+                f"real training on {part['task']} ({part['budget_passes']:g} passes, "
+                f"{part['seeds']} seeds), passes-to-target speed-up over uniform: "
+                + (", ".join(best) or "none reached uniform's final loss")
+            )
+    for note in results.get("notes", []):
+        out_console.print(f"note: {note}")
+    out_console.print(
+        f"report: {out / 'report.html'}   results: {out / 'results.json'}"
+        + (f"   runs: {out / 'runs.parquet'}" if (out / "runs.parquet").exists() else "")
+    )
 
 
 def _register_experiments() -> None:

@@ -209,6 +209,15 @@ def _training_part(
     return Part(key, title, compute)
 
 
+def has_torch() -> bool:
+    """Whether torch (the ``torch`` extra) is installed — the real-training parts need it."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None and (
+        importlib.util.find_spec("mnist1d") is not None
+    )
+
+
 def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]:
     """The list of parts of the default study (smaller data and fewer replicates if quick)."""
     bs = 40 if quick else 100  # paired bootstrap replicates of the reweighting analyses
@@ -276,6 +285,8 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
             seed=seed,
         )
     )
+    if not has_torch():
+        return parts  # the training parts need the torch extra (see run_study's notes)
     every = ("uniform", "oracle", "frontier", "loss", "infobatch", "random-subset")
     parts.append(
         _training_part(
@@ -351,8 +362,17 @@ def run_study(
         for key, r in results.items()
         if r.get("kind", "spectrum") == "spectrum" and not key.startswith("reweight")
     ]
+    notes = (
+        []
+        if has_torch()
+        else [
+            "real-training parts skipped: torch is not installed "
+            "(pip install torch==2.13.0 'specurate[torch]')"
+        ]
+    )
     doc = {
         "specurate_version": __version__,
+        "notes": notes,
         "created": datetime.now(timezone.utc).isoformat(),
         "quick": quick,
         "seed": seed,
@@ -437,6 +457,7 @@ img{{max-width:100%}}.note{{color:#555;font-size:90%}}</style></head><body>
 {"quick" if doc["quick"] else "full"} run · seed {doc["seed"]} ·
 CIs: {int(ci * 100)}%, spectra by a delete-one-group jackknife, reweighting by a paired
 basic bootstrap over examples (fit range re-selected in every replicate).</p>
+{"".join(f'<p class="note"><b>{html.escape(n)}</b></p>' for n in doc.get("notes", []))}
 <h2>Spectral exponents</h2>
 <p>Eigenvalues λ_k ≈ C k<sup>−b</sup>; target energy per mode λ_k w_k² ≈ k<sup>−a</sup>; gradient
 flow then predicts a loss L(t) ~ t<sup>−(a−1)/b</sup>.</p>

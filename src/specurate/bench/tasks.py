@@ -25,7 +25,8 @@ the modes and the target's energy per mode are known exactly:
 * :func:`mode_local` — mode-local REGRESSION, the theory's setting made concrete: mode k
   (k = 1…K) has probability p_k ∝ k^−b (so the operator's eigenvalues are λ_k = p_k), a centre
   c_k and a target value y_k = s_k √(k^−a / p_k) (random sign s_k), so that the energy per mode
-  is λ_k y_k² ∝ k^−a. An example is x = c_k + σ z. Centres are far apart (distance ≫ σ√d), so a
+  is λ_k y_k² ∝ k^−a. An example is x = c_k + σ z (σ = ``noise``, 0 by default: every example of
+  a mode is its centre, the theory's one-hot mode). Centres are far apart (distance ≫ σ√d), so a
   network's kernel is nearly block-diagonal over modes and an example weight IS a mode weight.
   ``groups`` / ``test_groups`` are the true modes (what the frontier oracle uses).
 * :func:`gaussian` — power-law Gaussian regression with a LINEAR model: x_k ~ N(0, k^−b)
@@ -365,13 +366,13 @@ def mode_local(
     dim: int = 16,
     seed: int = 0,
     n_test: int = 20_000,
-    noise: float = 0.1,
+    noise: float = 0.0,
     hidden: tuple[int, ...] = (256,),
 ) -> Task:
     """Mode-local regression with p_k ∝ k^−b and energy λ_k y_k² ∝ k^−a (see module doc).
 
-    Centres are i.i.d. N(0, I/d)·3 (pairwise distance ≈ 4.2 against the within-mode spread
-    σ√d = 0.4 at the defaults). Targets are scaled so that Σ_k p_k y_k² = 1 (unit initial loss
+    Centres are i.i.d. N(0, I/d)·3 (pairwise distance ≈ 4.2, smallest ≈ 1.9 at the defaults,
+    against a within-mode spread σ√d). Targets are scaled so that Σ_k p_k y_k² = 1 (unit initial loss
     scale). Groups are the true modes 0…K−1 (ordered by frequency).
     """
     n_train, n_modes, dim = (
