@@ -372,8 +372,8 @@ def mode_local(
     """Mode-local regression with p_k ∝ k^−b and energy λ_k y_k² ∝ k^−a (see module doc).
 
     Centres are i.i.d. N(0, I/d)·3 (pairwise distance ≈ 4.2, smallest ≈ 1.9 at the defaults,
-    against a within-mode spread σ√d). Targets are scaled so that Σ_k p_k y_k² = 1 (unit initial loss
-    scale). Groups are the true modes 0…K−1 (ordered by frequency).
+    against a within-mode spread σ√d). Targets are scaled so that Σ_k p_k y_k² = 1 (unit
+    initial loss scale). Groups are the true modes 0…K−1 (ordered by frequency).
     """
     n_train, n_modes, dim = (
         check_positive_int("n_train", n_train),
