@@ -13,7 +13,8 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
   at equal accuracy (uniform's final accuracy − 0.3 points; classification), the fraction of
   the true oracle's log speed-up recovered (log s / log s_oracle, when an ``oracle`` ran),
   wall-clock ratio, and the loss-vs-passes exponent L ∝ passes^−x fitted
-  (:func:`specurate.dynamics.fit.fit_exponent`) over the second half of the evaluation points.
+  (:func:`specurate.dynamics.fit.fit_exponent`) over the second half of the evaluation points
+  (mean and t CI over seeds; ``exponent_range`` is that window in passes).
 * :func:`runs_to_parquet` / :func:`runs_from_parquet` — one row per run and evaluation point.
 """
 
@@ -165,6 +166,13 @@ def loss_exponent(run: RunResult) -> float:
     return float(fit_exponent(p, y, mask, sign=-1.0).exponent)
 
 
+def _fit_range(runs: Sequence[RunResult]) -> list[float]:
+    """[first, last] passes of the window :func:`loss_exponent` fits (mean over runs)."""
+    lo = [r.curve[len(r.curve) // 2]["passes"] for r in runs if r.curve]
+    hi = [r.curve[-1]["passes"] for r in runs if r.curve]
+    return [float(np.mean(lo)), float(np.mean(hi))] if lo else [math.nan, math.nan]
+
+
 def summarize(
     runs: Sequence[RunResult], *, baseline: str = "uniform", level: float = 0.9
 ) -> list[dict[str, Any]]:
@@ -228,6 +236,9 @@ def summarize(
                 "acc_speedup_lo": speed_acc.get(name, {}).get("lo", math.nan),
                 "acc_speedup_hi": speed_acc.get(name, {}).get("hi", math.nan),
                 "loss_exponent": expo[0],
+                "loss_exponent_lo": expo[1],
+                "loss_exponent_hi": expo[2],
+                "exponent_range": _fit_range(rs),
                 "wall_s": wall,
                 "wall_ratio": wall / base_wall if base_wall > 0 else math.nan,
             }
