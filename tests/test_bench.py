@@ -244,3 +244,31 @@ def test_cli_bench_json_keys(tmp_path):
     assert (tmp_path / "runs.parquet").stat().st_size > 0
     bad = CliRunner().invoke(app, ["bench", "--strategies", "magic", "--epochs", "0.1"])
     assert bad.exit_code == 2 and "unknown strategy" in bad.output
+
+
+def test_wall_speedup_and_geometric_loss_ci():
+    from specurate.bench.metrics import geo_ci, wall_at
+
+    p = np.geomspace(0.1, 10, 12)
+
+    def run(name, seed, scale, sec_per_pass):
+        c = tuple(
+            {
+                "passes": float(x),
+                "test_loss": float(scale * x**-1.0),
+                "test_acc": 0.5,
+                "wall_s": float(sec_per_pass * x),
+            }
+            for x in p
+        )
+        return RunResult(name, seed, 10.0, 10.0, 0.0, sec_per_pass * 10, c[-1]["test_loss"], 0.5, c)
+
+    runs = [run("uniform", s, 1.0, 2.0) for s in (0, 1)]
+    runs += [run("fast", s, 0.25, 3.0) for s in (0, 1)]  # 4× fewer passes, 1.5× the cost/pass
+    rows = {r["strategy"]: r for r in summarize(runs)}
+    assert rows["fast"]["speedup"] == pytest.approx(4.0, rel=1e-9)
+    assert rows["fast"]["wall_speedup"] == pytest.approx(4.0 / 1.5, rel=1e-9)
+    assert rows["fast"]["wall_ratio"] == pytest.approx(1.5)
+    assert wall_at(runs[2].curve, 2.5) == pytest.approx(7.5)
+    m, lo, hi = geo_ci([1e-8, 1e-6, 1e-7])
+    assert m == pytest.approx(1e-7) and 0 < lo < m < hi  # on logs: never a negative bound

@@ -182,3 +182,23 @@ def test_cli_bench_table_has_the_oracle_and_accuracy_columns():
     assert "oracle gain" in res.output and "acc − 0.3" not in res.output
     bad = CliRunner().invoke(app, ["bench", "--dataset", "digits", "--strategies", "oracle"])
     assert bad.exit_code == 2 and "oracle" in bad.output
+
+
+def test_mode_level_cap_equals_example_level_cap():
+    from specurate._weights import cap_weights, waterfill
+
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 12, 500)
+    fs = FrontierSampler(groups=groups, soft=True, power=1.0, floor=0.01, cap=2.0)
+    st = fs.update(fs.init(500), np.arange(500), {"loss": np.ones(500)})
+    st = fs.update(st, np.arange(500), {"loss": np.exp(-groups / 2.0)})
+    for epoch in (0, 3, 50):
+        omega = fs.mode_weights(st, epoch)
+        w = omega[np.unique(groups, return_inverse=True)[1]]
+        ref = cap_weights(w / w.mean(), 2.0 * (1 + epoch) ** 0.5)
+        assert np.allclose(fs.example_weights(st, epoch), ref, rtol=1e-12, atol=1e-15)
+    # cap_weights' no-clip fast path is waterfill's answer (θ = 1/mean)
+    v = rng.random(300) + 0.5
+    with np.errstate(divide="ignore"):
+        slow = waterfill(np.log(v), np.full(300, 1 / 300), 10.0, 1.0)
+    assert np.allclose(cap_weights(v, 10.0), slow, rtol=1e-12)

@@ -81,5 +81,8 @@ def cap_weights(w: np.ndarray, cap: float) -> np.ndarray:
     """
     check_cap(cap)
     w = np.asarray(w, dtype=float)
+    mean = w.mean()
+    if mean > 0 and w.max() <= cap * mean:  # nothing to clip: waterfill's θ is 1/mean exactly
+        return w / mean
     with np.errstate(divide="ignore"):
         return waterfill(np.log(w), np.full(w.size, 1.0 / w.size), cap, 1.0)

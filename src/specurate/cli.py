@@ -746,7 +746,7 @@ def bench(
     cols = ["strategy", "test loss", "test acc", "passes to uniform's loss", "speed-up"]
     cols += ["speed-up at acc − 0.3 pt"] if has_acc else []
     cols += ["oracle gain recovered"] if has_oracle else []
-    cols += ["scoring passes", "wall ratio"]
+    cols += ["scoring passes", "wall ratio", "wall-clock speed-up"]
     for col in cols:
         table.add_column(col, justify="left" if col == "strategy" else "right")
 
@@ -769,7 +769,11 @@ def bench(
         if has_oracle:
             f = r["oracle_fraction"]
             cells.append("—" if not np.isfinite(f) else f"{f:.2f}")
-        cells += [f"{r['scoring_passes']:.2f}", f"{r['wall_ratio']:.2f}"]
+        cells += [
+            f"{r['scoring_passes']:.2f}",
+            f"{r['wall_ratio']:.2f}",
+            ci(r["wall_speedup"], r["wall_speedup_lo"], r["wall_speedup_hi"]),
+        ]
         table.add_row(*cells)
     out_console.print(table)
 

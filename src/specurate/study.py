@@ -529,6 +529,7 @@ def _training_html(r: dict[str, Any], plot: Path | None) -> str:
         f"<td>{_num(x['passes_to_target'])}</td>"
         f"<td>{ci(x['speedup'], x['speedup_lo'], x['speedup_hi'])} ({x['n_reached']})</td>"
         f"<td>{_num(x['scoring_passes'], '.2f')}</td><td>{_num(x['wall_ratio'], '.2f')}</td>"
+        f"<td>{ci(x['wall_speedup'], x['wall_speedup_lo'], x['wall_speedup_hi'])}</td>"
         f"<td>{ci(x['acc_speedup'], x['acc_speedup_lo'], x['acc_speedup_hi'])}</td>"
         f"<td>{_num(x['oracle_fraction'], '.2f')}</td>"
         f"<td>{ci(x['loss_exponent'], x['loss_exponent_lo'], x['loss_exponent_hi'], '.2f')} "
@@ -544,6 +545,7 @@ mean [90% t CI] (seeds that reach it). Wall ratio includes the strategy's own wo
 sees the exact current loss of every example for free (reference only).</p>
 <table><tr><th>strategy</th><th>seeds</th><th>test loss</th><th>test acc</th>
 <th>passes to uniform's loss</th><th>speed-up</th><th>scoring passes</th><th>wall ratio</th>
+<th>wall-clock speed-up</th>
 <th>speed-up at acc − 0.3 pt</th><th>oracle gain recovered</th>
 <th>loss exponent x, L ∝ passes<sup>−x</sup> [CI] (fit range)</th></tr>{rows}</table>
 {fig}

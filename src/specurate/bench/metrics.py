@@ -8,13 +8,15 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
   mean and ``lo``/``hi`` a two-sided t interval (scipy.stats.t) on the mean log ratio,
   exponentiated. Seeds where either run never reaches the target are left out (``n_reached``).
 * :func:`passes_to_accuracy` — the same for test accuracy reaching a target.
-* :func:`summarize` — one dict per strategy: final test loss/accuracy at equal compute (mean and
-  t CI over seeds), passes-to-target of the baseline's final loss, speed-up with CI, the speed-up
-  at equal accuracy (uniform's final accuracy − 0.3 points; classification), the fraction of
-  the true oracle's log speed-up recovered (log s / log s_oracle, when an ``oracle`` ran),
-  wall-clock ratio, and the loss-vs-passes exponent L ∝ passes^−x fitted
-  (:func:`specurate.dynamics.fit.fit_exponent`) over the second half of the evaluation points
-  (mean and t CI over seeds; ``exponent_range`` is that window in passes).
+* :func:`summarize` — one dict per strategy: final test loss (geometric mean, t CI on logs) and
+  accuracy (mean, t CI) over seeds at equal compute; passes-to-target of the baseline's final
+  loss; speed-up with CI; the speed-up at equal accuracy (uniform's final accuracy − 0.3 points;
+  classification); the fraction of the true oracle's log speed-up recovered (ln s / ln s_oracle,
+  when an ``oracle`` ran); the wall-clock ratio (training seconds over the budget) and the
+  wall-clock speed-up (uniform's seconds / the strategy's seconds to uniform's final loss); and
+  the loss-vs-passes exponent L ∝ passes^−x fitted (:func:`specurate.dynamics.fit.fit_exponent`)
+  over the second half of the evaluation points (mean and t CI over seeds; ``exponent_range`` is
+  that window in passes).
 * :func:`runs_to_parquet` / :func:`runs_from_parquet` — one row per run and evaluation point.
 """
 
@@ -30,6 +32,7 @@ from specurate.bench.result import RunResult
 from specurate.errors import SpecurateInputError
 
 __all__ = [
+    "geo_ci",
     "mean_ci",
     "passes_to_accuracy",
     "passes_to_target",
@@ -37,6 +40,7 @@ __all__ = [
     "runs_to_parquet",
     "speedup_vs_uniform",
     "summarize",
+    "wall_at",
 ]
 
 
@@ -166,6 +170,38 @@ def loss_exponent(run: RunResult) -> float:
     return float(fit_exponent(p, y, mask, sign=-1.0).exponent)
 
 
+def geo_ci(values: Iterable[float], level: float = 0.9) -> tuple[float, float, float]:
+    """Geometric mean and t interval computed on logs (positive values, e.g. losses)."""
+    v = [math.log(x) for x in values if x is not None and math.isfinite(x) and x > 0]
+    m, lo, hi = mean_ci(v, level)
+    return tuple(math.exp(x) if math.isfinite(x) else math.nan for x in (m, lo, hi))  # type: ignore[return-value]
+
+
+def wall_at(curve: Sequence[Mapping[str, float]], passes: float) -> float:
+    """Training wall-clock seconds at ``passes`` (linear interpolation along the curve)."""
+    p, w = _arrays(curve, "wall_s")
+    return float(np.interp(passes, np.concatenate([[0.0], p]), np.concatenate([[0.0], w])))
+
+
+def _wall_speedup(
+    base: Mapping[int, RunResult], runs: Mapping[int, RunResult], level: float
+) -> dict[str, float]:
+    """Wall-clock speed-up to the baseline's final loss: baseline training seconds / the run's
+    training seconds when it first reaches that loss (geometric mean and t CI over seeds);
+    the strategy's own work (planning, updates) is inside its seconds."""
+    vals = []
+    for seed, r in runs.items():
+        b = base.get(seed)
+        if b is None:
+            continue
+        ps = passes_to_target(r.curve, b.test_loss)
+        ws = wall_at(r.curve, ps) if ps is not None else math.nan
+        if ws > 0 and b.wall_s > 0:
+            vals.append(b.wall_s / ws)
+    m, lo, hi = geo_ci(vals, level)
+    return {"wall_speedup": m, "wall_speedup_lo": lo, "wall_speedup_hi": hi}
+
+
 def _fit_range(runs: Sequence[RunResult]) -> list[float]:
     """[first, last] passes of the window :func:`loss_exponent` fits (mean over runs)."""
     lo = [r.curve[len(r.curve) // 2]["passes"] for r in runs if r.curve]
@@ -195,7 +231,7 @@ def summarize(
     rows = []
     for name in names:
         rs = list(groups[name].values())
-        loss = mean_ci([r.test_loss for r in rs], level)
+        loss = geo_ci([r.test_loss for r in rs], level)
         acc = mean_ci([r.test_acc for r in rs], level)
         ptt = []
         for r in rs:
@@ -241,6 +277,7 @@ def summarize(
                 "exponent_range": _fit_range(rs),
                 "wall_s": wall,
                 "wall_ratio": wall / base_wall if base_wall > 0 else math.nan,
+                **_wall_speedup(groups.get(baseline, {}), groups[name], level),
             }
         )
     return rows

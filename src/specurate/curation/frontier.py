@@ -44,6 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from specurate._weights import waterfill
 from specurate.curation.base import (
     MODES,
     Mode,
@@ -277,13 +278,15 @@ class FrontierSampler(Strategy):
     def example_weights(self, state: State, epoch: int) -> np.ndarray:
         """(n,) example weights with mean 1, ≤ C(epoch) = cap (1 + epoch)^γ."""
         omega = self.mode_weights(state, epoch)
-        w = (
-            omega[state.arrays["labels"]]
-            if self.groups is not None
-            else state.arrays["shares"] @ omega
-        )
-        w = w / w.mean()
-        return cap_weights(w, self.cap * (1 + epoch) ** self.cap_growth)
+        cap = self.cap * (1 + epoch) ** self.cap_growth
+        if self.groups is not None:  # cap at the mode level: O(K log K), the same weights
+            p = state.arrays["counts"] / state.n
+            check_cap(cap)
+            with np.errstate(divide="ignore"):
+                omega = waterfill(np.log(omega / float(p @ omega)), p, cap, 1.0)
+            return omega[state.arrays["labels"]]
+        w = state.arrays["shares"] @ omega
+        return cap_weights(w / w.mean(), cap)
 
     def plan(self, state: State, epoch: int) -> Plan:
         w = self.example_weights(state, epoch)
