@@ -298,7 +298,7 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
             else {"n_train": 100_000, "noise": 0.0},
             strategies=every,
             seeds=2 if quick else 3,
-            budget=3.0 if quick else 5.0,
+            budget=3.0 if quick else 10.0,
             seed=seed,
             progress=progress,
         )
@@ -309,10 +309,10 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
                 "train-mnist1d-longtail",
                 "real training on long-tailed mnist1d (classes ∝ k^-1.5, balanced test)",
                 "mnist1d-longtail",
-                task_kwargs={"n_train": 30_000},
+                task_kwargs={"n_train": 50_000},
                 strategies=("uniform", "frontier", "loss", "infobatch", "random-subset"),
                 seeds=3,
-                budget=5.0,
+                budget=10.0,
                 seed=seed,
                 progress=progress,
             )
