@@ -5,7 +5,8 @@ For each configuration, every strategy and uniform are trained with the same bud
 / the strategy's passes to reach uniform's final test loss, paired by seed (geometric mean, 90%
 t CI) — a ratio measured in one run. Prints one markdown table per configuration and the goal
 lines of issue 6. Equivalent to ``specurate bench --dataset D --n-train N --strategies … --epochs
-10 --seeds 3 --seed 1 --out D.parquet``; ``--from-parquet DIR`` re-summarizes such files.
+E --seeds 3 --seed 1 --out D.parquet`` (``--lr auto``: every strategy at its best learning rate,
+tuned on an independent draw); ``--from-parquet DIR`` re-summarizes such files.
 
     python benchmarks/bench_curation.py                       # trains (about 5 minutes)
     python benchmarks/bench_curation.py --from-parquet /tmp/bench
@@ -20,12 +21,17 @@ from pathlib import Path
 
 from specurate.bench import TASKS, runs_from_parquet, runs_to_parquet, summarize, train
 from specurate.bench.strategies import make_strategy, needs_oracle
+from specurate.bench.train import tuned_rates
 
-PRACTICAL = ("uniform", "frontier", "loss", "infobatch", "random-subset")
+PRACTICAL = ("uniform", "frontier", "loss", "infobatch", "balanced", "random-subset")
 CONFIGS = {
-    "mode-local": {"n_train": 100_000, "strategies": ("uniform", "oracle", *PRACTICAL[1:])},
-    "mnist1d": {"n_train": 50_000, "strategies": PRACTICAL},
-    "mnist1d-longtail": {"n_train": 50_000, "strategies": PRACTICAL},
+    "mode-local": {
+        "kwargs": {"n_train": 200_000, "n_modes": 300},
+        "epochs": 3.0,
+        "strategies": ("uniform", "oracle", *PRACTICAL[1:]),
+    },
+    "mnist1d": {"kwargs": {"n_train": 50_000}, "epochs": 10.0, "strategies": PRACTICAL},
+    "mnist1d-longtail": {"kwargs": {"n_train": 50_000}, "epochs": 10.0, "strategies": PRACTICAL},
 }
 
 
@@ -40,14 +46,15 @@ def fmt(v, lo=None, hi=None, f=".3g"):
 def table(name, rows):
     print(f"\n### {name}\n")
     print(
-        "| strategy | test loss [90% CI] | test acc | passes to uniform's loss | speed-up [CI] "
-        "| speed-up at acc − 0.3 pt [CI] | oracle gain recovered | scoring passes | wall ratio "
-        "| wall-clock speed-up [CI] | loss exponent [CI] |"
+        "| strategy | lr | test loss [90% CI] | test acc | passes to uniform's loss "
+        "| speed-up [CI] | speed-up at acc − 0.3 pt [CI] | oracle gain recovered "
+        "| scoring passes | wall ratio | wall-clock speed-up [CI] | loss exponent [CI] |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['strategy']} | {fmt(r['test_loss'], r['test_loss_lo'], r['test_loss_hi'])} "
+            f"| {r['strategy']} | {r['lr']:.3g} "
+            f"| {fmt(r['test_loss'], r['test_loss_lo'], r['test_loss_hi'])} "
             f"| {fmt(r['test_acc'], f='.3f')} | {fmt(r['passes_to_target'] or math.nan)} "
             f"| {fmt(r['speedup'], r['speedup_lo'], r['speedup_hi'], '.2f')} "
             f"| {fmt(r['acc_speedup'], r['acc_speedup_lo'], r['acc_speedup_hi'], '.2f')} "
@@ -79,13 +86,15 @@ def goals(name, rows):
             f"(goal ≥ 1.5×: {'met' if a >= 1.5 else 'NOT met'})"
         )
     line += f"; InfoBatch-style {fmt(ib, f='.2f')}× ({'behind' if ahead else 'NOT behind'})"
+    if "balanced" in by:
+        line += f"; static class/mode balancing {fmt(by['balanced']['speedup'], f='.2f')}×"
     print(line)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default=",".join(CONFIGS))
-    ap.add_argument("--epochs", type=float, default=10.0)
+    ap.add_argument("--epochs", type=float, default=None, help="budget (default per config)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1, help="task seed and first run seed")
     ap.add_argument("--out", type=Path, default=None, help="write <config>.parquet here")
@@ -98,15 +107,21 @@ def main() -> None:
         if args.from_parquet is not None:
             runs = runs_from_parquet(args.from_parquet / f"{name}.parquet")
         else:
-            task = TASKS[name](seed=args.seed, n_train=cfg["n_train"])
-            lr = 0.01 if task.loss == "mse" else 0.05
+            epochs = args.epochs or cfg["epochs"]
+
+            def make(s, name=name, cfg=cfg):
+                return TASKS[name](seed=s, **cfg["kwargs"])
+
+            task = make(args.seed)
+            rates = tuned_rates(make, cfg["strategies"], budget_passes=epochs, seed=args.seed)
+            print(f"\n{name}: learning rates tuned on the draw seed {args.seed + 1000}: {rates}")
             runs = [
                 train(
                     task,
-                    make_strategy(s, task, budget_passes=args.epochs),
+                    make_strategy(s, task, budget_passes=epochs),
                     seed=args.seed + j,
-                    budget_passes=args.epochs,
-                    lr=lr,
+                    budget_passes=epochs,
+                    lr=rates[s],
                     label=s,
                     oracle=needs_oracle(s),
                 )
@@ -118,7 +133,7 @@ def main() -> None:
                 runs_to_parquet(runs, args.out / f"{name}.parquet")
         rows = summarize(runs)
         summaries[name] = rows
-        table(f"{name} ({cfg['n_train']} examples, {args.epochs:g} passes)", rows)
+        table(f"{name} ({cfg['kwargs']}, {runs[0].budget_passes:g} passes)", rows)
         print(f"\n({time.perf_counter() - t0:.0f} s)")
     print("\nGoals (issue 6):")
     for name, rows in summaries.items():

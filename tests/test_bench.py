@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -124,6 +125,7 @@ def test_parquet_round_trip(tmp_path):
     pytest.importorskip("pyarrow")
     p = np.geomspace(0.1, 4, 7)
     runs = [_run("uniform", 0, p, p**-0.3), _run("fast", 1, p[:5], p[:5] ** -0.4)]
+    runs = [dataclasses.replace(r, lr=0.05, diverged=i == 1) for i, r in enumerate(runs)]
     path = tmp_path / "runs.parquet"
     runs_to_parquet(runs, path)
     import pyarrow.parquet as pq

@@ -658,6 +658,31 @@ def _print_compare(r: dict[str, Any]) -> None:
         out_console.print(st)
 
 
+def _bench_rates(
+    lr: str, grid: str, names: list[str], make_task: Any, epochs: float, seed: int, quiet: bool
+) -> dict[str, float]:
+    """Learning rate per strategy: one given rate, or each strategy's best on the grid."""
+    from specurate.bench.train import tuned_rates
+
+    if lr != "auto":
+        try:
+            rate = float(lr)
+        except ValueError:
+            raise SpecurateInputError(f"--lr must be a number or 'auto', got {lr!r}") from None
+        if not (np.isfinite(rate) and rate > 0):
+            raise SpecurateInputError(f"--lr must be > 0, got {lr}")
+        return dict.fromkeys(names, rate)
+    try:
+        values = tuple(float(v) for v in grid.split(",") if v.strip())
+    except ValueError:
+        raise SpecurateInputError(
+            f"--lr-grid must be comma-separated numbers, got {grid!r}"
+        ) from None
+    return tuned_rates(
+        make_task, names, budget_passes=epochs, grid=values, seed=seed, progress=not quiet
+    )
+
+
 @app.command()
 def bench(
     dataset: Annotated[
@@ -682,9 +707,15 @@ def bench(
     seeds: Annotated[int, typer.Option(min=1, help="seeds per strategy")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, help="SGD batch size")] = 128,
     lr: Annotated[
-        float | None,
-        typer.Option(help="SGD learning rate (momentum 0.9); default 0.01 for mse tasks, 0.05 ce"),
-    ] = None,
+        str,
+        typer.Option(
+            help="SGD learning rate (momentum 0.9), or 'auto': each strategy at its best rate "
+            "of --lr-grid, tuned on an independent draw of the task (seed + 1000)"
+        ),
+    ] = "auto",
+    lr_grid: Annotated[
+        str, typer.Option(help="candidate rates for --lr auto")
+    ] = "0.0125,0.025,0.05,0.1,0.2,0.4",
     n_train: Annotated[
         int | None, typer.Option(min=1, help="training examples (default: the task's)")
     ] = None,
@@ -713,9 +744,12 @@ def bench(
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         if "uniform" not in names:
             names.insert(0, "uniform")
-        task = TASKS[dataset](seed=seed, **({} if n_train is None else {"n_train": n_train}))
-        rate = lr if lr is not None else (0.01 if task.loss == "mse" else 0.05)
+        size = {} if n_train is None else {"n_train": n_train}
+        task = TASKS[dataset](seed=seed, **size)
         makers = {n: make_strategy(n, task, budget_passes=epochs) for n in names}
+        rates = _bench_rates(
+            lr, lr_grid, names, lambda s: TASKS[dataset](seed=s, **size), epochs, seed, as_json
+        )
         jobs = [(n, seed + k) for k in range(seeds) for n in names]
         runs = [
             train(
@@ -724,7 +758,7 @@ def bench(
                 seed=s,
                 budget_passes=epochs,
                 batch_size=batch_size,
-                lr=rate,
+                lr=rates[n],
                 label=n,
                 oracle=needs_oracle(n),
             )
@@ -743,7 +777,7 @@ def bench(
     table = Table(title=f"{dataset}: {epochs:g} passes, {seeds} seed(s), mean [90% CI]")
     has_acc = any(np.isfinite(r["test_acc"]) for r in rows)
     has_oracle = any(r["strategy"] == "oracle" for r in rows)
-    cols = ["strategy", "test loss", "test acc", "passes to uniform's loss", "speed-up"]
+    cols = ["strategy", "lr", "test loss", "test acc", "passes to uniform's loss", "speed-up"]
     cols += ["speed-up at acc − 0.3 pt"] if has_acc else []
     cols += ["oracle gain recovered"] if has_oracle else []
     cols += ["scoring passes", "wall ratio", "wall-clock speed-up"]
@@ -759,6 +793,7 @@ def bench(
         ptt = r["passes_to_target"]
         cells = [
             r["strategy"],
+            f"{r['lr']:.3g}",
             ci(r["test_loss"], r["test_loss_lo"], r["test_loss_hi"]),
             ci(r["test_acc"], r["test_acc_lo"], r["test_acc_hi"]),
             "never" if ptt is None else f"{ptt:.3g}",

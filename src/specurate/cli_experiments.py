@@ -100,9 +100,9 @@ def static(
 def oracle(
     a: Annotated[float, typer.Option(help="target energy exponent")] = 2.0,
     b: Annotated[float, typer.Option(help="mode frequency (eigenvalue) exponent")] = 1.5,
-    n_train: Annotated[int, typer.Option(min=1)] = 100_000,
-    modes: Annotated[int, typer.Option(min=2, help="number of modes")] = 100,
-    epochs: Annotated[float, typer.Option(help="budget in passes")] = 10.0,
+    n_train: Annotated[int, typer.Option(min=1)] = 200_000,
+    modes: Annotated[int, typer.Option(min=2, help="number of modes")] = 300,
+    epochs: Annotated[float, typer.Option(help="budget in passes")] = 3.0,
     seeds: Annotated[int, typer.Option(min=1)] = 3,
     seed: SeedOpt = 0,
     simulate: Annotated[
@@ -182,6 +182,7 @@ def noise(
             raise SpecurateInputError(f"noise rate must be in [0, 1), got {bad[0]:g}")
         res = label_noise_experiment(
             _task(dataset, seed, n_train),
+            make_task=lambda s: _task(dataset, s, n_train),
             rates=noise_rates,
             strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
             seeds=seeds,

@@ -246,6 +246,7 @@ def summarize(
             {
                 "strategy": name,
                 "n_seeds": len(rs),
+                "lr": float(np.mean([r.lr for r in rs])),
                 "passes": float(np.mean([r.charged_passes for r in rs])),
                 "scoring_passes": float(np.mean([r.scoring_passes for r in rs])),
                 "test_loss": loss[0],
@@ -284,6 +285,8 @@ def summarize(
 
 
 _SCALARS = (
+    "diverged",
+    "lr",
     "task",
     "strategy",
     "seed",

@@ -83,6 +83,7 @@ def label_noise_experiment(
     lr: float | None = None,
     seed: int = 0,
     progress: bool = False,
+    make_task: Any = None,
 ) -> dict[str, Any]:
     """Train every strategy at every noise rate (see the module docstring); JSON-able result.
 
@@ -93,7 +94,11 @@ def label_noise_experiment(
             always run; ``oracle`` is not allowed — its free exact look would see the noise).
         seeds: seeds per (rate, strategy): ``seed … seed + seeds − 1``.
         budget_passes: compute budget per run (backward + scoring passes).
-        lr: SGD learning rate (default 0.01 for regression, 0.05 for classification).
+        lr: one SGD learning rate, or None: each strategy at its best rate of
+            :data:`specurate.bench.train.LR_GRID` on an independent CLEAN draw of the task
+            (``make_task``; default: the task itself, re-seeded only through the run seed).
+        make_task: ``make_task(seed) -> Task`` for the tuning draw (seed + 1000); without it
+            the rates are tuned on ``task`` itself.
         seed: first seed (also seeds the corruption).
         progress: show a progress bar.
     """
@@ -118,7 +123,19 @@ def label_noise_experiment(
             raise SpecurateInputError(f"noise rate must be in [0, 1), got {r}")
     if not (math.isfinite(budget_passes) and budget_passes > 0):
         raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
-    rate_lr = lr if lr is not None else (0.01 if task.loss == "mse" else 0.05)
+    from specurate.bench.train import tuned_rates
+
+    rate_lr = (
+        dict.fromkeys(names, float(lr))
+        if lr is not None
+        else tuned_rates(
+            make_task or (lambda _s: task),
+            names,
+            budget_passes=budget_passes,
+            seed=seed,
+            progress=progress,
+        )
+    )
     jobs = [(r, name, seed + j) for r in rates for j in range(seeds) for name in names]
     noisy = {r: with_label_noise(task, r, seed=seed) for r in rates}
     runs: dict[float, list[RunResult]] = {r: [] for r in rates}
@@ -131,7 +148,7 @@ def label_noise_experiment(
                 strat,
                 seed=s,
                 budget_passes=budget_passes,
-                lr=rate_lr,
+                lr=rate_lr[name],
                 label=name,
                 track=mask,
             )

@@ -41,19 +41,20 @@ SIMULATOR_ANALOGUE = {
     "loss": "self-score",
 }
 
-STRATEGIES = ("uniform", "oracle", "frontier", "loss", "infobatch", "random-subset")
+STRATEGIES = ("uniform", "oracle", "frontier", "loss", "infobatch", "balanced", "random-subset")
 
 
 def oracle_experiment(
     *,
     a: float = 2.0,
     b: float = 1.5,
-    n_train: int = 100_000,
-    n_modes: int = 100,
-    budget_passes: float = 10.0,
+    n_train: int = 200_000,
+    n_modes: int = 300,
+    budget_passes: float = 3.0,
     seeds: int = 3,
     seed: int = 0,
-    lr: float = 0.01,
+    lr: float | None = None,
+    lr_grid: tuple[float, ...] | None = None,
     simulate: bool = True,
     sample_level: bool = True,
     progress: bool = False,
@@ -65,7 +66,9 @@ def oracle_experiment(
         n_train, n_modes: size of the mode-local task (``noise=0``: x is the mode's centre).
         budget_passes: compute per real-training run (backward + scoring passes).
         seeds: real-training seeds per strategy (``seed … seed + seeds − 1``; task seed ``seed``).
-        lr: SGD learning rate of real training.
+        lr: one SGD learning rate for every strategy, or None: each strategy at its best rate
+            of ``lr_grid`` (default :data:`specurate.bench.train.LR_GRID`), tuned on an
+            independent draw of the task (:func:`specurate.bench.train.tune_lr`).
         simulate, sample_level: also run the simulator / the sample-level comparison.
         progress: progress bar over the real-training runs.
     """
@@ -73,13 +76,29 @@ def oracle_experiment(
     from specurate.bench.metrics import summarize
     from specurate.bench.strategies import make_strategy, needs_oracle
     from specurate.bench.tasks import mode_local
-    from specurate.bench.train import train
+    from specurate.bench.train import LR_GRID, train, tuned_rates
     from specurate.results import jsonable
 
     seeds = check_positive_int("seeds", seeds)
     if not (math.isfinite(budget_passes) and budget_passes > 0):
         raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
-    task = mode_local(n_train=n_train, n_modes=n_modes, a=a, b=b, seed=seed, noise=0.0)
+
+    def make(s: int):
+        return mode_local(n_train=n_train, n_modes=n_modes, a=a, b=b, seed=s, noise=0.0)
+
+    task = make(seed)
+    rates = (
+        dict.fromkeys(STRATEGIES, float(lr))
+        if lr is not None
+        else tuned_rates(
+            make,
+            STRATEGIES,
+            budget_passes=budget_passes,
+            grid=lr_grid or LR_GRID,
+            seed=seed,
+            progress=progress,
+        )
+    )
     jobs = [(name, seed + j) for j in range(seeds) for name in STRATEGIES]
     runs = []
     for name, s in progress_iter(jobs, "oracle experiment: training", enabled=progress):
@@ -89,7 +108,7 @@ def oracle_experiment(
                 make_strategy(name, task, budget_passes=budget_passes),
                 seed=s,
                 budget_passes=budget_passes,
-                lr=lr,
+                lr=rates[name],
                 label=name,
                 oracle=needs_oracle(name),
             )
@@ -101,7 +120,7 @@ def oracle_experiment(
         "task": task.description,
         "budget_passes": budget_passes,
         "seeds": seeds,
-        "lr": lr,
+        "lr": rates,
         "real": rows,
         "runs": [r.to_dict() for r in runs],
     }
@@ -166,6 +185,8 @@ def render_oracle(result: dict[str, Any]) -> list[Any]:
         ana = SIMULATOR_ANALOGUE.get(r["strategy"])
         if r["strategy"] == "infobatch":
             ana_txt, rec = "(unbiased: operator unchanged)", "0"
+        elif r["strategy"] in ("balanced", "random-subset"):
+            ana_txt, rec = "static (Theorem 1: constant only)", "—"
         elif ana is None or ana not in sim:
             ana_txt, rec = "—", "—"
         elif r["strategy"] == "oracle":

@@ -18,7 +18,9 @@ class RunResult:
     forward + extra compute the strategy declared; the budget is charged on
     ``backward_passes + scoring_passes``. ``wall_s`` is training time (evaluations excluded).
     ``curve``: dicts {passes, test_loss, test_acc, wall_s} at log-spaced compute points, where
-    ``passes`` is the charged compute at the evaluation.
+    ``passes`` is the charged compute at the evaluation. ``diverged``: the training loss became
+    NaN/inf (learning rate too large); the run stopped and its final test loss is inf. ``lr``:
+    the SGD learning rate of the run.
     """
 
     strategy: str
@@ -33,6 +35,8 @@ class RunResult:
     task: str = ""
     budget_passes: float = 0.0
     n_train: int = 0
+    diverged: bool = False
+    lr: float = math.nan
 
     @property
     def charged_passes(self) -> float:
@@ -52,4 +56,7 @@ class RunResult:
             return math.nan if v is None else v
 
         curve = tuple({k: nan(v) for k, v in c.items()} for c in d["curve"])
+        if d.get("diverged") and curve:  # JSON has no inf: the last point's loss was inf
+            curve = (*curve[:-1], {**curve[-1], "test_loss": math.inf})
+            d = {**d, "test_loss": math.inf}
         return cls(**{**{k: nan(v) for k, v in d.items()}, "curve": curve})

@@ -13,12 +13,16 @@ name               strategy
 ``infobatch``      :class:`~specurate.curation.InfoBatchStyle`, prune 0.5 (unbiased)
 ``frontier``       :class:`~specurate.curation.FrontierSampler` on the task's groups (true modes
                    on synthetic tasks, classes on real ones): soft rule ω_k = max(u_k, 0.01)
-                   (u_k the relative residual amplitude), moving-average residuals over 256
-                   observations per group, bound C(e) = 4(1+e)^½ (e = plan index)
+                   (u_k the relative residual amplitude) per MODE (``balance``: a mode's total
+                   weight ∝ ω_k, however rare it is), moving-average residuals over 256
+                   observations per group, bound C(e) = 50(1+e)^½ (e = plan index)
 ``oracle``         the TRUE frontier oracle: the same sampler fed the exact losses of every
                    training example before each plan, free (``train(..., oracle=True)``); only
                    on tasks whose true modes are known (``task.test_groups``)
 ``random-subset``  :class:`~specurate.curation.StaticSubset`, keep a random 70% (static)
+``balanced``       :class:`~specurate.curation.StaticWeights`, weight ∝ 1 / (size of the
+                   example's group), capped at C = 50: every group gets the same total weight
+                   (static; with classes as groups, the class-balanced reweighting)
 =================  ============================================================================
 """
 
@@ -34,7 +38,7 @@ from specurate.errors import SpecurateInputError
 
 __all__ = ["STRATEGIES", "make_strategy", "needs_oracle"]
 
-STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "oracle", "random-subset")
+STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "oracle", "random-subset", "balanced")
 
 
 def needs_oracle(name: str) -> bool:
@@ -76,9 +80,17 @@ def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int =
             soft=True,
             power=1.0,
             floor=0.01,
+            balance=True,
+            cap=50.0,
+            cap_growth=0.5,
             horizon=None if name == "oracle" else 256,
             epoch_length=m,
         )
+    if name == "balanced":
+        if task.groups is None:
+            raise SpecurateInputError(f"task {task.name!r} has no groups to balance")
+        g = np.unique(np.asarray(task.groups), return_inverse=True)[1].reshape(-1)
+        return curation.StaticWeights(scores=1.0 / np.bincount(g)[g], cap=50.0)
     if name == "random-subset":
         return curation.StaticSubset(keep=0.7, prefer="random")
     raise SpecurateInputError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")

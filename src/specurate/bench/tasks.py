@@ -358,8 +358,8 @@ def _check_ab(a: float, b: float) -> None:
 
 
 def mode_local(
-    n_train: int = 100_000,
-    n_modes: int = 100,
+    n_train: int = 200_000,
+    n_modes: int = 300,
     *,
     a: float = 2.0,
     b: float = 1.5,

@@ -83,6 +83,9 @@ class FrontierSampler(Strategy):
         epoch_length: examples per epoch (default n; shorter epochs re-plan more often).
         horizon: groups only — estimate E_k by a moving average over ≈ ``horizon``
             observations per group instead of each example's last residual (None).
+        balance: groups only — divide ω_k by the group's frequency, so that a mode's TOTAL
+            weight (not each example's) is ∝ ω_k: unlearned modes are sampled equally however
+            rare they are (their learning rates, ∝ p_k ω_k, are equalized), up to the bound C.
     """
 
     name: ClassVar[str] = "frontier"
@@ -98,6 +101,7 @@ class FrontierSampler(Strategy):
     mode: Mode = "reweight"
     epoch_length: int | None = None
     horizon: int | None = None
+    balance: bool = False
 
     def __post_init__(self) -> None:
         if (self.groups is None) == (self.features is None):
@@ -115,6 +119,8 @@ class FrontierSampler(Strategy):
             raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.rank < 1:
             raise SpecurateInputError(f"rank must be ≥ 1, got {self.rank}")
+        if self.balance and self.groups is None:
+            raise SpecurateInputError("balance needs groups (it divides by each group's size)")
         if self.horizon is not None:
             if self.groups is None:
                 raise SpecurateInputError("horizon needs groups (a moving average per group)")
@@ -281,6 +287,8 @@ class FrontierSampler(Strategy):
         cap = self.cap * (1 + epoch) ** self.cap_growth
         if self.groups is not None:  # cap at the mode level: O(K log K), the same weights
             p = state.arrays["counts"] / state.n
+            if self.balance:  # per-mode shares: every mode's total weight ∝ ω_k
+                omega = np.where(p > 0, omega / np.where(p > 0, p, 1.0), 0.0)
             check_cap(cap)
             with np.errstate(divide="ignore"):
                 omega = waterfill(np.log(omega / float(p @ omega)), p, cap, 1.0)
