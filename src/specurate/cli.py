@@ -689,7 +689,7 @@ def bench(
         str,
         typer.Option(
             help="built-in task: mode-local, clusters, gaussian, teacher, mnist1d, "
-            "mnist1d-longtail, digits"
+            "mnist1d-longtail, digits, mnist5k"
         ),
     ] = "mode-local",
     strategies: Annotated[
@@ -697,7 +697,8 @@ def bench(
         typer.Option(
             help="comma-separated: uniform (always run), loss (loss-proportional, C=5), "
             "infobatch (InfoBatch-style, prune 0.5), frontier (soft, task groups), "
-            "oracle (the true frontier oracle, synthetic tasks), random-subset (keep 70%); "
+            "oracle (the true frontier oracle, synthetic tasks), random-subset (keep 70%), "
+            "balanced (static, equal weight per group); "
             "see specurate.bench.strategies"
         ),
     ] = "uniform,loss,infobatch,frontier",
