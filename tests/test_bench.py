@@ -286,3 +286,22 @@ def test_mnist5k_task_split():
     full = np.bincount(np.concatenate([t.y_train, t.y_test]), minlength=10)
     assert np.all(np.abs(np.bincount(t.y_test, minlength=10) - full / 5) <= 1)
     assert np.array_equal(t.y_test, TASKS["mnist5k"](seed=0).y_test)
+
+
+def test_parquet_keeps_mode_losses_and_tracked_share(tmp_path):
+    pytest.importorskip("pyarrow")
+    c = tuple(
+        {
+            "passes": p,
+            "test_loss": 1 / p,
+            "test_acc": 0.5,
+            "wall_s": p,
+            "mode_loss": [p, 2 * p],
+            "tracked_share": 0.25,
+        }
+        for p in (0.5, 1.0)
+    )
+    r = RunResult("uniform", 0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.5, c)
+    runs_to_parquet([r], tmp_path / "r.parquet")
+    (back,) = runs_from_parquet(tmp_path / "r.parquet")
+    assert back.curve == r.curve

@@ -300,15 +300,18 @@ _SCALARS = (
     "test_acc",
 )
 _POINT = ("passes", "test_loss", "test_acc", "wall_s")
+_OPTIONAL = ("mode_loss", "tracked_share")  # per-mode test losses (list), mislabeled share
 
 
 def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
-    """Write one row per (run, evaluation point); point columns are prefixed ``point_``."""
+    """Write one row per (run, evaluation point); point columns are prefixed ``point_``
+    (``point_mode_loss``, a list per row, and ``point_tracked_share`` when recorded)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols: dict[str, list] = {k: [] for k in (*_SCALARS, "run", "point")}
     cols.update({f"point_{k}": [] for k in _POINT})
+    optional = {k: [] for k in _OPTIONAL}
     for j, r in enumerate(runs):
         for i, c in enumerate(r.curve):
             for k in _SCALARS:
@@ -317,6 +320,11 @@ def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
             cols["point"].append(i)
             for k in _POINT:
                 cols[f"point_{k}"].append(float(c[k]))
+            for k in _OPTIONAL:
+                optional[k].append(c.get(k))
+    for k, v in optional.items():
+        if any(x is not None for x in v):
+            cols[f"point_{k}"] = v
     pq.write_table(pa.table(cols), str(path))
 
 
@@ -328,7 +336,9 @@ def runs_from_parquet(path: Any) -> list[RunResult]:
     runs: dict[int, dict[str, Any]] = {}
     for row in rows:
         r = runs.setdefault(row["run"], {**{k: row[k] for k in _SCALARS}, "curve": []})
-        r["curve"].append((row["point"], {k: row[f"point_{k}"] for k in _POINT}))
+        point = {k: row[f"point_{k}"] for k in _POINT}
+        point.update({k: row[f"point_{k}"] for k in _OPTIONAL if row.get(f"point_{k}") is not None})
+        r["curve"].append((row["point"], point))
     out = []
     for j in sorted(runs):
         d = runs[j]
