@@ -57,6 +57,12 @@ def _task(dataset: str, seed: int, n_train: int | None):
 OutOpt = Annotated[Path, typer.Option(help="folder for <experiment>.json and .png")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object, nothing else")]
 SeedOpt = Annotated[int, typer.Option(help="first seed (task and runs)")]
+EpochsOpt = Annotated[float, typer.Option(help="budget in passes (backward + scoring)")]
+SeedsOpt = Annotated[int, typer.Option(min=1, help="seeds per configuration")]
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
@@ -72,8 +78,8 @@ def static(
     n_train: Annotated[int | None, typer.Option(min=1, help="training examples")] = 20_000,
     fractions: Annotated[str, typer.Option(help="fractions pruned")] = "0.1,0.3,0.5,0.7",
     scorers: Annotated[str, typer.Option(help="random, el2n, prototype")] = "random,el2n,prototype",
-    epochs: Annotated[float, typer.Option(help="budget in passes")] = 5.0,
-    seeds: Annotated[int, typer.Option(min=1)] = 2,
+    epochs: EpochsOpt = 5.0,
+    seeds: SeedsOpt = 2,
     seed: SeedOpt = 0,
     out: OutOpt = Path("specurate-experiments"),
     as_json: JsonOpt = False,
@@ -88,7 +94,7 @@ def static(
             budget_passes=epochs,
             seeds=seeds,
             fractions=_floats(fractions, "fractions"),
-            scorers=tuple(s.strip() for s in scorers.split(",") if s.strip()),
+            scorers=_names(scorers),
             progress=not as_json,
         )
     except SpecurateInputError as exc:
@@ -102,8 +108,8 @@ def oracle(
     b: Annotated[float, typer.Option(help="mode frequency (eigenvalue) exponent")] = 1.5,
     n_train: Annotated[int, typer.Option(min=1)] = 200_000,
     modes: Annotated[int, typer.Option(min=2, help="number of modes")] = 300,
-    epochs: Annotated[float, typer.Option(help="budget in passes")] = 3.0,
-    seeds: Annotated[int, typer.Option(min=1)] = 3,
+    epochs: EpochsOpt = 3.0,
+    seeds: SeedsOpt = 3,
     seed: SeedOpt = 0,
     simulate: Annotated[
         bool, typer.Option(help="also the simulator and the sample-level comparison")
@@ -165,8 +171,8 @@ def noise(
     ] = None,
     rates: Annotated[str, typer.Option(help="label-noise rates")] = "0,0.1,0.3",
     strategies: Annotated[str, typer.Option(help="strategies")] = "loss,frontier,infobatch",
-    epochs: Annotated[float, typer.Option(help="budget in passes")] = 5.0,
-    seeds: Annotated[int, typer.Option(min=1)] = 3,
+    epochs: EpochsOpt = 5.0,
+    seeds: SeedsOpt = 3,
     seed: SeedOpt = 0,
     out: OutOpt = Path("specurate-experiments"),
     as_json: JsonOpt = False,
@@ -184,7 +190,7 @@ def noise(
             _task(dataset, seed, n_train),
             make_task=lambda s: _task(dataset, s, n_train),
             rates=noise_rates,
-            strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+            strategies=_names(strategies),
             seeds=seeds,
             budget_passes=epochs,
             seed=seed,

