@@ -202,3 +202,21 @@ def test_mode_level_cap_equals_example_level_cap():
     with np.errstate(divide="ignore"):
         slow = waterfill(np.log(v), np.full(300, 1 / 300), 10.0, 1.0)
     assert np.allclose(cap_weights(v, 10.0), slow, rtol=1e-12)
+
+
+def test_divergence_is_recorded_and_tuning_avoids_it():
+    pytest.importorskip("torch")
+    from specurate.bench import train
+    from specurate.bench.train import tune_lr
+    from specurate.curation import Uniform
+
+    def make(seed):
+        return mode_local(n_train=2000, n_modes=10, dim=8, seed=seed, n_test=500, hidden=(16,))
+
+    r = train(make(0), Uniform(), seed=0, budget_passes=1.0, lr=1e4, eval_points=4)
+    assert r.diverged and math.isinf(r.test_loss) and r.backward_passes < 1.0
+    best, losses = tune_lr(make, "uniform", budget_passes=1.0, grid=(0.01, 0.05, 1e4), seed=0)
+    assert math.isinf(losses[1e4]) and best in (0.01, 0.05)
+    assert losses[best] == min(losses.values())
+    with pytest.raises(SpecurateInputError, match="learning rates"):
+        tune_lr(make, "uniform", budget_passes=1.0, grid=(0.0,))
