@@ -305,3 +305,12 @@ def test_parquet_keeps_mode_losses_and_tracked_share(tmp_path):
     runs_to_parquet([r], tmp_path / "r.parquet")
     (back,) = runs_from_parquet(tmp_path / "r.parquet")
     assert back.curve == r.curve
+
+
+def test_a_diverged_baseline_seed_is_left_out_of_the_speedups():
+    p = np.geomspace(0.1, 4, 7)
+    ok = _run("uniform", 0, p, p**-0.5)
+    bad = dataclasses.replace(_run("uniform", 1, p, p**-0.5), test_loss=math.inf, diverged=True)
+    fast = [_run("fast", s, p, 0.5 * p**-0.5) for s in (0, 1)]
+    sp = speedup_vs_uniform([ok, bad, *fast])["fast"]
+    assert sp["n"] == 2 and sp["n_reached"] == 1 and sp["mean"] == pytest.approx(4.0)

@@ -716,7 +716,7 @@ def bench(
     ] = "auto",
     lr_grid: Annotated[
         str, typer.Option(help="candidate rates for --lr auto")
-    ] = "0.0125,0.025,0.05,0.1,0.2,0.4",
+    ] = "0.025,0.05,0.1,0.2,0.4",
     n_train: Annotated[
         int | None, typer.Option(min=1, help="training examples (default: the task's)")
     ] = None,

@@ -144,6 +144,8 @@ def speedup_vs_uniform(
                 pb, ps = passes_to_accuracy(b.curve, acc), passes_to_accuracy(r.curve, acc)
             else:
                 tgt = b.test_loss if target is None else float(target)
+                if not math.isfinite(tgt):  # the baseline diverged: no target for this seed
+                    continue
                 pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
             if pb is not None and ps is not None and ps > 0:
                 vals.append(pb / ps)
@@ -192,7 +194,7 @@ def _wall_speedup(
     vals = []
     for seed, r in runs.items():
         b = base.get(seed)
-        if b is None:
+        if b is None or not math.isfinite(b.test_loss):
             continue
         ps = passes_to_target(r.curve, b.test_loss)
         ws = wall_at(r.curve, ps) if ps is not None else math.nan
@@ -236,7 +238,7 @@ def summarize(
         ptt = []
         for r in rs:
             b = groups.get(baseline, {}).get(r.seed)
-            if b is not None:
+            if b is not None and math.isfinite(b.test_loss):
                 ptt.append(passes_to_target(r.curve, b.test_loss))
         with np.errstate(all="ignore"):
             expo = mean_ci([loss_exponent(r) for r in rs], level)

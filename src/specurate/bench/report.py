@@ -110,12 +110,13 @@ def plot_speedups(
 def frontier_curve(run: RunResult, kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray] | None:
     """(passes, k*) of a run with per-mode test losses: k* = number of modes whose loss is
     ≤ e^{−2κ} × its loss at the first evaluation. None if the run has no ``mode_loss``."""
-    if not run.curve or "mode_loss" not in run.curve[0]:
+    points = [c for c in run.curve if "mode_loss" in c]  # a diverged run's last point has none
+    if not points:
         return None
-    first = np.asarray(run.curve[0]["mode_loss"], dtype=float)
-    p = np.array([c["passes"] for c in run.curve])
+    first = np.asarray(points[0]["mode_loss"], dtype=float)
+    p = np.array([c["passes"] for c in points])
     k = np.array(
-        [int(np.sum(np.asarray(c["mode_loss"]) <= math.exp(-2 * kappa) * first)) for c in run.curve]
+        [int(np.sum(np.asarray(c["mode_loss"]) <= math.exp(-2 * kappa) * first)) for c in points]
     )
     return p, k
 

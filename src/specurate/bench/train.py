@@ -313,7 +313,7 @@ def train(
     )
 
 
-LR_GRID = (0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
+LR_GRID = (0.025, 0.05, 0.1, 0.2, 0.4)
 
 
 def tune_lr(
@@ -325,6 +325,7 @@ def tune_lr(
     seed: int = 0,
     batch_size: int = 128,
     progress: bool = False,
+    seeds: int = 2,
 ) -> tuple[float, dict[float, float]]:
     r"""The learning rate at which built-in ``strategy`` reaches the lowest final test loss.
 
@@ -338,10 +339,12 @@ def tune_lr(
         strategy: a name of :data:`specurate.bench.strategies.STRATEGIES`.
         budget_passes: the benchmark's budget (the best rate depends on it).
         grid: candidate rates (SGD, momentum 0.9); diverged runs count as infinite loss.
-        seed: the benchmark's seed (the tuning draw is ``seed + 1000``, run seed ``seed``).
+        seed: the benchmark's seed (the tuning draw is ``seed + 1000``, run seeds ``seed …``).
+        seeds: runs per rate; a rate scores its WORST final loss over them, so a rate at the edge
+            of stability (diverging for one seed) is not chosen.
 
     Returns:
-        (best rate, {rate: final test loss}); ties go to the smaller rate.
+        (best rate, {rate: worst final test loss}); ties go to the smaller rate.
     """
     from specurate._progress import progress_iter
     from specurate.bench.strategies import make_strategy, needs_oracle
@@ -353,20 +356,23 @@ def tune_lr(
             raise SpecurateInputError(f"learning rates must be > 0, got {lr}")
     task = make_task(int(seed) + 1000)
     losses = {}
-    for lr in progress_iter(
-        list(grid), f"tuning the learning rate of {strategy}", enabled=progress
-    ):
+    seeds = int(seeds)
+    if seeds < 1:
+        raise SpecurateInputError(f"seeds must be ≥ 1, got {seeds}")
+    jobs = [(float(lr), int(seed) + j) for lr in grid for j in range(seeds)]
+    for lr, s in progress_iter(jobs, f"tuning the learning rate of {strategy}", enabled=progress):
         r = train(
             task,
             make_strategy(strategy, task, budget_passes=budget_passes),
-            seed=seed,
+            seed=s,
             budget_passes=budget_passes,
             batch_size=batch_size,
-            lr=float(lr),
+            lr=lr,
             eval_points=2,
             oracle=needs_oracle(strategy),
         )
-        losses[float(lr)] = r.test_loss if math.isfinite(r.test_loss) else math.inf
+        loss = r.test_loss if math.isfinite(r.test_loss) else math.inf
+        losses[lr] = max(losses.get(lr, -math.inf), loss)
     best = min(losses, key=lambda k: (losses[k], k))
     return best, losses
 
