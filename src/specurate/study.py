@@ -157,7 +157,7 @@ def _training_part(
     budget: float,
     seed: int,
     progress: bool,
-    lr_grid: tuple[float, ...] = (0.05, 0.1, 0.2),
+    lr_grid: tuple[float, ...] = (0.1, 0.2, 0.4),
 ) -> Part:
     """Real training of ``task_name`` under each strategy (specurate.bench); every finished run
     is cached as ``parts/runs/<key>-<strategy>-<seed>.json`` (and each strategy's learning rate,
@@ -312,7 +312,7 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
             "mode-local",
             task_kwargs={"n_train": 20_000, "n_modes": 50}
             if quick
-            else {"n_train": 200_000, "n_modes": 300},
+            else {"n_train": 100_000, "n_modes": 300},
             strategies=every,
             seeds=2 if quick else 3,
             budget=3.0,

@@ -24,6 +24,7 @@ on the task's true modes this is the paper's oracle (it knows which modes are le
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from typing import Any
@@ -341,7 +342,10 @@ def tune_lr(
         grid: candidate rates (SGD, momentum 0.9); diverged runs count as infinite loss.
         seed: the benchmark's seed (the tuning draw is ``seed + 1000``, run seeds ``seed …``).
         seeds: runs per rate; a rate scores its WORST final loss over them, so a rate at the edge
-            of stability (diverging for one seed) is not chosen.
+            of stability (diverging for one seed) is not chosen. A rate is chosen only if the
+            next larger grid rate also trains (a factor-2 margin: the benchmark's draws and
+            seeds differ from the tuning draw's), so the largest grid rate never is, unless
+            no other rate trains.
 
     Returns:
         (best rate, {rate: worst final test loss}); ties go to the smaller rate.
@@ -373,7 +377,16 @@ def tune_lr(
         )
         loss = r.test_loss if math.isfinite(r.test_loss) else math.inf
         losses[lr] = max(losses.get(lr, -math.inf), loss)
-    best = min(losses, key=lambda k: (losses[k], k))
+    rates = sorted(losses)
+    # a factor-2 margin from the edge of stability: a rate is chosen only if the next larger
+    # grid rate also trains (the benchmark's draws and seeds differ from the tuning draw's)
+    safe = [r for r, up in itertools.pairwise(rates) if math.isfinite(losses[up])]
+    pool = (
+        [r for r in safe if math.isfinite(losses[r])]
+        or [r for r in rates if math.isfinite(losses[r])]
+        or rates
+    )
+    best = min(pool, key=lambda k: (losses[k], k))
     return best, losses
 
 
