@@ -203,20 +203,21 @@ class FrontierSampler(Strategy):
         step = int(state.info.get("updates", 0))
         if self.groups is not None:
             sq_idx = (r**2).sum(axis=1)  # squared residual of each observed example
+            # the batch's count and summed squared residual per group (used by both below)
+            labels, k = state.arrays["labels"], state.arrays["counts"].size
+            c = np.bincount(labels[idx], minlength=k).astype(float)
+            tot = np.bincount(labels[idx], weights=sq_idx, minlength=k)
             if self.horizon is not None:  # O(m + K): no per-example memory
-                new = state.with_arrays(**self._ema(state, idx, sq_idx))
+                new = state.with_arrays(**self._ema(state, c, tot))
             else:
                 sq = np.array(state.arrays.get("sq", np.zeros(state.n)))
                 seen = np.array(state.arrays["seen"])
                 sq[idx], seen[idx] = sq_idx, step
                 new = state.with_arrays(sq=sq, seen=seen)
             # E_k(0): the squared residual of group k's first observed batch
-            labels, k = state.arrays["labels"], state.arrays["counts"].size
             e0 = np.array(state.arrays.get("energy0", np.full(k, np.nan)))
-            c = np.bincount(labels[idx], minlength=k)
             first = np.isnan(e0) & (c > 0)
             if np.any(first):
-                tot = np.bincount(labels[idx], weights=sq_idx, minlength=k)
                 e0[first] = tot[first] / c[first]
                 new = new.with_arrays(energy0=e0)
             return new.with_info(updates=step + 1)
@@ -233,12 +234,11 @@ class FrontierSampler(Strategy):
         # the reference energy E_k(0) of eigen-directions: once every example has been observed
         return new.with_arrays(energy0=self._energy(new))
 
-    def _ema(self, state: State, idx: np.ndarray, sq: np.ndarray) -> dict[str, np.ndarray]:
-        """Moving average of each group's squared residual over ≈ ``horizon`` observations."""
-        labels, counts = state.arrays["labels"], state.arrays["counts"]
+    def _ema(self, state: State, c: np.ndarray, tot: np.ndarray) -> dict[str, np.ndarray]:
+        """Moving average of each group's squared residual over ≈ ``horizon`` observations,
+        from the batch's per-group count ``c`` and summed squared residual ``tot`` (K,)."""
+        counts = state.arrays["counts"]
         k = counts.size
-        c = np.bincount(labels[idx], minlength=k).astype(float)
-        tot = np.bincount(labels[idx], weights=sq, minlength=k)
         hit = c > 0
         h = np.minimum(float(self.horizon), np.maximum(counts, 1.0))
         beta = np.where(hit, (1.0 - 1.0 / np.maximum(h, 1.0 + 1e-12)) ** c, 1.0)
