@@ -69,36 +69,48 @@ def residual(out: Any, y: Any, kind: str = "ce") -> Any:
     return out.reshape(out.shape[0], -1) - y.reshape(y.shape[0], -1)
 
 
+def _per_example(
+    model: Any, x: Any, y: Any, kind: str, chunk: int = 8192
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(n,) per-example losses and (n,) correctness (``ce``; None for ``mse``), one pass, no
+    gradient, in the model's current mode."""
+    import torch
+
+    losses, correct = [], []
+    with torch.no_grad():
+        for s in range(0, len(y), chunk):
+            out = model(x[s : s + chunk])
+            losses.append(per_example_loss(out, y[s : s + chunk], kind).numpy())
+            if kind == "ce":
+                correct.append((out.argmax(1) == y[s : s + chunk]).numpy())
+    return np.concatenate(losses), (np.concatenate(correct) if kind == "ce" else None)
+
+
+def _evaluated(
+    model: Any, x: Any, y: Any, kind: str, chunk: int = 8192
+) -> tuple[np.ndarray, float, float]:
+    """Per-example losses, mean loss and accuracy (NaN for ``mse``), in eval mode."""
+    was = model.training
+    model.eval()
+    try:
+        per, correct = _per_example(model, x, y, kind, chunk)
+    finally:
+        model.train(was)
+    acc = float(correct.mean()) if correct is not None else float("nan")
+    return per, float(per.sum(dtype=np.float64)) / len(y), acc
+
+
 def evaluate(
     model: Any, x: Any, y: Any, chunk: int = 8192, kind: str = "ce"
 ) -> tuple[float, float]:
     """Mean loss and accuracy (NaN for ``mse``) of ``model`` on tensors (x, y), in eval mode."""
-    import torch
-
-    was = model.training
-    model.eval()
-    loss, correct = 0.0, 0
-    with torch.no_grad():
-        for s in range(0, len(y), chunk):
-            out = model(x[s : s + chunk])
-            loss += float(per_example_loss(out, y[s : s + chunk], kind).sum())
-            if kind == "ce":
-                correct += int((out.argmax(1) == y[s : s + chunk]).sum())
-    model.train(was)
-    return loss / len(y), (correct / len(y) if kind == "ce" else float("nan"))
+    _, loss, acc = _evaluated(model, x, y, kind, chunk)
+    return loss, acc
 
 
 def all_losses(model: Any, x: Any, y: Any, kind: str, chunk: int = 8192) -> np.ndarray:
     """(n,) per-example losses of the whole set (no gradient; training mode kept)."""
-    import torch
-
-    with torch.no_grad():
-        return np.concatenate(
-            [
-                per_example_loss(model(x[s : s + chunk]), y[s : s + chunk], kind).numpy()
-                for s in range(0, len(y), chunk)
-            ]
-        )
+    return _per_example(model, x, y, kind, chunk)[0]
 
 
 def train(
@@ -200,10 +212,11 @@ def train(
         track = np.asarray(track, dtype=bool)
         if track.shape != (n,):
             raise SpecurateInputError(f"track has shape {track.shape} for {n} training examples")
+        track_t = torch.as_tensor(track)
     tracked = [0.0, 0.0]  # multiplier mass in the mask, total, since the last evaluation
 
     def record(spent: float) -> None:
-        loss, accuracy = evaluate(model, x_te, y_te, kind=kind)
+        per, loss, accuracy = _evaluated(model, x_te, y_te, kind)  # one pass over the test set
         point: dict[str, Any] = {
             "passes": spent / n,
             "test_loss": loss,
@@ -214,7 +227,6 @@ def train(
             point["tracked_share"] = tracked[0] / tracked[1] if tracked[1] > 0 else float("nan")
             tracked[0] = tracked[1] = 0.0
         if g_te is not None:  # mean test loss of every true mode (the learning frontier)
-            per = all_losses(model, x_te, y_te, kind)
             k = int(g_te.max()) + 1
             cnt = np.bincount(g_te, minlength=k)
             point["mode_loss"] = (
@@ -262,7 +274,7 @@ def train(
             scale = sampler.loss_scale(idx)
             loss = (per_example * scale).mean()  # 2. plan multipliers
             if track is not None:
-                tracked[0] += float(scale[torch.as_tensor(track)[idx]].sum())
+                tracked[0] += float(scale[track_t[idx]].sum())
                 tracked[1] += float(scale.sum())
             opt.zero_grad()
             loss.backward()
