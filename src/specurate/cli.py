@@ -663,6 +663,7 @@ def _bench_rates(
 ) -> dict[str, float]:
     """Learning rate per strategy: one given rate, or each strategy's best on the grid."""
     from specurate.bench.train import tuned_rates
+    from specurate.cli_experiments import _floats
 
     if lr != "auto":
         try:
@@ -672,14 +673,13 @@ def _bench_rates(
         if not (np.isfinite(rate) and rate > 0):
             raise SpecurateInputError(f"--lr must be > 0, got {lr}")
         return dict.fromkeys(names, rate)
-    try:
-        values = tuple(float(v) for v in grid.split(",") if v.strip())
-    except ValueError:
-        raise SpecurateInputError(
-            f"--lr-grid must be comma-separated numbers, got {grid!r}"
-        ) from None
     return tuned_rates(
-        make_task, names, budget_passes=epochs, grid=values, seed=seed, progress=not quiet
+        make_task,
+        names,
+        budget_passes=epochs,
+        grid=_floats(grid, "--lr-grid"),
+        seed=seed,
+        progress=not quiet,
     )
 
 
@@ -735,6 +735,7 @@ def bench(
     except ImportError as exc:  # pragma: no cover - torch extra missing
         _fail(f"specurate bench needs the torch extra ({exc})")
     from specurate._progress import progress_iter
+    from specurate.cli_experiments import _names
     from specurate.results import jsonable
 
     try:
@@ -742,7 +743,7 @@ def bench(
             raise SpecurateInputError(
                 f"unknown dataset {dataset!r}; choose from {', '.join(TASKS)}"
             )
-        names = [s.strip() for s in strategies.split(",") if s.strip()]
+        names = list(_names(strategies))
         if "uniform" not in names:
             names.insert(0, "uniform")
         size = {} if n_train is None else {"n_train": n_train}
