@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -202,6 +202,12 @@ def test_keep_mask() -> None:
     temperature=st.floats(0.2, 5),
     cap=st.floats(1, 20),
     mix=st.floats(0, 1),
+)
+@example(  # found by CI: 1e-300^(1/0.5) underflowed to weight 0 before the log-space cap
+    scores=np.array([1.0] * 5 + [1e-300] + [1.0] * 6 + [0.0] * 16),
+    temperature=0.5,
+    cap=2.5,
+    mix=0.0,
 )
 def test_static_weights_bounded_and_normalized(scores, temperature, cap, mix) -> None:
     s = StaticWeights(scores=scores, cap=cap, temperature=temperature, mix=mix)

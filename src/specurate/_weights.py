@@ -63,12 +63,15 @@ def bounded_weights(
     with np.errstate(divide="ignore"):
         lw = np.log(s) / temperature
     top = lw.max()
-    if not np.isfinite(top):
-        w = np.ones_like(s)
-    else:
-        w = np.exp(lw - top)
-        w = w / w.mean()
-    w = (1 - mix) * w + mix
+    if not np.isfinite(top):  # every score is 0: uniform weights
+        lw, top = np.zeros_like(s), 0.0
+    elif cap is not None and mix == 0:
+        # cap in log space: a tiny score (s^{1/T} below the float range) keeps a positive
+        # weight when the others at the cap cannot hold the mean, instead of underflowing to 0
+        check_cap(cap)
+        return waterfill(lw, np.full(s.size, 1.0 / s.size), cap, 1.0)
+    w = np.exp(lw - top)
+    w = (1 - mix) * (w / w.mean()) + mix
     if cap is not None:
         w = cap_weights(w, cap)
     return w
