@@ -1,33 +1,51 @@
 r"""The Strategy contract: pure, seeded rules that decide which examples an epoch trains on.
 
-A strategy (in the spirit of optax transforms and scikit-learn estimators) is three pure steps:
+A strategy (in the spirit of optax transforms and scikit-learn estimators) is a frozen
+configuration object — settings only, so strategies compare and hash — plus three pure steps:
 
-* ``init(n_examples, seed=…) -> State`` — immutable state (read-only arrays);
-* ``plan(state, epoch) -> Plan`` — the epoch's example indices and per-example loss
-  multipliers; the same (state, epoch) always gives the same plan (randomness comes from
+* ``init(n_examples, *, seed, **data) -> state`` — the strategy's own typed, immutable state
+  (a frozen dataclass of named read-only arrays and counters, a subclass of
+  :class:`StrategyState`). Data arrays (groups, features, scores, masks; length n) go here,
+  never into the configuration;
+* ``plan(state, epoch) -> Plan`` — the epoch's example indices and per-example loss scales;
+  the same (state, epoch) always gives the same plan (randomness comes from
   ``numpy.random.default_rng([seed, epoch])``, never from a global generator);
-* ``update(state, indices, stats) -> State`` — a NEW state from per-example statistics observed
-  in training (``stats["loss"]`` etc.); static strategies return the state unchanged.
+* ``update(state, indices, stats) -> state`` — a NEW state from per-example statistics observed
+  in training (``stats["loss"]`` etc.), rows in observation order.
+
+**Updates are split-invariant.** Every built-in ``update`` is a fold over the observation
+stream: ``update(update(s, A), B)`` equals ``update(s, A ⧺ B)`` (``check_update_split_invariant``
+in :mod:`specurate.curation.check` tests it). An update copies the state's O(n) arrays once,
+so the torch sampler buffers a plan's observations (O(m) per batch) and folds them in ONE
+``update`` per plan — per-batch cost independent of n, one collective per plan under DDP, and
+the same state as folding batch by batch.
+
+**Compute accounting** is part of every state: :class:`Accounting` counts examples trained
+(one forward + backward each) and the scoring work a strategy declares (extra forward passes
+of helper models, their compute in main-model passes). ``strategy.accounting(state)`` is right
+for any nesting: composition (:func:`~specurate.curation.combine.chain`) sums its children's
+scoring work and counts each trained example once.
 
 Every plan has exactly ``state.epoch_length`` entries, fixed at ``init``: epochs never shrink,
 so step-based learning-rate schedules (OneCycleLR) know the total number of steps in advance.
-A strategy that saves compute does so by a smaller ``epoch_length`` chosen up front — its
-"keep fraction" is the fraction of the full epoch's steps it actually runs.
 
 Sampling-based strategies turn example weights w_i ≥ 0 (mean 1 over the data) into a plan of
-m draws from p_i = w_i / n. Two modes (theory.md §4):
+m draws from p_i = w_i / n. Two loss corrections (theory.md §4):
 
-* ``"reweight"`` (biased): loss multiplier 1. The expected gradient is that of the reweighted
-  objective (1/n) Σ w_i ℓ_i: this changes the operator T_w (it can realize a frontier oracle).
-* ``"unbiased"``: loss multiplier 1/(n p_i) = 1/w_i (importance sampling). The expected
-  weighted gradient equals the full-data gradient: variance changes, the operator does not.
+* ``correction="reweight"`` (biased): loss scale 1. The expected gradient is that of the
+  reweighted objective (1/n) Σ w_i ℓ_i: this changes the operator T_w (it can realize a
+  frontier oracle).
+* ``correction="importance"``: loss scale 1/(n p_i) = 1/w_i (importance sampling). The
+  expected scaled gradient equals the full-data gradient: variance changes, the operator does
+  not. (Called ``mode="unbiased"`` before 0.2; the old name still works with a warning.)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -36,12 +54,15 @@ from specurate._weights import bounded_weights, cap_weights, check_cap
 from specurate.errors import SpecurateInputError, check_positive_int
 
 __all__ = [
-    "MODES",
-    "Mode",
+    "CORRECTIONS",
+    "Accounting",
+    "Bound",
+    "Correction",
     "Plan",
-    "State",
     "Strategy",
+    "StrategyState",
     "Uniform",
+    "bind",
     "bounded_weights",
     "cap_weights",
     "check_cap",
@@ -52,81 +73,189 @@ __all__ = [
     "check_weights",
     "draw_plan",
     "epoch_rng",
-    "new_state",
+    "last_occurrence",
+    "readonly",
+    "scatter",
 ]
 
-Mode = Literal["reweight", "unbiased"]
-MODES: tuple[str, ...] = ("reweight", "unbiased")
+Correction = Literal["reweight", "importance"]
+CORRECTIONS: tuple[str, ...] = ("reweight", "importance")
+_OLD_MODES = {"reweight": "reweight", "unbiased": "importance"}
 
 
+def resolve_correction(correction: str, mode: str | None, owner: str) -> str:
+    """The loss correction, honouring the deprecated ``mode`` name ("unbiased" → "importance")."""
+    if mode is not None:
+        warnings.warn(
+            f"{owner}(mode=...) is deprecated: use correction='reweight' or 'importance' "
+            "('unbiased' is now 'importance')",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if mode not in _OLD_MODES:
+            raise SpecurateInputError(f"mode must be one of {tuple(_OLD_MODES)}, got {mode!r}")
+        correction = _OLD_MODES[mode]
+    if correction not in CORRECTIONS:
+        raise SpecurateInputError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+    return correction
+
+
+# ----------------------------------------------------------------------------- accounting
+@dataclass(frozen=True)
+class Accounting:
+    """Compute charged to a run, in per-example passes (divide by n for passes over the data).
+
+    Attributes:
+        trained: examples trained on (one forward + one backward each; the statistics a
+            strategy reads come from that forward pass at no extra cost).
+        extra_forward: forward passes of helper models a strategy declared (probes, second
+            models), one per scored example.
+        extra_compute: the helpers' compute in main-model example passes (e.g. 0.1 per example
+            for a probe a tenth of the model's size).
+    """
+
+    trained: int = 0
+    extra_forward: float = 0.0
+    extra_compute: float = 0.0
+
+    def __add__(self, other: Accounting) -> Accounting:
+        return Accounting(
+            self.trained + other.trained,
+            self.extra_forward + other.extra_forward,
+            self.extra_compute + other.extra_compute,
+        )
+
+    @property
+    def scoring(self) -> float:
+        """Scoring work beyond training: ``extra_forward + extra_compute``."""
+        return float(self.extra_forward + self.extra_compute)
+
+    def extras(self) -> Accounting:
+        """The scoring part alone (``trained`` = 0): what a composed child adds."""
+        return Accounting(0, self.extra_forward, self.extra_compute)
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"trained", "extra_forward", "extra_compute"}`` as floats."""
+        return {
+            "trained": float(self.trained),
+            "extra_forward": float(self.extra_forward),
+            "extra_compute": float(self.extra_compute),
+        }
+
+
+# ----------------------------------------------------------------------------- plan, state
 @dataclass(frozen=True)
 class Plan:
-    """One epoch: example indices (m,) int64 and loss multipliers (m,) float64 ≥ 0."""
+    """One epoch: example indices (m,) int64 and their loss scales (m,) float64 ≥ 0.
+
+    ``loss_scale[j]`` multiplies the per-example loss of draw j (1 for reweighting, 1/w_i for
+    importance sampling).
+    """
 
     indices: np.ndarray
-    weights: np.ndarray
+    loss_scale: np.ndarray
 
     def __len__(self) -> int:
         return int(self.indices.size)
 
+    @property
+    def weights(self) -> np.ndarray:
+        """Deprecated name of :attr:`loss_scale`."""
+        warnings.warn(
+            "Plan.weights is deprecated: use Plan.loss_scale", DeprecationWarning, stacklevel=2
+        )
+        return self.loss_scale
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` marked read-only (no copy when it is already a fresh array the caller owns)."""
+    a = np.asarray(a)
+    if a.flags.writeable:
+        a.setflags(write=False)
     return a
 
 
-@dataclass(frozen=True)
-class State:
-    """Immutable strategy state.
+def frozen_copy(a: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of ``a`` (for arrays a state keeps from its caller)."""
+    return readonly(np.array(a, dtype=dtype, copy=True))
+
+
+def scatter(base: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A NEW read-only copy of ``base`` with ``base[indices] = values`` (indices distinct)."""
+    out = np.array(base, copy=True)
+    out[indices] = values
+    return readonly(out)
+
+
+def last_occurrence(indices: np.ndarray) -> np.ndarray:
+    """Positions of the LAST occurrence of each distinct value of ``indices`` (sorted by value).
+
+    Observations are a stream: when an example appears several times in one update, the last
+    value wins, exactly as if the rows had been folded one at a time.
+    """
+    rev = indices[::-1]
+    _, first_in_rev = np.unique(rev, return_index=True)
+    return indices.size - 1 - first_in_rev
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StrategyState:
+    """Immutable state every strategy's state extends.
 
     Attributes:
         n: number of examples in the data set.
         seed: seed of all the strategy's randomness.
         epoch_length: examples per epoch (fixed for the whole run).
-        arrays: named read-only arrays (scores, running losses, last-seen epochs, …).
-        info: small JSON-ready facts (counts of scoring passes, …).
+        accounting: compute charged so far (see :class:`Accounting`).
     """
 
     n: int
     seed: int
     epoch_length: int
-    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
-    info: Mapping[str, Any] = field(default_factory=dict)
+    accounting: Accounting = Accounting()
 
-    def with_arrays(self, **arrays: np.ndarray) -> State:
-        """A new state with some arrays replaced (copied, read-only)."""
-        merged = dict(self.arrays)
-        merged.update({k: _frozen(v) for k, v in arrays.items()})
-        return replace(self, arrays=MappingProxyType(merged))
-
-    def with_info(self, **info: Any) -> State:
-        """A new state with some info entries replaced."""
-        merged = dict(self.info)
-        merged.update(info)
-        return replace(self, info=MappingProxyType(merged))
+    def charged(self, extra: Accounting) -> StrategyState:
+        """This state with ``extra`` added to its accounting (arrays shared, not copied)."""
+        return replace(self, accounting=self.accounting + extra)
 
 
-def new_state(
-    n_examples: int, *, seed: int, epoch_length: int | None = None, **arrays: np.ndarray
-) -> State:
-    """Validated initial state (``epoch_length`` defaults to ``n_examples``)."""
-    n = check_n(n_examples)
-    m = n if epoch_length is None else int(epoch_length)
-    if m < 1:
-        raise SpecurateInputError(f"epoch_length must be ≥ 1, got {epoch_length}")
-    frozen = {k: _frozen(v) for k, v in arrays.items()}
-    return State(n, int(seed), m, MappingProxyType(frozen), MappingProxyType({}))
+def states_equal(a: Any, b: Any) -> bool:
+    """Structural equality of two states (arrays compared with NaN = NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        if type(a) is not type(b):
+            return False
+        return all(
+            states_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+        )
+    if isinstance(a, Mapping):
+        return (
+            isinstance(b, Mapping) and set(a) == set(b) and all(states_equal(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, tuple):
+        return (
+            isinstance(b, tuple)
+            and len(a) == len(b)
+            and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
+        )
+    return bool(a == b)
 
 
+# ----------------------------------------------------------------------------- validation
 def check_n(n_examples: int) -> int:
     """n must be a positive integer."""
     return check_positive_int("n_examples", n_examples)
 
 
-def epoch_rng(state: State, epoch: int, stream: int = 0) -> np.random.Generator:
+def epoch_rng(state: StrategyState, epoch: int, stream: int = 0) -> np.random.Generator:
     """The generator of one epoch: a pure function of (seed, epoch, stream)."""
-    if int(epoch) != epoch or epoch < 0:
+    if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
         raise SpecurateInputError(f"epoch must be a non-negative integer, got {epoch}")
     return np.random.default_rng([state.seed, int(epoch), stream])
 
@@ -137,6 +266,13 @@ def check_epoch_length(m: int | None) -> None:
         raise SpecurateInputError(f"epoch_length must be a positive integer or None, got {m}")
 
 
+def check_seed(seed: int) -> int:
+    """A seed is an integer ≥ 0 (numpy's SeedSequence rejects negative entries)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SpecurateInputError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def check_indices(indices: np.ndarray, n: int) -> np.ndarray:
     """Integer indices in [0, n) as int64 (clear errors otherwise)."""
     idx = np.asarray(indices)
@@ -144,10 +280,11 @@ def check_indices(indices: np.ndarray, n: int) -> np.ndarray:
         raise SpecurateInputError(f"indices must be 1-D, got shape {idx.shape}")
     if idx.size and not np.issubdtype(idx.dtype, np.integer):
         raise SpecurateInputError(f"indices must be integers, got dtype {idx.dtype}")
-    idx = idx.astype(np.int64)
+    idx = idx.astype(np.int64, copy=False)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise SpecurateInputError(
-            f"indices out of range: [{idx.min()}, {idx.max()}] for a data set of {n} examples"
+            f"indices out of range: [{idx.min()}, {idx.max()}] for a data set of {n} examples "
+            "(is this state from a data set of another size?)"
         )
     return idx
 
@@ -164,6 +301,38 @@ def check_stat(stats: Mapping[str, np.ndarray], key: str, size: int) -> np.ndarr
     return v
 
 
+def check_batch(
+    state: StrategyState, indices: np.ndarray, stats: Mapping[str, Any]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Validated (m,) indices and statistics with leading dimension m, finite where numeric.
+
+    Every ``update`` starts here, so bad input raises :class:`SpecurateInputError` before any
+    state is built (the old state is never touched: states are immutable).
+    """
+    if not isinstance(state, StrategyState):
+        raise SpecurateInputError(f"expected a strategy state, got {type(state).__name__}")
+    if not isinstance(stats, Mapping):
+        raise SpecurateInputError(f"stats must be a mapping of arrays, got {type(stats).__name__}")
+    idx = check_indices(indices, state.n)
+    out: dict[str, np.ndarray] = {}
+    for key, value in stats.items():
+        try:
+            v = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise SpecurateInputError(f"{key} cannot be read as an array: {err}") from None
+        if v.ndim == 0 or v.shape[0] != idx.size:
+            raise SpecurateInputError(
+                f"{key} has leading dimension {v.shape[:1]} for {idx.size} indices"
+            )
+        if v.dtype.kind == "c":
+            raise SpecurateInputError(f"{key} is complex; statistics must be real")
+        if v.dtype.kind in "iufb":
+            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+                raise SpecurateInputError(f"{key} contains NaN or inf")
+        out[key] = v
+    return idx, out
+
+
 def check_weights(w: np.ndarray, n: int, *, name: str = "weights") -> np.ndarray:
     """Finite, non-negative weights of length n with a positive sum."""
     w = np.asarray(w, dtype=float).ravel()
@@ -178,72 +347,151 @@ def check_weights(w: np.ndarray, n: int, *, name: str = "weights") -> np.ndarray
     return w
 
 
+def check_data_array(name: str, value: Any, n: int, *, ndim: int | None = 1) -> np.ndarray:
+    """A per-example init array (length n along axis 0), copied and read-only."""
+    if value is None:
+        raise SpecurateInputError(f"{name} is required")
+    try:
+        a = np.array(value, copy=True)
+    except (TypeError, ValueError) as err:
+        raise SpecurateInputError(f"{name} cannot be read as an array: {err}") from None
+    if ndim is not None and a.ndim != ndim:
+        raise SpecurateInputError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if a.ndim == 0 or a.shape[0] != n:
+        raise SpecurateInputError(f"{name} has {a.shape[:1]} entries for {n} examples")
+    return readonly(a)
+
+
 def draw_plan(
-    weights: np.ndarray, m: int, rng: np.random.Generator, *, mode: Mode = "reweight"
+    weights: np.ndarray,
+    m: int,
+    rng: np.random.Generator,
+    *,
+    correction: Correction = "reweight",
+    mode: str | None = None,
 ) -> Plan:
     r"""m draws with probability p_i = w_i/Σw (systematic sampling: low variance, exact counts).
 
     Systematic sampling places m equally spaced points (one uniform offset) on the cumulative
     distribution, so example i is drawn ⌊m p_i⌋ or ⌈m p_i⌉ times — E[count_i] = m p_i — and
-    the order is shuffled. Loss multipliers: 1 (``reweight``) or 1/(n p_i) (``unbiased``).
+    the order is shuffled. Loss scales: 1 (``reweight``) or 1/(n p_i) (``importance``).
+    Cost O(n + m) (the equally spaced points are sorted, so the search is a merge).
     """
-    if mode not in MODES:
-        raise SpecurateInputError(f"mode must be one of {MODES}, got {mode!r}")
+    correction = resolve_correction(correction, mode, "draw_plan")
     w = np.asarray(weights, dtype=float)
-    p = w / w.sum()
-    cdf = np.cumsum(p)
-    cdf[-1] = 1.0
-    points = (rng.random() + np.arange(m)) / m
-    idx = np.searchsorted(cdf, points, side="right").astype(np.int64)
-    idx = np.minimum(idx, w.size - 1)
-    idx = idx[rng.permutation(m)]
-    if mode == "reweight":
-        mult = np.ones(m)
+    cdf = np.cumsum(w)
+    total = cdf[-1]
+    points = (rng.random() + np.arange(m)) * (total / m)
+    idx = np.searchsorted(cdf, points, side="right")
+    np.minimum(idx, w.size - 1, out=idx)
+    idx = idx.astype(np.int64, copy=False)[rng.permutation(m)]
+    if correction == "reweight":
+        scale = np.ones(m)
     else:
-        mult = 1.0 / (w.size * p[idx])
-    return Plan(idx, mult)
+        scale = total / (w.size * w[idx])
+    return Plan(idx, scale)
 
 
+# ----------------------------------------------------------------------------- strategies
 class Strategy:
     """Base class of curation strategies (see the module docstring for the contract).
 
     Class attributes:
         name: short name.
-        unbiased: True when the expected weighted gradient of a plan equals the full-data
+        unbiased: True when the expected scaled gradient of a plan equals the full-data
             gradient (checked by :func:`~specurate.curation.check.check_strategy`).
         needs: per-example statistics ``update`` consumes (e.g. ``{"loss"}``).
+        data_keys: names of the per-example arrays ``init`` accepts (e.g. ``("groups",)``).
     """
 
     name: ClassVar[str] = "strategy"
     unbiased: ClassVar[bool] = False
     needs: ClassVar[frozenset[str]] = frozenset()
+    data_keys: ClassVar[tuple[str, ...]] = ()
 
     @property
     def declares_unbiased(self) -> bool:
-        """Whether this instance declares unbiased plans (strategies with a ``mode`` knob
-        override it; the class attribute ``unbiased`` is the default)."""
+        """Whether this instance declares unbiased plans (``correction="importance"`` for the
+        strategies that have one; the class attribute ``unbiased`` otherwise)."""
+        correction = getattr(self, "correction", None)
+        if correction is not None:
+            return correction == "importance"
         return bool(type(self).unbiased)
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """Initial state for ``n_examples`` examples (seed of all randomness)."""
-        raise NotImplementedError
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> StrategyState:
+        """Initial state for ``n_examples`` examples (seed of all randomness; per-example
+        arrays named by :attr:`data_keys`)."""
+        n, seed = check_n(n_examples), check_seed(seed)
+        self._init_data(data)
+        return StrategyState(n=n, seed=seed, epoch_length=n)
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         """The plan of ``epoch`` (pure: same state and epoch, same plan)."""
         raise NotImplementedError
 
-    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
-        """Static strategies ignore observations (indices are still validated)."""
-        check_indices(indices, state.n)
+    def update(
+        self, state: StrategyState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
+    ) -> StrategyState:
+        """Static strategies only count the trained examples (inputs are still validated)."""
+        state = self._check_state(state)
+        idx, _ = check_batch(state, indices, stats)
+        return state.charged(self.cost(idx.size))
+
+    def _check_state(self, state: Any) -> Any:
+        """``state`` if it is this strategy's kind of state, else :class:`SpecurateInputError`
+        (the base class's states are plain :class:`StrategyState`)."""
+        if type(state) is not StrategyState:
+            raise SpecurateInputError(
+                f"{self.name} got a state of another strategy ({type(state).__name__})"
+            )
         return state
 
-    def expected_weights(self, state: State) -> np.ndarray | None:
+    def cost(self, count: int) -> Accounting:
+        """What observing ``count`` trained examples adds to the accounting (linear in count)."""
+        return Accounting(trained=int(count))
+
+    def accounting(self, state: StrategyState) -> Accounting:
+        """Compute charged so far (all of this strategy's parts)."""
+        return state.accounting
+
+    def expected_weights(self, state: StrategyState) -> np.ndarray | None:
         """(n,) expected loss mass per example over one plan, if known in closed form.
 
-        E[Σ_{j in plan} mult_j 1{idx_j = i}] / m: for an unbiased strategy this is 1/n for every
-        i. Used by :func:`check_strategy` to verify unbiasedness without sampling error.
+        E[Σ_{j in plan} scale_j 1{idx_j = i}] / m: for an unbiased strategy this is 1/n for
+        every i. Used by :func:`check_strategy` to verify unbiasedness without sampling error.
         """
         return None
+
+    # --------------------------------------------------------------- helpers for subclasses
+    def _init_data(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Init data merged with deprecated constructor arrays; unknown names raise."""
+        unknown = set(data) - set(self.data_keys)
+        if unknown:
+            takes = ", ".join(self.data_keys) or "no data"
+            raise SpecurateInputError(
+                f"{self.name} got init data {sorted(unknown)}; it takes {takes}"
+            )
+        merged = {k: getattr(self, k, None) for k in self.data_keys}
+        merged.update({k: v for k, v in data.items() if v is not None})
+        return merged
+
+    def _deprecated_data(self) -> None:
+        """Warn when data arrays were given to the constructor (the pre-0.2 API)."""
+        given = [k for k in self.data_keys if getattr(self, k, None) is not None]
+        if given:
+            warnings.warn(
+                f"{type(self).__name__}({', '.join(f'{k}=...' for k in given)}) is deprecated: "
+                f"configurations hold settings only; pass the arrays to init "
+                f"(strategy.init(n, seed=..., {given[0]}=...)), to CurationSampler, or use "
+                "specurate.curation.bind",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+
+
+def data_field() -> Any:
+    """A deprecated constructor slot for a data array: excluded from eq, hash and repr."""
+    return field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -253,12 +501,97 @@ class Uniform(Strategy):
     name: ClassVar[str] = "uniform"
     unbiased: ClassVar[bool] = True
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        return new_state(n_examples, seed=seed)
-
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
+        state = self._check_state(state)
         idx = epoch_rng(state, epoch).permutation(state.n).astype(np.int64)
         return Plan(idx, np.ones(state.n))
 
-    def expected_weights(self, state: State) -> np.ndarray:
+    def expected_weights(self, state: StrategyState) -> np.ndarray:
         return np.full(state.n, 1.0 / state.n)
+
+
+@dataclass(frozen=True, eq=False)
+class Bound(Strategy):
+    """A strategy with its init data attached (partial application of ``init``).
+
+    ``bind(FrontierSampler(soft=True), groups=labels).init(n, seed=0)`` is
+    ``FrontierSampler(soft=True).init(n, seed=0, groups=labels)``. The state is the inner
+    strategy's; everything else is delegated. Compares by identity (it holds arrays).
+    """
+
+    strategy: Strategy
+    data: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.strategy.name
+
+    @property
+    def needs(self) -> frozenset[str]:  # type: ignore[override]
+        return self.strategy.needs
+
+    @property
+    def declares_unbiased(self) -> bool:
+        return self.strategy.declares_unbiased
+
+    @property
+    def data_keys(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.strategy.data_keys
+
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> StrategyState:
+        return self.strategy.init(n_examples, seed=seed, **{**self.data, **data})
+
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
+        return self.strategy.plan(state, epoch)
+
+    def update(self, state: StrategyState, indices: np.ndarray, stats: Mapping) -> StrategyState:
+        return self.strategy.update(state, indices, stats)
+
+    def cost(self, count: int) -> Accounting:
+        return self.strategy.cost(count)
+
+    def accounting(self, state: StrategyState) -> Accounting:
+        return self.strategy.accounting(state)
+
+    def expected_weights(self, state: StrategyState) -> np.ndarray | None:
+        return self.strategy.expected_weights(state)
+
+    def __getattr__(self, attr: str) -> Any:  # strategy-specific helpers (weights, scores, …)
+        if attr.startswith("__") or attr in ("strategy", "data"):
+            raise AttributeError(attr)
+        return getattr(self.strategy, attr)
+
+
+def bind(strategy: Strategy, **data: Any) -> Bound:
+    """Attach init data to a strategy: ``bind(s, groups=g).init(n)`` = ``s.init(n, groups=g)``.
+
+    Useful where a strategy is handed to code that calls ``init(n, seed=...)`` itself (the
+    benchmark's ``train``, :class:`~specurate.torch.CurationSampler` without data keywords).
+    """
+    if not isinstance(strategy, Strategy):
+        raise SpecurateInputError(f"bind needs a Strategy, got {type(strategy).__name__}")
+    unknown = set(data) - set(strategy.data_keys)
+    if unknown:
+        raise SpecurateInputError(
+            f"{strategy.name} takes no init data {sorted(unknown)} "
+            f"(it takes {', '.join(strategy.data_keys) or 'none'})"
+        )
+    return Bound(strategy, dict(data))
+
+
+def __getattr__(name: str) -> Any:  # deprecated aliases
+    if name == "State":
+        warnings.warn(
+            "specurate.curation.State is deprecated: use StrategyState",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return StrategyState
+    if name in ("MODES", "Mode"):
+        warnings.warn(
+            f"specurate.curation.base.{name} is deprecated: use CORRECTIONS / Correction",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CORRECTIONS if name == "MODES" else Correction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,58 +3,71 @@ r"""Dynamic curation strategies: sampling weights that follow per-example statis
 Every strategy here keeps a running per-example estimate of a statistic (the training loss, a
 probe's loss, a disagreement) fed through ``update(state, indices, stats)`` with the values of
 the examples just trained on — they come from the training forward pass, so they cost nothing
-extra unless the strategy needs a second model (then ``state.info`` counts the extra passes).
+extra unless the strategy needs a second model (then the state's :class:`Accounting` counts the
+extra passes).
 
-Bookkeeping (shared by all strategies, theory.md §4 "self-scoring", "online probes"):
+Bookkeeping (:class:`ScoreState`, shared by all strategies here; theory.md §4 "self-scoring",
+"online probes"):
 
-* ``arrays[key]`` (n,) float64: the LAST observed value of each tracked statistic;
-* ``arrays["last_seen"]`` (n,) int64: the update step (0, 1, …) at which the example was last
-  observed, −1 if never: staleness = ``info["updates"] − last_seen``;
+* ``values[key]`` (n,) float64: the LAST observed value of each tracked statistic;
+* ``last_seen`` (n,) int64: the ordinal of the observation (0, 1, … over all trained
+  examples) at which the example was last observed, −1 if never: staleness, in examples
+  trained since, is ``accounting.trained − 1 − last_seen``. Ordinals (not update calls) make the
+  state independent of how observations are split into updates;
 * unseen examples get a neutral score: ``prior`` when given, else the mean score of the examples
   seen so far (else 1), so they are neither starved nor favoured.
 
 Scores s_i ≥ 0 become weights with mean 1 through :func:`bounded_weights`
 (w ∝ s^{1/T}, mixed with uniform, capped at C) and an epoch plan through :func:`draw_plan`,
-in the ``"reweight"`` (biased: changes the operator T_w) or ``"unbiased"`` (importance
-sampling: changes only the variance) mode. A class attribute cannot depend on the mode, so
-these strategies expose the instance property ``declares_unbiased`` (``mode == "unbiased"``),
-which :func:`specurate.curation.combine.declares_unbiased` reads.
+with ``correction="reweight"`` (biased: changes the operator T_w) or ``"importance"``
+(importance sampling: changes only the variance).
+
+Cost: ``update`` is O(m log m + n) (one copy of the n-arrays; call it once per plan with all
+its observations — :class:`~specurate.torch.CurationSampler` does); ``plan`` is O(n).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from specurate.curation.base import (
-    MODES,
-    Mode,
+    Accounting,
+    Correction,
     Plan,
-    State,
     Strategy,
+    StrategyState,
     bounded_weights,
+    check_batch,
     check_cap,
+    check_data_array,
     check_epoch_length,
-    check_indices,
     check_n,
+    check_seed,
     check_stat,
+    data_field,
     draw_plan,
     epoch_rng,
-    new_state,
+    last_occurrence,
+    readonly,
+    resolve_correction,
+    scatter,
 )
 from specurate.errors import SpecurateInputError, check_positive, check_unit
 
 __all__ = [
     "Bandit",
+    "BanditState",
     "EnsembleDisagreement",
     "InfoBatchStyle",
     "LossProportional",
     "OnlineProbe",
     "ReducibleLoss",
+    "ScoreState",
     "cross_half_loss",
     "split_halves",
 ]
@@ -70,20 +83,26 @@ def _nonneg_stat(stats: Mapping[str, np.ndarray], key: str, size: int) -> np.nda
     return v
 
 
-def _check_array(a: np.ndarray, name: str) -> np.ndarray:
-    v = np.array(a, dtype=float, copy=True)
-    if v.ndim != 1 or v.size == 0:
-        raise SpecurateInputError(f"{name} must be a non-empty 1-D array, got shape {v.shape}")
-    if not np.all(np.isfinite(v)) or np.any(v < 0):
-        raise SpecurateInputError(f"{name} must be finite and ≥ 0")
-    v.setflags(write=False)
-    return v
-
-
 # ----------------------------------------------------------------------------- running stats
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ScoreState(StrategyState):
+    """State of the running-statistic strategies (see the module docstring).
+
+    Attributes:
+        values: (n,) float64 last observed value of each tracked statistic, by name.
+        last_seen: (n,) int64 observation ordinal of each example's last observation (−1: never).
+        extra: (n,) float64 per-example init data the strategy keeps (e.g. a holdout loss),
+            or None.
+    """
+
+    values: Mapping[str, np.ndarray]
+    last_seen: np.ndarray
+    extra: np.ndarray | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Tracker(Strategy):
-    """Running per-example statistics (last observed value, last-seen step) and neutral fill."""
+    """Running per-example statistics (last observed value, last-seen ordinal), neutral fill."""
 
     tracked: ClassVar[tuple[str, ...]] = ("loss",)
     epoch_length: int | None = None
@@ -100,62 +119,77 @@ class _Tracker(Strategy):
     def _default_epoch_length(self, n: int) -> int:
         return n
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """State with zeroed running statistics, ``last_seen = −1`` and ``info["updates"] = 0``."""
-        n = check_n(n_examples)
+    def _tracked(self) -> tuple[str, ...]:
+        return self.tracked
+
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> ScoreState:
+        """State with zeroed running statistics and ``last_seen = −1``."""
+        n, seed = check_n(n_examples), check_seed(seed)
+        self._init_data(data)
         m = self._default_epoch_length(n) if self.epoch_length is None else self.epoch_length
-        arrays = {k: np.zeros(n) for k in self.tracked}
-        st = new_state(n, seed=seed, epoch_length=m, last_seen=np.full(n, -1, np.int64), **arrays)
-        return st.with_info(updates=0, observed=0, extra_forward=0, extra_compute=0.0)
+        values = {k: readonly(np.zeros(n)) for k in self._tracked()}
+        return ScoreState(
+            n=n,
+            seed=seed,
+            epoch_length=int(m),
+            values=values,
+            last_seen=readonly(np.full(n, -1, np.int64)),
+        )
+
+    def _check_state(self, state: Any) -> ScoreState:
+        if not isinstance(state, ScoreState) or set(state.values) != set(self._tracked()):
+            raise SpecurateInputError(
+                f"{self.name} got a state of another strategy ({type(state).__name__})"
+            )
+        return state
 
     def _observe(self, stats: Mapping[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
         """Validated (m,) values of the tracked statistics from ``stats``."""
-        return {k: _nonneg_stat(stats, k, m) for k in self.tracked}
+        return {k: _nonneg_stat(stats, k, m) for k in self._tracked()}
 
-    def _extra_cost(self, m: int) -> tuple[int, float]:
-        """Extra forward passes and extra compute (in main-model passes) of observing m values."""
-        return 0, 0.0
+    def cost(self, count: int) -> Accounting:
+        return Accounting(trained=int(count))
 
-    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
-        """New state: the observed values overwrite the running ones (last write wins)."""
-        idx = check_indices(indices, state.n)
+    def update(
+        self, state: StrategyState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
+    ) -> ScoreState:
+        """New state: the observed values overwrite the running ones (the last row wins)."""
+        st = self._check_state(state)
+        idx, stats = check_batch(st, indices, stats)
         values = self._observe(stats, idx.size)
-        step = int(state.info.get("updates", 0))
-        new = {}
-        for k, v in values.items():
-            a = np.array(state.arrays[k], copy=True)
-            a[idx] = v
-            new[k] = a
-        seen = np.array(state.arrays["last_seen"], copy=True)
-        seen[idx] = step
-        fwd, comp = self._extra_cost(idx.size)
-        info = state.info
-        return state.with_arrays(last_seen=seen, **new).with_info(
-            updates=step + 1,
-            observed=int(info.get("observed", 0)) + idx.size,
-            extra_forward=int(info.get("extra_forward", 0)) + fwd,
-            extra_compute=float(info.get("extra_compute", 0.0)) + comp,
+        if idx.size == 0:
+            return st
+        last = last_occurrence(idx)
+        pos = idx[last]
+        ordinal = st.accounting.trained + last
+        new = {k: scatter(st.values[k], pos, v[last]) for k, v in values.items()}
+        return replace(
+            st,
+            values=new,
+            last_seen=scatter(st.last_seen, pos, ordinal),
+            accounting=st.accounting + self.cost(idx.size),
         )
 
-    def seen(self, state: State) -> np.ndarray:
+    def seen(self, state: ScoreState) -> np.ndarray:
         """(n,) bool: examples observed at least once."""
-        return np.asarray(state.arrays["last_seen"]) >= 0
+        return np.asarray(state.last_seen) >= 0
 
-    def staleness(self, state: State) -> np.ndarray:
-        """(n,) float: update steps since each example was last observed (inf if never)."""
-        ls = np.asarray(state.arrays["last_seen"])
-        age = float(state.info.get("updates", 0)) - ls.astype(float)
+    def staleness(self, state: ScoreState) -> np.ndarray:
+        """(n,) float: examples trained since each example was last observed (inf if never)."""
+        ls = np.asarray(state.last_seen)
+        age = float(state.accounting.trained) - 1.0 - ls.astype(float)
         return np.where(ls >= 0, age, np.inf)
 
-    def _raw_scores(self, state: State) -> np.ndarray:
-        return np.asarray(state.arrays[self.tracked[0]], dtype=float)
+    def _raw_scores(self, state: ScoreState) -> np.ndarray:
+        return np.asarray(state.values[self._tracked()[0]], dtype=float)
 
-    def scores(self, state: State) -> np.ndarray:
+    def scores(self, state: ScoreState) -> np.ndarray:
         r"""(n,) scores s_i ≥ 0: the running statistic for seen examples, neutral otherwise.
 
         s_i = raw_i if i was observed, else ``prior`` if given, else mean_{j seen} raw_j
         (else 1 before any observation).
         """
+        state = self._check_state(state)
         raw = self._raw_scores(state)
         seen = self.seen(state)
         if self.prior is not None:
@@ -166,7 +200,7 @@ class _Tracker(Strategy):
             fill = 1.0
         return np.where(seen, raw, fill)
 
-    def running_loss(self, state: State) -> np.ndarray:
+    def running_loss(self, state: ScoreState) -> np.ndarray:
         """(n,) running training-loss estimate (unseen examples: the neutral fill)."""
         return self.scores(state)
 
@@ -178,41 +212,42 @@ class _ScoreSampler(_Tracker):
     temperature: float = 1.0
     cap: float | None = None
     mix: float = 0.1
-    mode: Mode = "reweight"
+    correction: Correction = "reweight"
+    mode: str | None = data_field()
 
     def __post_init__(self) -> None:
         self._validate_tracker()
         check_positive("temperature", self.temperature)
         check_cap(self.cap)
         check_unit("mix", self.mix)
-        if self.mode not in MODES:
-            raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.mode == "unbiased" and self.mix == 0:
+        object.__setattr__(
+            self, "correction", resolve_correction(self.correction, self.mode, type(self).__name__)
+        )
+        object.__setattr__(self, "mode", None)
+        if self.correction == "importance" and self.mix == 0:
             raise SpecurateInputError(
-                "mode='unbiased' needs mix > 0 so every example keeps a positive probability"
+                "correction='importance' needs mix > 0 so every example keeps a positive "
+                "probability"
             )
 
-    @property
-    def declares_unbiased(self) -> bool:
-        """True in ``"unbiased"`` mode: multipliers 1/(n p_i) make E[weighted gradient] exact."""
-        return self.mode == "unbiased"
-
-    def weights(self, state: State) -> np.ndarray:
+    def weights(self, state: ScoreState) -> np.ndarray:
         r"""(n,) weights with mean 1: w = (1−mix)·s^{1/T}/mean(s^{1/T}) + mix, capped at C."""
         return bounded_weights(
             self.scores(state), temperature=self.temperature, cap=self.cap, mix=self.mix
         )
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         """``epoch_length`` systematic draws with p_i = w_i / n from the epoch's generator."""
+        state = self._check_state(state)
         rng = epoch_rng(state, epoch)
-        return draw_plan(self.weights(state), state.epoch_length, rng, mode=self.mode)
+        return draw_plan(self.weights(state), state.epoch_length, rng, correction=self.correction)
 
-    def expected_weights(self, state: State) -> np.ndarray:
-        r"""Closed form E[count_i]/m · mult_i: p_i (reweight), p_i · 1/(n p_i) = 1/n (unbiased)."""
-        w = self.weights(state)
+    def expected_weights(self, state: StrategyState) -> np.ndarray:
+        r"""Closed form E[count_i]/m · scale_i: p_i (reweight), p_i · 1/(n p_i) = 1/n
+        (importance)."""
+        w = self.weights(self._check_state(state))
         p = w / w.sum()
-        if self.mode == "reweight":
+        if self.correction == "reweight":
             return p
         return np.where(p > 0, 1.0 / state.n, 0.0)
 
@@ -224,10 +259,10 @@ class LossProportional(_ScoreSampler):
 
     w_i = (1 − mix)·ℓ_i^{1/T} / mean_j ℓ_j^{1/T} + mix, clipped at C with the excess
     water-filled (mean(w) = 1, max(w) ≤ C); p_i = w_i / n. ``temperature`` T → ∞ is uniform,
-    T → 0 the hardest example. ``mode="reweight"`` trains the reweighted objective
+    T → 0 the hardest example. ``correction="reweight"`` trains the reweighted objective
     (1/n) Σ w_i ℓ_i (biased: it changes T_w, like the simulator's
     :class:`~specurate.dynamics.policies.SelfScore` with the same ``temperature``, ``mix``,
-    ``cap``); ``mode="unbiased"`` multiplies the loss by 1/w_i (importance sampling).
+    ``cap``); ``correction="importance"`` multiplies the loss by 1/w_i (importance sampling).
     ℓ_i is the last observed loss of example i (free: from the training forward pass);
     unseen examples get ``prior`` or the mean observed loss.
 
@@ -292,13 +327,13 @@ class InfoBatchStyle(_Tracker):
             return False
         return epoch >= math.ceil((1.0 - self.anneal) * self.total_epochs)
 
-    def below_mean(self, state: State) -> np.ndarray:
+    def below_mean(self, state: StrategyState) -> np.ndarray:
         """(n,) bool: running loss below the mean (unseen examples sit at the mean: kept)."""
         loss = self.scores(state)
         mu = float(loss.mean())
         return loss < mu - 1e-12 * max(abs(mu), 1e-300)
 
-    def _multipliers(self, state: State, low: np.ndarray) -> tuple[np.ndarray, int, int]:
+    def _multipliers(self, state: StrategyState, low: np.ndarray) -> tuple[np.ndarray, int, int]:
         n = state.n
         n_low = int(low.sum())
         r = math.floor(self.prune * n_low)
@@ -308,8 +343,9 @@ class InfoBatchStyle(_Tracker):
             mult[low] *= n_low / (n_low - r)
         return mult, r, k
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         """The kept set (random drops among below-mean examples) filling exactly m slots."""
+        state = self._check_state(state)
         rng = epoch_rng(state, epoch)
         n, m = state.n, state.epoch_length
         if self.annealing(epoch):
@@ -327,12 +363,12 @@ class InfoBatchStyle(_Tracker):
         idx = rng.permutation(np.concatenate(parts)).astype(np.int64)
         return Plan(idx, mult[idx])
 
-    def expected_weights(self, state: State) -> np.ndarray:
+    def expected_weights(self, state: StrategyState) -> np.ndarray:
         r"""Closed form E[count_i·mult_i]/m = P(i ∈ K)·(m/k)·mult_i/m (= 1/n for every i).
 
         P(i ∈ K) = 1 above the mean and (|L| − r)/|L| below it. (Annealing epochs: 1/n too.)
         """
-        low = self.below_mean(state)
+        low = self.below_mean(self._check_state(state))
         mult, r, k = self._multipliers(state, low)
         n_low = int(low.sum())
         p_in = np.ones(state.n)
@@ -340,7 +376,7 @@ class InfoBatchStyle(_Tracker):
             p_in[low] = (n_low - r) / n_low
         return p_in * mult / k
 
-    def keep_fraction(self, state: State) -> float:
+    def keep_fraction(self, state: StrategyState) -> float:
         """m/n: the fraction of a full epoch's steps this strategy runs."""
         return state.epoch_length / state.n
 
@@ -374,7 +410,7 @@ def cross_half_loss(loss_a: np.ndarray, loss_b: np.ndarray, halves: np.ndarray) 
     return np.where(h == 0, b, a)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True)
 class ReducibleLoss(_ScoreSampler):
     r"""RHO-LOSS-style sampling (Mindermann et al., ICML 2022): reducible holdout loss.
 
@@ -383,53 +419,76 @@ class ReducibleLoss(_ScoreSampler):
     noisy or unlearnable ones (high ℓ^irr) and learned ones (low ℓ) score low — the guard
     against oracle collapse (theory.md §5). Weights and plans as in :class:`LossProportional`.
 
-    ``holdout_loss`` (n,): ℓ^irr from a model trained on a separate holdout set (its cost, one
-    training run plus n forward passes, is the user's and is not counted here).
+    ``irreducible="holdout"``: ℓ^irr is the init data ``holdout_loss`` (n,), the losses of a
+    model trained on a separate holdout set (its cost, one training run plus n forward passes,
+    is the user's and is not counted here).
 
-    Holdout-free variant (``holdout_loss=None``): split the data with :func:`split_halves`,
+    ``irreducible="cross-half"`` (holdout-free): split the data with :func:`split_halves`,
     train model A on half A and model B on half B (each on half the data); the irreducible
     loss of an example in half A is model B's loss on it and vice versa
     (:func:`cross_half_loss`). Pass it with every update as ``stats["loss_other"]``; each
-    such value is one extra forward pass, counted in ``info["extra_forward"]``.
+    such value is one extra forward pass, counted in the state's accounting (``extra_forward``).
     """
 
     name: ClassVar[str] = "reducible-loss"
-    holdout_loss: np.ndarray | None = field(default=None, repr=False)
+    data_keys: ClassVar[tuple[str, ...]] = ("holdout_loss",)
+    irreducible: Literal["holdout", "cross-half"] = "cross-half"
+    holdout_loss: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.holdout_loss is not None:
-            object.__setattr__(
-                self, "holdout_loss", _check_array(self.holdout_loss, "holdout_loss")
+            self._deprecated_data()
+            object.__setattr__(self, "irreducible", "holdout")
+        if self.irreducible not in ("holdout", "cross-half"):
+            raise SpecurateInputError(
+                f"irreducible must be 'holdout' or 'cross-half', got {self.irreducible!r}"
             )
 
-    @property
-    def tracked(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("loss",) if self.holdout_loss is not None else ("loss", "loss_other")
+    def _tracked(self) -> tuple[str, ...]:
+        return ("loss",) if self.irreducible == "holdout" else ("loss", "loss_other")
 
     @property
     def needs(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset(self.tracked)
+        return frozenset(self._tracked())
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """Tracker state; checks that ``holdout_loss`` has n entries."""
-        if self.holdout_loss is not None and self.holdout_loss.size != n_examples:
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> ScoreState:
+        """Tracker state; with ``irreducible="holdout"`` keeps ``holdout_loss`` (n,) ≥ 0."""
+        n = check_n(n_examples)
+        d = self._init_data(data)
+        state = super().init(n, seed=seed)
+        if self.irreducible == "cross-half":
+            if d["holdout_loss"] is not None:
+                raise SpecurateInputError(
+                    "holdout_loss given, but irreducible='cross-half': set irreducible='holdout'"
+                )
+            return state
+        h = check_data_array("holdout_loss", d["holdout_loss"], n).astype(float)
+        if not np.all(np.isfinite(h)) or np.any(h < 0):
+            raise SpecurateInputError("holdout_loss must be finite and ≥ 0")
+        return replace(state, extra=readonly(h))
+
+    def _check_state(self, state: Any) -> ScoreState:
+        st = super()._check_state(state)
+        if (st.extra is None) != (self.irreducible == "cross-half"):
             raise SpecurateInputError(
-                f"holdout_loss has {self.holdout_loss.size} entries for {n_examples} examples"
+                f"reducible-loss ({self.irreducible}) got a state of another strategy"
             )
-        return super().init(n_examples, seed=seed)
+        return st
 
-    def _extra_cost(self, m: int) -> tuple[int, float]:
-        return (0, 0.0) if self.holdout_loss is not None else (m, float(m))
+    def cost(self, count: int) -> Accounting:
+        """Holdout-free: each observed example costs one forward pass of the other model."""
+        extra = 0.0 if self.irreducible == "holdout" else float(count)
+        return Accounting(int(count), extra, extra)
 
-    def irreducible(self, state: State) -> np.ndarray:
+    def irreducible_loss(self, state: ScoreState) -> np.ndarray:
         """(n,) irreducible-loss estimate (holdout-free: last observed, unseen: seen mean)."""
-        if self.holdout_loss is not None:
-            return np.asarray(self.holdout_loss)
-        return np.asarray(state.arrays["loss_other"], dtype=float)
+        if self.irreducible == "holdout":
+            return np.asarray(state.extra)
+        return np.asarray(state.values["loss_other"], dtype=float)
 
-    def _raw_scores(self, state: State) -> np.ndarray:
-        return np.maximum(np.asarray(state.arrays["loss"]) - self.irreducible(state), 0.0)
+    def _raw_scores(self, state: ScoreState) -> np.ndarray:
+        return np.maximum(np.asarray(state.values["loss"]) - self.irreducible_loss(state), 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -440,7 +499,7 @@ class OnlineProbe(_ScoreSampler):
     :class:`LossProportional` (the simulator's :class:`~specurate.dynamics.policies.Probe`
     tracks the frontier with lag ``bias`` < 1 in the same way: a smaller model trails the
     learner). The probe trains on the same batches, so every observed example costs one probe
-    forward+backward: ``info["extra_forward"]`` counts them and ``info["extra_compute"]`` adds
+    forward+backward: the accounting's ``extra_forward`` counts them and ``extra_compute`` adds
     ``probe_cost`` (the probe's compute relative to the main model) per example.
     """
 
@@ -453,8 +512,9 @@ class OnlineProbe(_ScoreSampler):
         super().__post_init__()
         check_positive("probe_cost", self.probe_cost, allow_zero=True)
 
-    def _extra_cost(self, m: int) -> tuple[int, float]:
-        return m, self.probe_cost * m
+    def cost(self, count: int) -> Accounting:
+        """Each observed example: one probe forward+backward, ``probe_cost`` of the model."""
+        return Accounting(int(count), float(count), self.probe_cost * count)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -465,7 +525,7 @@ class EnsembleDisagreement(_ScoreSampler):
     :class:`~specurate.dynamics.policies.Ensemble` score e_k(u^A_k − u^B_k)²/p_k); without it,
     |``loss`` − ``loss_other``| from the two models' losses. Every observed example costs a
     forward+backward of the co-trained helper: ``helper_cost`` (relative to the main model) is
-    added to ``info["extra_compute"]`` per example.
+    added to the accounting's ``extra_compute`` per example.
     """
 
     name: ClassVar[str] = "ensemble-disagreement"
@@ -487,22 +547,51 @@ class EnsembleDisagreement(_ScoreSampler):
             "this strategy needs 'disagreement' or both 'loss' and 'loss_other'"
         )
 
-    def _extra_cost(self, m: int) -> tuple[int, float]:
-        return m, self.helper_cost * m
+    def cost(self, count: int) -> Accounting:
+        """Each observed example: one helper forward+backward, ``helper_cost`` of the model."""
+        return Accounting(int(count), float(count), self.helper_cost * count)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class BanditState(StrategyState):
+    """State of :class:`Bandit`.
+
+    Attributes:
+        arm_of: (n,) int64 arm of every example.
+        arm_loss: (A,) mean loss of each arm's last visit (NaN: never visited).
+        reward_sum: (A,) summed rewards; ``pulls`` (A,) rewards counted; ``visits`` (A,) int64.
+        open_arm: arm of the last observation (−1 before any): its visit stays open, since the
+            stream may go on with the same arm in the next update.
+        open_sum, open_count: loss sum and count of that open visit so far.
+    """
+
+    arm_of: np.ndarray
+    arm_loss: np.ndarray
+    reward_sum: np.ndarray
+    pulls: np.ndarray
+    visits: np.ndarray
+    open_arm: int = -1
+    open_sum: float = 0.0
+    open_count: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Bandit(Strategy):
     r"""Multi-armed bandit over clusters (or examples) rewarded by learning progress.
 
-    Arms: ``arms`` (n,) integer cluster labels, or None (every example is an arm). The epoch's m
-    slots are cut into ⌈m/chunk⌉ chunks; each chunk goes to one arm (cluster arms: ``chunk``
-    examples cycled from a seeded permutation of the arm) or, with example arms, to the
-    ``chunk`` best distinct arms. Chunks stay contiguous in the plan, so a loader with
-    batch size ``chunk`` sees one arm per batch. Multipliers are 1 (a reweighting rule).
+    Arms: the init data ``arms`` (n,) integer cluster labels, or none (every example is an
+    arm). The epoch's m slots are cut into ⌈m/chunk⌉ chunks; each chunk goes to one arm
+    (cluster arms: ``chunk`` examples cycled from a seeded permutation of the arm) or, with
+    example arms, to the ``chunk`` best distinct arms. Chunks stay contiguous in the plan, so a
+    loader with batch size ``chunk`` sees one arm per batch. Loss scales are 1 (a reweighting
+    rule).
 
-    Reward of arm a at a visit: r = ℓ̄_a(previous visit) − ℓ̄_a(this visit), the decrease of
-    the arm's mean observed loss (learning progress); r̄_a is the mean reward over N_a visits.
+    A visit of arm a is a maximal run of consecutive observations of a's examples in the
+    observation stream (one chunk, when batches follow the plan). Reward of a visit:
+    r = ℓ̄_a(previous visit) − ℓ̄_a(this visit), the decrease of the arm's mean observed loss
+    (learning progress); r̄_a is the mean reward over N_a rewarded visits. (A visit is closed
+    when the next observation's arm differs: the last visit of an update stays open until
+    then, so the state does not depend on how the stream is split into updates.)
 
     * ``policy="ucb"``: arm = argmax r̄_a + c·√(ln(T + 2)/(N_a + v_a)), arms with no reward yet
       first; v_a counts the chunks already given to a in this plan (so chunks spread out) and
@@ -516,14 +605,16 @@ class Bandit(Strategy):
 
     name: ClassVar[str] = "bandit"
     needs: ClassVar[frozenset[str]] = frozenset({"loss"})
-    arms: np.ndarray | None = field(default=None, repr=False)
+    data_keys: ClassVar[tuple[str, ...]] = ("arms",)
     policy: BanditPolicy = "ucb"
     eps: float = 0.1
     c: float = 1.0
     chunk: int = 32
     epoch_length: int | None = None
+    arms: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
 
     def __post_init__(self) -> None:
+        self._deprecated_data()
         if self.policy not in ("ucb", "eps-greedy"):
             raise SpecurateInputError(f"policy must be 'ucb' or 'eps-greedy', got {self.policy!r}")
         check_unit("eps", self.eps)
@@ -531,71 +622,95 @@ class Bandit(Strategy):
         if isinstance(self.chunk, bool) or int(self.chunk) != self.chunk or self.chunk < 1:
             raise SpecurateInputError(f"chunk must be a positive integer, got {self.chunk}")
         check_epoch_length(self.epoch_length)
-        if self.arms is not None:
-            a = np.asarray(self.arms)
-            if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.integer):
-                raise SpecurateInputError("arms must be a non-empty 1-D array of integer labels")
-            _, codes = np.unique(a, return_inverse=True)
-            codes = codes.astype(np.int64)
-            codes.setflags(write=False)
-            object.__setattr__(self, "arms", codes)
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> BanditState:
         """Per-arm state: last mean loss (NaN: never seen), reward sums, reward counts, visits."""
-        n = check_n(n_examples)
-        if self.arms is None:
+        n, seed = check_n(n_examples), check_seed(seed)
+        arms = self._init_data(data)["arms"]
+        if arms is None:
             arm_of = np.arange(n, dtype=np.int64)
         else:
-            if self.arms.size != n:
-                raise SpecurateInputError(f"arms has {self.arms.size} entries for {n} examples")
-            arm_of = self.arms
-        a = int(arm_of.max()) + 1
+            a = check_data_array("arms", arms, n)
+            if not np.issubdtype(a.dtype, np.integer):
+                raise SpecurateInputError("arms must be integer labels")
+            arm_of = np.unique(a, return_inverse=True)[1].reshape(n).astype(np.int64)
+        k = int(arm_of.max()) + 1
         m = n if self.epoch_length is None else self.epoch_length
-        st = new_state(
-            n,
+        return BanditState(
+            n=n,
             seed=seed,
-            epoch_length=m,
-            arm_of=arm_of,
-            arm_loss=np.full(a, np.nan),
-            reward_sum=np.zeros(a),
-            pulls=np.zeros(a),
-            visits=np.zeros(a, dtype=np.int64),
+            epoch_length=int(m),
+            arm_of=readonly(arm_of),
+            arm_loss=readonly(np.full(k, np.nan)),
+            reward_sum=readonly(np.zeros(k)),
+            pulls=readonly(np.zeros(k)),
+            visits=readonly(np.zeros(k, dtype=np.int64)),
         )
-        return st.with_info(updates=0, observed=0, extra_forward=0, extra_compute=0.0)
 
-    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
-        """Arms observed in this batch get reward ℓ̄_prev − ℓ̄_now (if seen before)."""
-        idx = check_indices(indices, state.n)
+    def _check_state(self, state: Any) -> BanditState:
+        if not isinstance(state, BanditState):
+            raise SpecurateInputError(f"bandit got a state of type {type(state).__name__}")
+        return state
+
+    def update(
+        self, state: StrategyState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
+    ) -> BanditState:
+        """Each visit (a run of one arm in the stream) gets reward ℓ̄_prev − ℓ̄_now."""
+        st = self._check_state(state)
+        idx, stats = check_batch(st, indices, stats)
         loss = _nonneg_stat(stats, "loss", idx.size)
-        arm_of = np.asarray(state.arrays["arm_of"])
-        n_arms = state.arrays["arm_loss"].size
-        obs = arm_of[idx]
-        cnt = np.bincount(obs, minlength=n_arms)
-        sums = np.bincount(obs, weights=loss, minlength=n_arms)
-        hit = cnt > 0
-        cur = np.where(hit, sums / np.maximum(cnt, 1), np.nan)
-        prev = np.asarray(state.arrays["arm_loss"])
-        rewarded = hit & np.isfinite(prev)
-        reward_sum = np.array(state.arrays["reward_sum"], copy=True)
-        pulls = np.array(state.arrays["pulls"], copy=True)
-        reward_sum[rewarded] += prev[rewarded] - cur[rewarded]
-        pulls[rewarded] += 1
-        arm_loss = np.where(hit, cur, prev)
-        visits = np.asarray(state.arrays["visits"]) + hit
-        return state.with_arrays(
-            arm_loss=arm_loss, reward_sum=reward_sum, pulls=pulls, visits=visits
-        ).with_info(
-            updates=int(state.info.get("updates", 0)) + 1,
-            observed=int(state.info.get("observed", 0)) + idx.size,
+        if idx.size == 0:
+            return st
+        obs = st.arm_of[idx]
+        starts = np.flatnonzero(np.r_[True, obs[1:] != obs[:-1]])  # one visit per run
+        arm = obs[starts]
+        cnt = np.diff(np.r_[starts, obs.size]).astype(float)
+        sums = np.add.reduceat(loss, starts)
+        if st.open_arm >= 0:  # the open visit continues, or closes before this stream
+            if arm[0] == st.open_arm:
+                sums[0] += st.open_sum
+                cnt[0] += st.open_count
+            else:
+                arm = np.r_[st.open_arm, arm]
+                sums = np.r_[st.open_sum, sums]
+                cnt = np.r_[st.open_count, cnt]
+        open_arm, open_sum, open_count = int(arm[-1]), float(sums[-1]), int(cnt[-1])
+        arm, mean = arm[:-1], sums[:-1] / cnt[:-1]  # closed visits
+        # previous visit's mean loss of each visit's arm: within this update, or the state's
+        order = np.argsort(arm, kind="stable")
+        a_sorted, m_sorted = arm[order], mean[order]
+        first = np.r_[True, a_sorted[1:] != a_sorted[:-1]]
+        prev_sorted = np.where(first, st.arm_loss[a_sorted], np.r_[np.nan, m_sorted[:-1]])
+        rewarded = np.isfinite(prev_sorted)
+        k = st.arm_loss.size
+        reward_sum = np.array(st.reward_sum)
+        pulls = np.array(st.pulls)
+        np.add.at(reward_sum, a_sorted[rewarded], (prev_sorted - m_sorted)[rewarded])
+        np.add.at(pulls, a_sorted[rewarded], 1.0)
+        last = np.r_[a_sorted[1:] != a_sorted[:-1], True] if a_sorted.size else a_sorted
+        arm_loss = np.array(st.arm_loss)
+        arm_loss[a_sorted[last]] = m_sorted[last]
+        visits = st.visits + np.bincount(arm, minlength=k)
+        return replace(
+            st,
+            arm_loss=readonly(arm_loss),
+            reward_sum=readonly(reward_sum),
+            pulls=readonly(pulls),
+            visits=readonly(visits),
+            open_arm=open_arm,
+            open_sum=open_sum,
+            open_count=open_count,
+            accounting=st.accounting + self.cost(idx.size),
         )
 
-    def mean_reward(self, state: State) -> np.ndarray:
+    def mean_reward(self, state: BanditState) -> np.ndarray:
         """(A,) mean reward per arm (0 where no reward observed yet)."""
-        pulls = np.asarray(state.arrays["pulls"])
-        return np.asarray(state.arrays["reward_sum"]) / np.maximum(pulls, 1)
+        return np.asarray(state.reward_sum) / np.maximum(np.asarray(state.pulls), 1)
 
-    def _pick(self, state: State, virt: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-        pulls = np.asarray(state.arrays["pulls"])
+    def _pick(
+        self, state: BanditState, virt: np.ndarray, k: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        pulls = np.asarray(state.pulls)
         mean = self.mean_reward(state)
         if self.policy == "ucb":
             total = pulls + virt
@@ -611,12 +726,14 @@ class Bandit(Strategy):
             best = np.where(explore, rng.integers(0, score.size, size=k), best)
         return best
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         """Chunks assigned arm by arm with virtual visit counts (see the class docstring)."""
+        state = self._check_state(state)
         rng = epoch_rng(state, epoch)
         m = state.epoch_length
-        arm_of = np.asarray(state.arrays["arm_of"])
-        n_arms = state.arrays["arm_loss"].size
+        arm_of = np.asarray(state.arm_of)
+        n_arms = state.arm_loss.size
+        example_arms = n_arms == state.n and np.array_equal(arm_of, np.arange(state.n))
         virt = np.zeros(n_arms)
         perm = rng.permutation(state.n)
         perm = perm[np.argsort(arm_of[perm], kind="stable")]
@@ -625,7 +742,7 @@ class Bandit(Strategy):
         out: list[np.ndarray] = []
         filled = 0
         while filled < m:
-            if self.arms is None:
+            if example_arms:
                 chosen = self._pick(state, virt, min(self.chunk, m - filled), rng)
                 np.add.at(virt, chosen, 1)
                 out.append(chosen.astype(np.int64))

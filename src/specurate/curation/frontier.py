@@ -14,12 +14,15 @@ not know the modes, so the sampler estimates them:
   is projected on each mode: E_k = Σ_i (φ_ik ⋅ r_i)² / n for eigen-directions (φ the
   whitened projections), or the mean squared residual of group k over its examples observed
   so far. With ``horizon=h`` (groups only) E_k is instead an exponential moving average over
-  the group's last ≈ h observations: a batch with c_k examples of group k and mean squared
-  residual m_k sets E_k ← β E_k + (1 − β) m_k with β = (1 − 1/h_k)^{c_k}, h_k = min(h, n_k) —
-  fresher than the per-example memory when an epoch is long (data-rich training). Its relative
-  residual is u_k² = E_k / E_k(0), where E_k(0) is the mean squared residual of the first batch
-  that contained group k (for eigen-directions: E_k once every example has been observed; u = 1
-  before); a mode is learned when u_k² ≤ e^{−2κ}.
+  the group's last ≈ h observations, one observation at a time in stream order and
+  bias-corrected: E_k = Σ_j β^{a_j} x_j / Σ_j β^{a_j}, with x_j the squared residuals of the
+  group's observations, a_j how many of its observations came after j and β = 1 − 1/h_k,
+  h_k = min(h, n_k) — fresher than the per-example memory when an epoch is long (data-rich
+  training); an average of all observations while there are fewer than ≈ h. Its relative
+  residual is u_k² = E_k / E_k(0), where E_k(0) is the mean squared residual of the group's
+  first ``reference`` observations (for eigen-directions: E_k once every example has been
+  observed; u = 1 before); a mode is learned when u_k² ≤ e^{−2κ}. Every estimate is a fold over
+  the observation stream, so it does not depend on how the stream is split into updates.
 * **Weights.** Hard: learned modes get weight ``floor`` (not 0, so their residual stays
   observed), the unlearned ones share the rest of the example mass equally. Soft:
   ω_k = max(u_k^q, floor) — the floor keeps learned modes sampled, which matters when modes
@@ -29,8 +32,11 @@ not know the modes, so the sampler estimates them:
   w_i = Σ_k ω_k s_ik with s_ik the share of example i's squared projection in mode k (exactly
   ω_{k(i)} for groups), normalized to mean 1, capped with water-filling.
 
-Cost: groups — O(m + K) per update (K groups), O(n) per plan. Eigen-directions — one O(n d² + d³)
-eigendecomposition at ``init``, O(m r K) per update, O(n r K) per plan. No extra forward pass:
+Cost: groups with ``horizon`` — O(m log m + K) per update (K groups; no per-example memory),
+O(n) per plan; groups without — one O(n) copy per update. Eigen-directions — one
+O(n d² + d³) eigendecomposition at ``init``, one O(n o) copy per update, O(n r o) per plan.
+:class:`~specurate.torch.CurationSampler` buffers a plan's observations and folds them with one
+``update`` per plan, so the per-batch cost is O(m) however large n is. No extra forward pass:
 residuals come from the training forward pass (stale for examples not seen recently; the
 state records the epoch each residual was observed).
 """
@@ -39,39 +45,87 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from specurate._weights import waterfill
 from specurate.curation.base import (
-    MODES,
-    Mode,
+    Correction,
     Plan,
-    State,
     Strategy,
+    StrategyState,
     cap_weights,
+    check_batch,
     check_cap,
+    check_data_array,
     check_epoch_length,
-    check_indices,
     check_n,
+    check_seed,
     check_stat,
+    data_field,
     draw_plan,
     epoch_rng,
-    new_state,
+    last_occurrence,
+    readonly,
+    resolve_correction,
+    scatter,
 )
 from specurate.errors import SpecurateInputError
+
+__all__ = ["FrontierSampler", "FrontierState"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FrontierState(StrategyState):
+    """State of :class:`FrontierSampler` (arrays read-only; None where a variant has none).
+
+    Attributes:
+        labels: (n,) int64 group of every example (groups), or None.
+        counts: (K,) examples per group (groups), or None.
+        ref_sum, ref_count: (K,) squared-residual sum and count of each group's first
+            ``reference`` observations (E_k(0) = ref_sum / ref_count), groups only.
+        ema_sum, ema_weight: (K,) bias-corrected moving average Σ β^a x and Σ β^a (horizon).
+        sq: (n,) last squared residual of each example; ``seen`` (n,) bool (no horizon).
+        shares, proj: (n, r) shares and whitened projections of the eigen-directions.
+        residual: (n, o) last residual of each example (eigen-directions).
+        energy0: (r,) reference energies of the eigen-directions, once every example was seen.
+    """
+
+    labels: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    ref_sum: np.ndarray | None = None
+    ref_count: np.ndarray | None = None
+    ema_sum: np.ndarray | None = None
+    ema_weight: np.ndarray | None = None
+    sq: np.ndarray | None = None
+    seen: np.ndarray | None = None
+    shares: np.ndarray | None = None
+    proj: np.ndarray | None = None
+    residual: np.ndarray | None = None
+    energy0: np.ndarray | None = None
+
+
+def _rank_in_group(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For rows with group ``labels`` (m,): each row's rank among its group's rows (0 first, in
+    row order) and the count of rows per group (K,)."""
+    order = np.argsort(labels, kind="stable")
+    cnt = np.bincount(labels, minlength=k)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    rank = np.empty(labels.size, dtype=np.int64)
+    rank[order] = np.arange(labels.size) - start[labels[order]]
+    return rank, cnt
 
 
 @dataclass(frozen=True)
 class FrontierSampler(Strategy):
     """Estimated-frontier sampling (see the module docstring).
 
+    Init data: ``groups`` (n,) integer mode label of each example (mode-local data), or
+    ``features`` (n, d) whose top ``rank`` covariance eigen-directions are the modes.
+
     Args:
-        groups: (n,) integer mode label of each example (mode-local data), or None.
-        features: (n, d) features whose top ``rank`` covariance eigen-directions are the
-            modes (used when ``groups`` is None).
         rank: number of eigen-directions.
         kappa: a mode is learned when its residual energy fell by e^{−2κ}.
         soft: ω_k ∝ u_k^power instead of the hard suppression.
@@ -79,18 +133,20 @@ class FrontierSampler(Strategy):
         floor: weight of learned modes (hard rule), or the least weight of a mode (soft rule),
             relative to an unlearned one.
         cap: C at epoch 0; ``cap_growth`` γ: C(e) = cap (1 + e)^γ.
-        mode: ``reweight`` (changes T_w, the oracle) or ``unbiased`` (importance sampling).
+        correction: ``reweight`` (changes T_w, the oracle) or ``importance`` (importance
+            sampling).
         epoch_length: examples per epoch (default n; shorter epochs re-plan more often).
         horizon: groups only — estimate E_k by a moving average over ≈ ``horizon``
             observations per group instead of each example's last residual (None).
         balance: groups only — divide ω_k by the group's frequency, so that a mode's TOTAL
             weight (not each example's) is ∝ ω_k: unlearned modes are sampled equally however
             rare they are (their learning rates, ∝ p_k ω_k, are equalized), up to the bound C.
+        reference: groups only — E_k(0) is the mean squared residual of the group's first
+            ``reference`` observations.
     """
 
     name: ClassVar[str] = "frontier"
-    groups: np.ndarray | None = None
-    features: np.ndarray | None = None
+    data_keys: ClassVar[tuple[str, ...]] = ("groups", "features")
     rank: int = 32
     kappa: float = 1.0
     soft: bool = False
@@ -98,13 +154,22 @@ class FrontierSampler(Strategy):
     floor: float = 0.05
     cap: float = 4.0
     cap_growth: float = 0.5
-    mode: Mode = "reweight"
+    correction: Correction = "reweight"
     epoch_length: int | None = None
     horizon: int | None = None
     balance: bool = False
+    reference: int = 16
+    groups: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
+    features: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
+    mode: str | None = data_field()
 
     def __post_init__(self) -> None:
-        if (self.groups is None) == (self.features is None):
+        self._deprecated_data()
+        object.__setattr__(
+            self, "correction", resolve_correction(self.correction, self.mode, "FrontierSampler")
+        )
+        object.__setattr__(self, "mode", None)
+        if self.groups is not None and self.features is not None:
             raise SpecurateInputError("give exactly one of groups (labels) or features (n, d)")
         for name, v in (("kappa", self.kappa), ("power", self.power)):
             if not (math.isfinite(v) and v > 0):
@@ -115,44 +180,38 @@ class FrontierSampler(Strategy):
         check_epoch_length(self.epoch_length)
         if not (math.isfinite(self.cap_growth) and self.cap_growth >= 0):
             raise SpecurateInputError(f"cap_growth must be ≥ 0, got {self.cap_growth}")
-        if self.mode not in MODES:
-            raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.rank < 1:
             raise SpecurateInputError(f"rank must be ≥ 1, got {self.rank}")
-        if self.balance and self.groups is None:
-            raise SpecurateInputError("balance needs groups (it divides by each group's size)")
-        if self.horizon is not None:
-            if self.groups is None:
-                raise SpecurateInputError("horizon needs groups (a moving average per group)")
-            if int(self.horizon) != self.horizon or self.horizon < 1:
-                raise SpecurateInputError(f"horizon must be a positive integer, got {self.horizon}")
-
-    @property
-    def declares_unbiased(self) -> bool:
-        return self.mode == "unbiased"
+        if (
+            isinstance(self.reference, bool)
+            or int(self.reference) != self.reference
+            or (self.reference < 1)
+        ):
+            raise SpecurateInputError(f"reference must be a positive integer, got {self.reference}")
+        if self.horizon is not None and (
+            isinstance(self.horizon, bool) or int(self.horizon) != self.horizon or self.horizon < 1
+        ):
+            raise SpecurateInputError(f"horizon must be a positive integer, got {self.horizon}")
 
     @property
     def needs(self) -> frozenset[str]:  # type: ignore[override]
-        """Groups: per-example losses suffice (the group energy is the mean loss, r_i² = ℓ_i).
-        Eigen-directions need signed residuals (projections cancel)."""
-        return frozenset({"loss"}) if self.groups is not None else frozenset({"residual"})
+        """Per-example losses; signed residuals (``residual``) for eigen-directions, whose
+        projections cancel (with groups, r_i² = ℓ_i suffices)."""
+        return frozenset({"loss"})
 
     # ----------------------------------------------------------------- modes of the examples
-    def _labels(self, n: int) -> np.ndarray:
-        """(n,) group index 0…K−1 of every example (groups given)."""
-        g = np.asarray(self.groups)
-        if g.shape != (n,):
-            raise SpecurateInputError(f"groups have shape {g.shape} for {n} examples")
+    @staticmethod
+    def _labels(groups: Any, n: int) -> np.ndarray:
+        """(n,) group index 0…K−1 of every example."""
+        g = check_data_array("groups", groups, n)
         if not np.issubdtype(g.dtype, np.integer):
             raise SpecurateInputError("groups must be integer labels")
-        return np.unique(g, return_inverse=True)[1].reshape(n)
+        return np.unique(g, return_inverse=True)[1].reshape(n).astype(np.int64)
 
-    def _directions(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _directions(self, features: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, r) share s_ik of example i in eigen-direction k (rows sum to 1) and the
         whitened projections φ (n, r)."""
-        x = np.asarray(self.features, dtype=float)
-        if x.ndim != 2 or x.shape[0] != n:
-            raise SpecurateInputError(f"features have shape {x.shape} for {n} examples")
+        x = check_data_array("features", features, n, ndim=2).astype(float)
         if not np.all(np.isfinite(x)):
             raise SpecurateInputError("features contain NaN or inf")
         xc = x - x.mean(axis=0)
@@ -165,111 +224,146 @@ class FrontierSampler(Strategy):
         shares = np.where(tot > 0, sq / np.where(tot > 0, tot, 1.0), 1.0 / r)
         return shares, proj / np.sqrt(np.maximum((proj**2).mean(axis=0), 1e-300))
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        n = check_n(n_examples)
-        if self.groups is not None:
-            labels = self._labels(n)
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> FrontierState:
+        n, seed = check_n(n_examples), check_seed(seed)
+        d = self._init_data(data)
+        if (d["groups"] is None) == (d["features"] is None):
+            raise SpecurateInputError(
+                "the frontier sampler needs exactly one of the init data groups (n,) labels "
+                "or features (n, d)"
+            )
+        m = n if self.epoch_length is None else int(self.epoch_length)
+        base = {"n": n, "seed": seed, "epoch_length": m}
+        if d["groups"] is not None:
+            labels = self._labels(d["groups"], n)
             k = int(labels.max()) + 1
-            arrays = {"labels": labels, "counts": np.bincount(labels, minlength=k).astype(float)}
+            zeros = lambda: readonly(np.zeros(k))  # noqa: E731
+            arrays: dict[str, Any] = {
+                "labels": readonly(labels),
+                "counts": readonly(np.bincount(labels, minlength=k).astype(float)),
+                "ref_sum": zeros(),
+                "ref_count": zeros(),
+            }
             if self.horizon is not None:
-                arrays["ema"] = np.zeros(k)
-                arrays["ema_seen"] = np.zeros(k, dtype=bool)
+                arrays.update(ema_sum=zeros(), ema_weight=zeros())
             else:
-                arrays["seen"] = np.full(n, -1.0)
-        else:
-            shares, proj = self._directions(n)
-            arrays = {"shares": shares, "proj": proj, "seen": np.full(n, -1.0)}
-        return new_state(n, seed=seed, epoch_length=self.epoch_length, **arrays)
+                arrays.update(sq=readonly(np.zeros(n)), seen=readonly(np.zeros(n, dtype=bool)))
+            return FrontierState(**base, **arrays)
+        if self.balance or self.horizon is not None:
+            raise SpecurateInputError(
+                "balance and horizon need groups (they work per group), not features"
+            )
+        shares, proj = self._directions(d["features"], n)
+        return FrontierState(
+            **base,
+            shares=readonly(shares),
+            proj=readonly(proj),
+            seen=readonly(np.zeros(n, dtype=bool)),
+        )
 
-    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
-        idx = check_indices(indices, state.n)
+    def _check_state(self, state: Any) -> FrontierState:
+        if not isinstance(state, FrontierState):
+            raise SpecurateInputError(f"frontier got a state of type {type(state).__name__}")
+        if (state.ema_sum is not None) != (self.horizon is not None and state.labels is not None):
+            raise SpecurateInputError("this state is from a frontier sampler of another horizon")
+        return state
+
+    def update(
+        self, state: StrategyState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
+    ) -> FrontierState:
+        st = self._check_state(state)
+        idx, stats = check_batch(st, indices, stats)
         loss = check_stat(stats, "loss", idx.size) if "loss" in stats else None
         if loss is not None and np.any(loss < 0):
             raise SpecurateInputError("loss must be ≥ 0")
+        if idx.size == 0:
+            return st
         if "residual" in stats:
             r = np.asarray(stats["residual"], dtype=float)
-        elif self.groups is not None and loss is not None:
+        elif st.labels is not None and loss is not None:
             r = np.sqrt(loss)  # group energy = mean squared residual = mean loss
         else:
             raise SpecurateInputError(
                 "the frontier sampler needs the statistic 'residual' "
                 "(or 'loss' when the modes are groups)"
             )
-        r = r.reshape(r.shape[0], -1) if r.ndim else r.reshape(1, 1)
-        if r.shape[0] != idx.size:
-            raise SpecurateInputError(f"residual has {r.shape[0]} rows for {idx.size} indices")
+        r = r.reshape(r.shape[0], -1)
         if not np.all(np.isfinite(r)):
             raise SpecurateInputError("residual contains NaN or inf")
-        step = int(state.info.get("updates", 0))
-        if self.groups is not None:
-            sq_idx = (r**2).sum(axis=1)  # squared residual of each observed example
-            # the batch's count and summed squared residual per group (used by both below)
-            labels, k = state.arrays["labels"], state.arrays["counts"].size
-            c = np.bincount(labels[idx], minlength=k).astype(float)
-            tot = np.bincount(labels[idx], weights=sq_idx, minlength=k)
-            if self.horizon is not None:  # O(m + K): no per-example memory
-                new = state.with_arrays(**self._ema(state, c, tot))
-            else:
-                sq = np.array(state.arrays.get("sq", np.zeros(state.n)))
-                seen = np.array(state.arrays["seen"])
-                sq[idx], seen[idx] = sq_idx, step
-                new = state.with_arrays(sq=sq, seen=seen)
-            # E_k(0): the squared residual of group k's first observed batch
-            e0 = np.array(state.arrays.get("energy0", np.full(k, np.nan)))
-            first = np.isnan(e0) & (c > 0)
-            if np.any(first):
-                e0[first] = tot[first] / c[first]
-                new = new.with_arrays(energy0=e0)
-            return new.with_info(updates=step + 1)
-        seen = np.array(state.arrays["seen"])
-        seen[idx] = step
-        res = state.arrays.get("residual")
+        charged = st.accounting + self.cost(idx.size)
+        if st.labels is not None:
+            return replace(self._fold_groups(st, idx, (r**2).sum(axis=1)), accounting=charged)
+        last = last_occurrence(idx)
+        pos = idx[last]
+        res = st.residual
         if res is None or res.shape[1] != r.shape[1]:
-            res = np.zeros((state.n, r.shape[1]))
-        res = np.array(res)
-        res[idx] = r
-        new = state.with_arrays(residual=res, seen=seen).with_info(updates=step + 1)
-        if "energy0" in state.arrays or np.any(seen < 0):
+            res = np.zeros((st.n, r.shape[1]))
+        new = replace(
+            st,
+            residual=scatter(res, pos, r[last]),
+            seen=scatter(st.seen, pos, True),
+            accounting=charged,
+        )
+        if new.energy0 is not None or not new.seen.all():
             return new
         # the reference energy E_k(0) of eigen-directions: once every example has been observed
-        return new.with_arrays(energy0=self._energy(new))
+        return replace(new, energy0=readonly(self._energy(new)))
 
-    def _ema(self, state: State, c: np.ndarray, tot: np.ndarray) -> dict[str, np.ndarray]:
-        """Moving average of each group's squared residual over ≈ ``horizon`` observations,
-        from the batch's per-group count ``c`` and summed squared residual ``tot`` (K,)."""
-        counts = state.arrays["counts"]
-        k = counts.size
-        hit = c > 0
-        h = np.minimum(float(self.horizon), np.maximum(counts, 1.0))
-        beta = np.where(hit, (1.0 - 1.0 / np.maximum(h, 1.0 + 1e-12)) ** c, 1.0)
-        ema, was = state.arrays["ema"], state.arrays["ema_seen"]
-        batch_mean = np.divide(tot, c, out=np.zeros(k), where=hit)
-        new = np.where(was, beta * ema + (1 - beta) * batch_mean, batch_mean)
-        return {"ema": np.where(hit, new, ema), "ema_seen": was | hit}
+    def _fold_groups(self, st: FrontierState, idx: np.ndarray, x: np.ndarray) -> FrontierState:
+        """Fold squared residuals ``x`` (m,) of examples ``idx`` (stream order) into the group
+        statistics: reference energies, and the moving average or the per-example memory."""
+        labels = st.labels[idx]
+        k = st.counts.size
+        rank, cnt = _rank_in_group(labels, k)
+        # E_k(0): the group's first `reference` observations
+        take = st.ref_count[labels] + rank < self.reference
+        ref_sum = st.ref_sum + np.bincount(labels[take], weights=x[take], minlength=k)
+        ref_count = st.ref_count + np.bincount(labels[take], minlength=k)
+        out = replace(st, ref_sum=readonly(ref_sum), ref_count=readonly(ref_count))
+        if self.horizon is not None:  # O(m + K): no per-example memory
+            h = np.minimum(float(self.horizon), np.maximum(st.counts, 1.0))
+            log_beta = np.log1p(-1.0 / np.maximum(h, 1.0 + 1e-12))  # (K,) log β_k
+            after = (cnt[labels] - 1 - rank).astype(float)  # later rows of the same group
+            w = np.exp(log_beta[labels] * after)
+            decay = np.exp(log_beta * cnt)
+            ema_sum = st.ema_sum * decay + np.bincount(labels, weights=w * x, minlength=k)
+            ema_weight = st.ema_weight * decay + np.bincount(labels, weights=w, minlength=k)
+            return replace(out, ema_sum=readonly(ema_sum), ema_weight=readonly(ema_weight))
+        last = last_occurrence(idx)
+        pos = idx[last]
+        return replace(out, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
 
-    def _energy(self, state: State) -> np.ndarray:
+    def _energy(self, state: FrontierState) -> np.ndarray:
         """Residual energy per mode, E_k (see the module docstring)."""
-        if self.groups is None:
-            res = state.arrays["residual"]
-            return ((state.arrays["proj"].T @ res) ** 2).sum(axis=1) / state.n**2
+        if state.labels is None:
+            res = state.residual
+            return ((state.proj.T @ res) ** 2).sum(axis=1) / state.n**2
+        k = state.counts.size
         if self.horizon is not None:
-            return np.array(state.arrays["ema"])
-        labels, seen = state.arrays["labels"], state.arrays["seen"] >= 0
-        k = state.arrays["counts"].size
-        c = np.bincount(labels[seen], minlength=k)
-        tot = np.bincount(labels[seen], weights=state.arrays["sq"][seen], minlength=k)
+            return np.divide(
+                state.ema_sum, state.ema_weight, out=np.zeros(k), where=state.ema_weight > 0
+            )
+        seen = state.seen
+        c = np.bincount(state.labels[seen], minlength=k)
+        tot = np.bincount(state.labels[seen], weights=state.sq[seen], minlength=k)
         return np.divide(tot, c, out=np.zeros(k), where=c > 0)
 
-    def mode_weights(self, state: State, epoch: int) -> np.ndarray:
+    def _reference(self, state: FrontierState) -> np.ndarray | None:
+        """E_k(0) per mode (NaN where not yet observed), or None before any reference."""
+        if state.labels is None:
+            return state.energy0
+        if not np.any(state.ref_count > 0):
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(state.ref_count > 0, state.ref_sum / state.ref_count, np.nan)
+
+    def mode_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
         """ω_k of each mode at ``epoch`` (1 everywhere before any residual was observed)."""
-        r = (
-            state.arrays["counts"].size
-            if self.groups is not None
-            else state.arrays["shares"].shape[1]
-        )
-        if "energy0" not in state.arrays:
+        state = self._check_state(state)
+        r = state.counts.size if state.labels is not None else state.shares.shape[1]
+        e0 = self._reference(state)
+        if e0 is None:
             return np.ones(r)
-        e0 = state.arrays["energy0"]
         with np.errstate(invalid="ignore", divide="ignore"):
             u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)  # NaN e0: not yet observed
         u2 = np.clip(u2, 0.0, None)
@@ -281,28 +375,29 @@ class FrontierSampler(Strategy):
             omega = np.ones(r)
         return omega
 
-    def example_weights(self, state: State, epoch: int) -> np.ndarray:
+    def example_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
         """(n,) example weights with mean 1, ≤ C(epoch) = cap (1 + epoch)^γ."""
+        state = self._check_state(state)
         omega = self.mode_weights(state, epoch)
         cap = self.cap * (1 + epoch) ** self.cap_growth
-        if self.groups is not None:  # cap at the mode level: O(K log K), the same weights
-            p = state.arrays["counts"] / state.n
+        if state.labels is not None:  # cap at the mode level: O(K log K), the same weights
+            p = state.counts / state.n
             if self.balance:  # per-mode shares: every mode's total weight ∝ ω_k
                 omega = np.where(p > 0, omega / np.where(p > 0, p, 1.0), 0.0)
             check_cap(cap)
             with np.errstate(divide="ignore"):
                 omega = waterfill(np.log(omega / float(p @ omega)), p, cap, 1.0)
-            return omega[state.arrays["labels"]]
-        w = state.arrays["shares"] @ omega
+            return omega[state.labels]
+        w = state.shares @ omega
         return cap_weights(w / w.mean(), cap)
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         w = self.example_weights(state, epoch)
-        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), mode=self.mode)
+        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), correction=self.correction)
 
-    def expected_weights(self, state: State) -> np.ndarray | None:
-        """Unbiased mode: 1/n for every example with a positive weight (epoch 0's weights)."""
-        if self.mode != "unbiased":
+    def expected_weights(self, state: StrategyState) -> np.ndarray | None:
+        """Importance correction: 1/n for every example with a positive weight (epoch 0)."""
+        if self.correction != "importance":
             return None
         w = self.example_weights(state, 0)
         return np.where(w > 0, 1.0 / state.n, 0.0)

@@ -8,7 +8,7 @@ probabilities, gradient norms, correctness histories, embeddings); nothing here 
 Strategies (:class:`StaticSubset`, :class:`StaticWeights`, :class:`KeepMask`) follow the
 contract of :mod:`specurate.curation.base`. Their weights never change with time, so by
 Theorem 1 of theory.md (0 ⪯ T_w ⪯ C T) they can at most shift the learning curve by a constant
-factor: they cannot change its exponent. ``update`` returns the state unchanged.
+factor: they cannot change its exponent. ``update`` only counts the trained examples.
 """
 
 from __future__ import annotations
@@ -16,22 +16,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Real
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from specurate.curation.base import (
-    MODES,
-    Mode,
+    Correction,
     Plan,
-    State,
     Strategy,
+    StrategyState,
     bounded_weights,
+    check_data_array,
     check_epoch_length,
     check_n,
+    check_seed,
+    data_field,
     draw_plan,
     epoch_rng,
-    new_state,
+    readonly,
+    resolve_correction,
 )
 from specurate.errors import SpecurateInputError
 
@@ -39,6 +42,8 @@ __all__ = [
     "KeepMask",
     "StaticSubset",
     "StaticWeights",
+    "SubsetState",
+    "WeightsState",
     "el2n_scores",
     "entropy_scores",
     "forgetting_scores",
@@ -359,198 +364,228 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5 + 1e-9)
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SubsetState(StrategyState):
+    """State of the subset strategies: ``kept`` (k,) sorted int64 indices of kept examples."""
+
+    kept: np.ndarray
+
+    @property
+    def keep_fraction(self) -> float:
+        """k/n: the fraction of the data kept."""
+        return self.kept.size / self.n
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WeightsState(StrategyState):
+    """State of :class:`StaticWeights`: ``weights`` (n,) fixed weights, mean 1, ≤ cap."""
+
+    weights: np.ndarray
+
+
 class _Subset(Strategy):
-    """Shared plan of subset strategies: the kept indices ``state.arrays["kept"]``, visited in
+    """Shared plan of subset strategies: the kept indices ``state.kept``, visited in
     independent seeded permutations, concatenated and truncated to ``state.epoch_length``."""
 
     unbiased: ClassVar[bool] = False
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def _check_state(self, state: object) -> SubsetState:
+        if not isinstance(state, SubsetState):
+            raise SpecurateInputError(f"{self.name} got a state of type {type(state).__name__}")
+        return state
+
+    def kept(self, state: StrategyState) -> np.ndarray:
+        """(k,) sorted indices of the kept examples (what a later stage of a chain sees)."""
+        return self._check_state(state).kept
+
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         r"""m = ``epoch_length`` indices: ⌈m/k⌉ seeded permutations of the k kept ones, cut at m.
 
         Each kept example appears ⌊m/k⌋ or ⌈m/k⌉ times (exactly once when m = k); loss
-        multipliers are 1 (the subset itself is the reweighting w ∈ {0, n/k}).
+        scales are 1 (the subset itself is the reweighting w ∈ {0, n/k}).
         """
+        state = self._check_state(state)
         rng = epoch_rng(state, epoch)
-        kept = state.arrays["kept"]
+        kept = state.kept
         k, m = kept.size, state.epoch_length
         reps = -(-m // k)
         idx = np.concatenate([kept[rng.permutation(k)] for _ in range(reps)])[:m]
         return Plan(idx.astype(np.int64), np.ones(m))
 
-    def expected_weights(self, state: State) -> np.ndarray:
+    def expected_weights(self, state: StrategyState) -> np.ndarray:
         r"""1/k on the k kept examples, 0 elsewhere: E[count_i] = m/k (the truncated last
         permutation holds each kept example with probability (m mod k)/k)."""
+        kept = self._check_state(state).kept
         out = np.zeros(state.n)
-        kept = state.arrays["kept"]
         out[kept] = 1.0 / kept.size
         return out
 
-    def _state(self, n: int, seed: int, kept: np.ndarray, epoch_length: int | None) -> State:
+    def _state(self, n: int, seed: int, kept: np.ndarray, epoch_length: int | None) -> SubsetState:
         kept = np.sort(np.asarray(kept, dtype=np.int64))
         if kept.size == 0:
             raise SpecurateInputError(f"{self.name}: the kept subset is empty")
         m = kept.size if epoch_length is None else int(epoch_length)
-        state = new_state(n, seed=seed, epoch_length=m, kept=kept)
-        return state.with_info(kept=int(kept.size), keep_fraction=kept.size / n)
+        return SubsetState(n=n, seed=seed, epoch_length=m, kept=readonly(kept))
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True)
 class StaticSubset(_Subset):
     r"""Keep a fixed fraction of the data, chosen by a difficulty score (higher = harder).
 
     ``init`` keeps k = round(keep·n) examples (halves rounded up): the lowest scores
     (``prefer="easy"``), the highest (``"hard"``) or a seeded random subset (``"random"``,
-    ``scores`` optional). Ties are broken by index. With ``class_labels`` the selection is
-    class-balanced: round(keep·n_c) examples are kept in each class c (every class must keep at
-    least one). In the operator picture this is pruning, w ∈ {0, n/k} (theory.md §2).
+    no scores needed). Ties are broken by index. Init data: ``scores`` (n,) and optionally
+    ``class_labels`` (n,): the selection is then class-balanced, round(keep·n_c) examples kept in
+    each class c (every class must keep at least one). In the operator picture this is
+    pruning, w ∈ {0, n/k} (theory.md §2).
 
     Epoch length: by default m = k, so ``keep`` is both the fraction of the data and the
     fraction of a full epoch's steps (no hidden "prune ratio"); an explicit ``epoch_length``
     (e.g. n, to keep the step count of the full data) repeats the subset to exactly that length.
 
     Example:
-        >>> s = StaticSubset(scores=[0.1, 0.9, 0.5, 0.3], keep=0.5, prefer="hard")
-        >>> st = s.init(4, seed=0)
-        >>> st.arrays["kept"].tolist()
+        >>> s = StaticSubset(keep=0.5, prefer="hard")
+        >>> st = s.init(4, seed=0, scores=[0.1, 0.9, 0.5, 0.3])
+        >>> st.kept.tolist()
         [1, 2]
         >>> sorted(s.plan(st, epoch=0).indices.tolist())
         [1, 2]
     """
 
     name: ClassVar[str] = "static_subset"
+    data_keys: ClassVar[tuple[str, ...]] = ("scores", "class_labels")
 
-    scores: np.ndarray | None = None
     keep: float
     prefer: Prefer = "hard"
-    class_labels: np.ndarray | None = None
     epoch_length: int | None = None
+    scores: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
+    class_labels: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
 
     def __post_init__(self) -> None:
+        self._deprecated_data()
         if self.prefer not in PREFERS:
             raise SpecurateInputError(f"prefer must be one of {PREFERS}, got {self.prefer!r}")
         if not (isinstance(self.keep, Real) and 0 < self.keep <= 1):
             raise SpecurateInputError(f"keep must be a fraction in (0, 1], got {self.keep}")
-        if self.scores is None:
-            if self.prefer != "random":
-                raise SpecurateInputError(f'prefer="{self.prefer}" needs scores')
-        else:
-            object.__setattr__(self, "scores", _scores(self.scores))
-        if self.class_labels is not None:
-            y = np.asarray(self.class_labels)
-            if y.ndim != 1 or y.size < 1:
-                raise SpecurateInputError(
-                    f"class_labels must be a non-empty 1-D array, got shape {y.shape}"
-                )
-            if self.scores is not None and y.size != self.scores.size:
-                raise SpecurateInputError(
-                    f"class_labels have {y.size} entries for {self.scores.size} scores"
-                )
-            y = y.copy()
-            y.setflags(write=False)
-            object.__setattr__(self, "class_labels", y)
         check_epoch_length(self.epoch_length)
 
-    def _select(self, idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-        if self.prefer == "random":
+    @staticmethod
+    def _select(
+        prefer: str, scores: np.ndarray | None, idx: np.ndarray, k: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        if prefer == "random":
             return rng.choice(idx, size=k, replace=False)
-        s = self.scores[idx]
-        order = np.argsort(s if self.prefer == "easy" else -s, kind="stable")
+        s = scores[idx]
+        order = np.argsort(s if prefer == "easy" else -s, kind="stable")
         return idx[order[:k]]
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """Select the kept indices (``state.arrays["kept"]``, sorted) for n examples."""
-        n = check_n(n_examples)
-        for name, arr in (("scores", self.scores), ("class_labels", self.class_labels)):
-            if arr is not None and arr.size != n:
-                raise SpecurateInputError(f"{name} have {arr.size} entries for {n} examples")
-        rng = np.random.default_rng([int(seed), _SELECT_STREAM])
-        if self.class_labels is None:
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> SubsetState:
+        """Select the kept indices (``state.kept``, sorted) for n examples."""
+        n, seed = check_n(n_examples), check_seed(seed)
+        d = self._init_data(data)
+        scores = (
+            None if d["scores"] is None else _scores(check_data_array("scores", d["scores"], n))
+        )
+        if scores is None and self.prefer != "random":
+            raise SpecurateInputError(f'prefer="{self.prefer}" needs the init data scores')
+        labels = d["class_labels"]
+        rng = np.random.default_rng([seed, _SELECT_STREAM])
+        if labels is None:
             k = _round_half_up(self.keep * n)
             if k == 0:
                 raise SpecurateInputError(
                     f"keep={self.keep} of {n} examples keeps nothing: the subset is empty"
                 )
-            kept = self._select(np.arange(n), k, rng)
+            kept = self._select(self.prefer, scores, np.arange(n), k, rng)
         else:
+            labels = check_data_array("class_labels", labels, n)
             parts = []
-            for c in np.unique(self.class_labels):
-                idx = np.flatnonzero(self.class_labels == c)
+            for c in np.unique(labels):
+                idx = np.flatnonzero(labels == c)
                 k = _round_half_up(self.keep * idx.size)
                 if k == 0:
                     raise SpecurateInputError(
                         f"class {c!r} ({idx.size} examples) keeps no example at keep={self.keep}:"
                         " raise keep or drop class balancing"
                     )
-                parts.append(self._select(idx, k, rng))
+                parts.append(self._select(self.prefer, scores, idx, k, rng))
             kept = np.concatenate(parts)
         return self._state(n, seed, kept, self.epoch_length)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True)
 class KeepMask(_Subset):
-    r"""A fixed filter: train only on examples with ``mask[i]`` True (e.g. from
-    :func:`near_duplicates`). A :class:`StaticSubset` on given indices; the epoch length
-    defaults to the number kept (see :class:`StaticSubset`)."""
+    r"""A fixed filter: train only on examples with ``mask[i]`` True (init data ``mask`` (n,)
+    bool, e.g. from :func:`near_duplicates`; or ``indices`` of the kept examples). A
+    :class:`StaticSubset` on given indices; the epoch length defaults to the number kept."""
 
     name: ClassVar[str] = "keep_mask"
+    data_keys: ClassVar[tuple[str, ...]] = ("mask", "indices")
 
-    mask: np.ndarray
     epoch_length: int | None = None
+    mask: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
 
     def __post_init__(self) -> None:
-        m = np.asarray(self.mask)
-        if m.ndim != 1 or m.size < 1:
-            raise SpecurateInputError(f"mask must be a non-empty 1-D array, got shape {m.shape}")
-        if m.dtype != bool:
-            raise SpecurateInputError(f"mask must be boolean, got dtype {m.dtype}")
-        if not m.any():
-            raise SpecurateInputError("mask keeps no example: the subset is empty")
-        m = m.copy()
-        m.setflags(write=False)
-        object.__setattr__(self, "mask", m)
+        self._deprecated_data()
         check_epoch_length(self.epoch_length)
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """Kept indices = flatnonzero(mask)."""
-        n = check_n(n_examples)
-        if self.mask.size != n:
-            raise SpecurateInputError(f"mask has {self.mask.size} entries for {n} examples")
-        return self._state(n, seed, np.flatnonzero(self.mask), self.epoch_length)
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> SubsetState:
+        """Kept indices = flatnonzero(mask), or the given indices (deduplicated, sorted)."""
+        n, seed = check_n(n_examples), check_seed(seed)
+        d = self._init_data(data)
+        if (d["mask"] is None) == (d["indices"] is None):
+            raise SpecurateInputError("KeepMask needs exactly one of the init data mask or indices")
+        if d["mask"] is not None:
+            m = check_data_array("mask", d["mask"], n)
+            if m.dtype != bool:
+                raise SpecurateInputError(f"mask must be boolean, got dtype {m.dtype}")
+            kept = np.flatnonzero(m)
+        else:
+            from specurate.curation.base import check_indices
+
+            kept = np.unique(check_indices(np.asarray(d["indices"]), n))
+        if kept.size == 0:
+            raise SpecurateInputError("the mask keeps no example: the subset is empty")
+        return self._state(n, seed, kept, self.epoch_length)
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
+@dataclass(frozen=True, kw_only=True)
 class StaticWeights(Strategy):
-    r"""Sample examples with fixed bounded weights from a difficulty score.
+    r"""Sample examples with fixed bounded weights from a difficulty score (init data
+    ``scores`` (n,) ≥ 0).
 
     w = cap_C((1 − mix)·s^{1/T}/mean(s^{1/T}) + mix) (:func:`~specurate.curation.base.
     bounded_weights`): mean(w) = 1, 0 ≤ w ≤ C, the static setting of Theorem 1. Each epoch
     draws m = ``epoch_length`` (default n) indices with p_i = w_i/n by systematic sampling
-    (E[count_i] = m p_i). ``mode="reweight"`` (loss multiplier 1) trains on the reweighted
-    objective (1/n) Σ w_i ℓ_i; ``mode="unbiased"`` multiplies losses by 1/w_i, so the expected
-    gradient is the full-data one (only then is the strategy declared ``unbiased``; it needs
-    every w_i > 0, e.g. mix > 0).
+    (E[count_i] = m p_i). ``correction="reweight"`` (loss scale 1) trains on the reweighted
+    objective (1/n) Σ w_i ℓ_i; ``correction="importance"`` scales losses by 1/w_i, so the
+    expected gradient is the full-data one (only then is the strategy declared ``unbiased``;
+    it needs every w_i > 0, e.g. mix > 0).
 
     Example:
-        >>> s = StaticWeights(scores=[1.0, 2.0, 3.0, 6.0], cap=1.5)
-        >>> st = s.init(4, seed=0)
-        >>> st.arrays["weights"].round(3).tolist()
+        >>> s = StaticWeights(cap=1.5)
+        >>> st = s.init(4, seed=0, scores=[1.0, 2.0, 3.0, 6.0])
+        >>> st.weights.round(3).tolist()
         [0.417, 0.833, 1.25, 1.5]
     """
 
     name: ClassVar[str] = "static_weights"
+    data_keys: ClassVar[tuple[str, ...]] = ("scores",)
 
-    scores: np.ndarray
     cap: float
     temperature: float = 1.0
     mix: float = 0.0
-    mode: Mode = "reweight"
+    correction: Correction = "reweight"
     epoch_length: int | None = None
+    scores: Any = data_field()  # noqa: RUF009 - deprecated: pass it to init
+    mode: str | None = data_field()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scores", _scores(self.scores, nonneg=True))
-        if self.mode not in MODES:
-            raise SpecurateInputError(f"mode must be one of {MODES}, got {self.mode!r}")
+        self._deprecated_data()
+        object.__setattr__(
+            self, "correction", resolve_correction(self.correction, self.mode, "StaticWeights")
+        )
+        object.__setattr__(self, "mode", None)
         if not (isinstance(self.cap, Real) and math.isfinite(self.cap) and self.cap >= 1):
             raise SpecurateInputError(f"cap must be a finite number ≥ 1, got {self.cap}")
         if not (isinstance(self.temperature, Real) and self.temperature > 0):
@@ -559,48 +594,46 @@ class StaticWeights(Strategy):
             raise SpecurateInputError(f"mix must be in [0, 1], got {self.mix}")
         check_epoch_length(self.epoch_length)
 
-    @property
-    def unbiased(self) -> bool:  # type: ignore[override]
-        """True in ``mode="unbiased"`` (importance weights 1/w_i), False in ``"reweight"``."""
-        return self.mode == "unbiased"
-
-    @property
-    def declares_unbiased(self) -> bool:
-        """Same as :attr:`unbiased` (the per-instance declaration read by ``check_strategy``)."""
-        return self.mode == "unbiased"
-
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
-        """Compute the bounded weights (``state.arrays["weights"]``, mean 1, max ≤ cap)."""
-        n = check_n(n_examples)
-        if self.scores.size != n:
-            raise SpecurateInputError(f"scores have {self.scores.size} entries for {n} examples")
-        w = bounded_weights(self.scores, temperature=self.temperature, cap=self.cap, mix=self.mix)
+    def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> WeightsState:
+        """Compute the bounded weights (``state.weights``, mean 1, max ≤ cap)."""
+        n, seed = check_n(n_examples), check_seed(seed)
+        scores = self._init_data(data)["scores"]
+        if scores is None:
+            raise SpecurateInputError("StaticWeights needs the init data scores (n,)")
+        s = _scores(check_data_array("scores", scores, n), nonneg=True)
+        w = bounded_weights(s, temperature=self.temperature, cap=self.cap, mix=self.mix)
         if not abs(w.mean() - 1.0) <= 1e-9:
             k = int(np.count_nonzero(w))
             raise SpecurateInputError(
                 f"cap={self.cap} cannot hold mean-1 weights with only {k} of {n} examples "
                 "weighted: raise cap, mix or temperature"
             )
-        if self.mode == "unbiased" and not np.all(w > 0):
+        if self.correction == "importance" and not np.all(w > 0):
             raise SpecurateInputError(
-                'mode="unbiased" needs every weight > 0 (some scores are 0): set mix > 0'
+                'correction="importance" needs every weight > 0 (some scores are 0): set mix > 0'
             )
-        state = new_state(n, seed=seed, epoch_length=self.epoch_length, weights=w)
-        return state.with_info(max_weight=float(w.max()), cap=float(self.cap))
+        m = n if self.epoch_length is None else int(self.epoch_length)
+        return WeightsState(n=n, seed=seed, epoch_length=m, weights=readonly(w))
 
-    def plan(self, state: State, epoch: int) -> Plan:
+    def _check_state(self, state: object) -> WeightsState:
+        if not isinstance(state, WeightsState):
+            raise SpecurateInputError(f"{self.name} got a state of type {type(state).__name__}")
+        return state
+
+    def plan(self, state: StrategyState, epoch: int) -> Plan:
         """Systematic draw of ``epoch_length`` indices from p = w/n (see :func:`draw_plan`)."""
+        st = self._check_state(state)
         return draw_plan(
-            state.arrays["weights"], state.epoch_length, epoch_rng(state, epoch), mode=self.mode
+            st.weights, st.epoch_length, epoch_rng(st, epoch), correction=self.correction
         )
 
-    def expected_weights(self, state: State) -> np.ndarray:
-        r"""E[Σ_j mult_j 1{idx_j = i}]/m: p_i = w_i/Σw (reweight), 1/n·1{w_i>0} (unbiased).
+    def expected_weights(self, state: StrategyState) -> np.ndarray:
+        r"""E[Σ_j scale_j 1{idx_j = i}]/m: p_i = w_i/Σw (reweight), 1/n·1{w_i>0} (importance).
 
         Exact because systematic sampling gives E[count_i] = m p_i.
         """
-        w = state.arrays["weights"]
+        w = self._check_state(state).weights
         p = w / w.sum()
-        if self.mode == "reweight":
+        if self.correction == "reweight":
             return p
         return np.where(p > 0, 1.0 / state.n, 0.0)
