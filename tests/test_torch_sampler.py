@@ -22,15 +22,16 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from specurate.curation.base import (  # noqa: E402
     Plan,
-    State,
     Strategy,
+    StrategyState,
     Uniform,
     bounded_weights,
-    check_indices,
+    check_batch,
     check_stat,
     draw_plan,
     epoch_rng,
-    new_state,
+    last_occurrence,
+    scatter,
 )
 from specurate.errors import SpecurateInputError  # noqa: E402
 from specurate.torch import CurationSampler, IndexedDataset  # noqa: E402
@@ -38,29 +39,43 @@ from specurate.torch import CurationSampler, IndexedDataset  # noqa: E402
 pytestmark = pytest.mark.torch
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LossState(StrategyState):
+    loss: np.ndarray
+
+
 @dataclass(frozen=True)
 class LossProp(Strategy):
-    """Test strategy: m = keep·n draws ∝ bounded last-seen loss, importance-weighted."""
+    """Test strategy: m = keep·n draws ∝ bounded last-seen loss, importance-weighted; counts
+    its update calls in ``calls`` (a class-level list) to check the sampler folds per plan."""
 
     name: ClassVar[str] = "test-loss-prop"
     needs: ClassVar[frozenset[str]] = frozenset({"loss"})
+    calls: ClassVar[list[int]] = []
     keep: float = 0.6
 
-    def init(self, n_examples: int, *, seed: int = 0) -> State:
+    def init(self, n_examples: int, *, seed: int = 0) -> LossState:
         m = max(1, round(self.keep * n_examples))
-        return new_state(n_examples, seed=seed, epoch_length=m, loss=np.ones(n_examples))
+        return LossState(n=n_examples, seed=seed, epoch_length=m, loss=np.ones(n_examples))
 
-    def plan(self, state: State, epoch: int) -> Plan:
-        w = bounded_weights(state.arrays["loss"], cap=4.0, mix=0.2)
-        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), mode="unbiased")
+    def plan(self, state: LossState, epoch: int) -> Plan:
+        w = bounded_weights(state.loss, cap=4.0, mix=0.2)
+        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), correction="importance")
 
-    def update(self, state: State, indices: np.ndarray, stats: Mapping[str, np.ndarray]) -> State:
-        idx = check_indices(indices, state.n)
+    def update(
+        self, state: LossState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
+    ) -> LossState:
+        idx, stats = check_batch(state, indices, stats)
         v = check_stat(stats, "loss", idx.size)
-        s = np.bincount(idx, weights=v, minlength=state.n)
-        c = np.bincount(idx, minlength=state.n)
-        # Mean of this update's observations: independent of their order (DDP gathers by rank).
-        return state.with_arrays(loss=np.where(c > 0, s / np.maximum(c, 1), state.arrays["loss"]))
+        LossProp.calls.append(idx.size)
+        last = last_occurrence(idx)  # the stream's last value of each index wins
+        return LossState(
+            n=state.n,
+            seed=state.seed,
+            epoch_length=state.epoch_length,
+            loss=scatter(state.loss, idx[last], v[last]),
+            accounting=state.accounting + self.cost(idx.size),
+        )
 
 
 def fake_loss(idx) -> torch.Tensor:
@@ -164,24 +179,24 @@ def test_loss_scale_is_a_new_tensor_and_never_mutates_the_loss():
     plan = sampler.plan
     # The multiplier is a function of the index for draw_plan: all draws of i agree.
     for i in np.unique(plan.indices):
-        assert np.ptp(plan.weights[plan.indices == i]) == 0
+        assert np.ptp(plan.loss_scale[plan.indices == i]) == 0
     idx = torch.as_tensor(plan.indices[:10])
     loss = fake_loss(idx).requires_grad_(False)
     before = loss.clone()
     scale = sampler.loss_scale(idx)
     assert scale.dtype == torch.float32 and scale.shape == (10,)
-    np.testing.assert_allclose(scale.numpy(), plan.weights[:10], rtol=1e-6)
+    np.testing.assert_allclose(scale.numpy(), plan.loss_scale[:10], rtol=1e-6)
     scaled = loss * scale
     scale.mul_(0)  # the returned tensor is the caller's own
     assert torch.equal(loss, before)
-    np.testing.assert_allclose(sampler.loss_scale(idx).numpy(), plan.weights[:10], rtol=1e-6)
-    assert torch.equal(scaled, before * torch.as_tensor(plan.weights[:10], dtype=torch.float32))
+    np.testing.assert_allclose(sampler.loss_scale(idx).numpy(), plan.loss_scale[:10], rtol=1e-6)
+    assert torch.equal(scaled, before * torch.as_tensor(plan.loss_scale[:10], dtype=torch.float32))
     # observe copies: mutating the tensor afterwards does not change the state.
     losses = fake_loss(idx)
     sampler.observe(idx, losses)
-    snap = sampler.state.arrays["loss"].copy()
+    snap = sampler.state.loss.copy()
     losses.fill_(100.0)
-    np.testing.assert_array_equal(sampler.state.arrays["loss"], snap)
+    np.testing.assert_array_equal(sampler.state.loss, snap)
 
 
 # ------------------------------------------------------------------ (d) global RNGs
@@ -219,6 +234,11 @@ def _ddp_worker(rank: int, port: int, out_dir: str) -> None:
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=30))
     try:
+        import specurate.torch.sampler as mod
+
+        gathers = []
+        real = mod.dist.all_gather_object
+        mod.dist.all_gather_object = lambda *a, **k: (gathers.append(1), real(*a, **k))[1]
         sampler = CurationSampler(LossProp(), N_DDP, seed=SEED_DDP)  # world/rank from dist
         assert (sampler.num_replicas, sampler.rank) == (2, rank)
         shards = []
@@ -228,11 +248,15 @@ def _ddp_worker(rank: int, port: int, out_dir: str) -> None:
             shards.append(shard.numpy())
             for b in shard.split(4):  # both ranks have 17 entries: the same number of batches
                 sampler.observe(b, fake_loss(b))
+        with pytest.raises(SpecurateInputError, match="flush"):
+            _ = sampler.state  # buffered observations: reading would be stale
+        sampler.flush()  # one collective folds the last plan's observations
         np.savez(
             os.path.join(out_dir, f"rank{rank}.npz"),
             shard0=shards[0],
             shard1=shards[1],
-            loss=sampler.state.arrays["loss"],
+            loss=sampler.state.loss,
+            gathers=len(gathers),
         )
     finally:
         dist.destroy_process_group()
@@ -248,6 +272,8 @@ def test_ddp_two_ranks_agree_with_a_single_process(tmp_path):
     tmp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
     r0, r1 = (np.load(tmp_path / f"rank{r}.npz") for r in (0, 1))
     np.testing.assert_array_equal(r0["loss"], r1["loss"])  # identical strategy states
+    # one collective per plan (set_epoch 0, set_epoch 1, the final flush), not one per batch
+    assert int(r0["gathers"]) == int(r1["gathers"]) == 3
 
     single = CurationSampler(LossProp(), N_DDP, seed=SEED_DDP)
     for epoch in range(2):
@@ -261,9 +287,11 @@ def test_ddp_two_ranks_agree_with_a_single_process(tmp_path):
         # Union of the shards = the single-process plan (plus DistributedSampler's wrap pad).
         np.testing.assert_array_equal(merged[:33], plan)
         assert merged[33] == plan[0]
-        padded = np.resize(plan, 34)
-        single.observe(padded, fake_loss(padded))
-    np.testing.assert_array_equal(r0["loss"], single.state.arrays["loss"])
+        # a per-batch all-gather order: step by step, rank 0's batch then rank 1's
+        for k in range(0, 17, 4):
+            for shard in (a, b):
+                single.observe(shard[k : k + 4], fake_loss(shard[k : k + 4]))
+    np.testing.assert_array_equal(r0["loss"], single.state.loss)
 
 
 def test_manual_sharding_matches_distributed_sampler_rule():
@@ -297,7 +325,7 @@ def test_state_dict_round_trip_resumes_the_same_plans():
     b = CurationSampler(LossProp(), 30, seed=0)
     b.load_state_dict(sd)
     assert b.epoch == 1 and b.seed == 7
-    np.testing.assert_array_equal(b.state.arrays["loss"], a.state.arrays["loss"])
+    np.testing.assert_array_equal(b.state.loss, a.state.loss)
     np.testing.assert_array_equal(b.shard(), mid_plan)  # the snapshot of epoch 1 came along
     for s in (a, b):
         s.observe(torch.tensor(mid_plan), fake_loss(torch.tensor(mid_plan)))
@@ -355,7 +383,7 @@ def test_bad_input_raises_clear_errors():
         CurationSampler(object(), 10)  # type: ignore[arg-type]
     with pytest.raises(SpecurateInputError):
         s.set_epoch(-1)
-    np.testing.assert_array_equal(s.state.arrays["loss"], np.ones(20))  # nothing was applied
+    np.testing.assert_array_equal(s.state.loss, np.ones(20))  # nothing was applied
 
 
 @pytest.mark.torch
@@ -391,3 +419,135 @@ def test_accounting_counts_trained_and_extra_passes():
     s2 = CurationSampler(OnlineProbe(probe_cost=0.1), 20, seed=0)
     s2.load_state_dict(s.state_dict())
     assert s2.accounting() == acc
+
+
+# ------------------------------------------------------------------ buffering and resume
+def test_observations_fold_once_per_plan_into_the_per_batch_state():
+    from specurate.curation import LossProportional
+
+    strategy = LossProportional(cap=5.0, epoch_length=30)
+    sampler = CurationSampler(strategy, 50, seed=4)
+    LossProp.calls.clear()
+    counting = CurationSampler(LossProp(), 50, seed=4)
+    state = strategy.init(50, seed=4)
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        counting.set_epoch(epoch)
+        assert np.array_equal(sampler.plan.indices, strategy.plan(state, epoch).indices)
+        for b in torch.tensor(list(sampler)).split(7):
+            sampler.observe(b, fake_loss(b) * (epoch + 1))
+            counting.observe(b, fake_loss(b))
+            state = strategy.update(
+                state, b.numpy(), {"loss": (fake_loss(b) * (epoch + 1)).numpy()}
+            )
+    assert sampler.accounting()["trained"] == 90.0  # buffered observations are counted
+    sampler.flush()
+    counting.flush()
+    assert LossProp.calls == [30, 30, 30]  # one update per plan, not one per batch (5 each)
+    np.testing.assert_array_equal(sampler.state.values["loss"], state.values["loss"])
+    np.testing.assert_array_equal(sampler.state.last_seen, state.last_seen)
+
+
+def _train_stream(sampler, epochs, stop_after=None):
+    """Indices trained, epoch by epoch, batch 4; stops (returning early) after ``stop_after``
+    batches in total."""
+    seen, k = [], 0
+    start = sampler.epoch
+    for epoch in range(start, epochs):
+        sampler.set_epoch(epoch)
+        batch = []
+        for i in sampler:
+            batch.append(i)
+            if len(batch) == 4:
+                b = torch.tensor(batch)
+                sampler.observe(b, fake_loss(b) + epoch)
+                seen.extend(batch)
+                batch, k = [], k + 1
+                if stop_after is not None and k == stop_after:
+                    return seen
+        if batch:
+            b = torch.tensor(batch)
+            sampler.observe(b, fake_loss(b) + epoch)
+            seen.extend(batch)
+    sampler.flush()
+    return seen
+
+
+def test_mid_epoch_resume_gives_the_uninterrupted_run():
+    from specurate.curation import FrontierSampler
+
+    groups = np.arange(40) % 5
+    make = lambda: CurationSampler(  # noqa: E731
+        FrontierSampler(soft=True, horizon=8, epoch_length=24), 40, seed=3, groups=groups
+    )
+    full = make()
+    ref = _train_stream(full, 4)
+    first = make()
+    part = _train_stream(first, 4, stop_after=8)  # 6 batches in epoch 0, 2 into epoch 1
+    buf = io.BytesIO()
+    torch.save(first.state_dict(), buf)
+    buf.seek(0)
+    resumed = make()
+    resumed.load_state_dict(torch.load(buf, weights_only=True))
+    assert resumed.epoch == 1
+    rest = _train_stream(resumed, 4)
+    assert part + rest == ref  # the same examples in the same order
+    for field in ("ema_sum", "ema_weight", "ref_sum", "ref_count"):
+        np.testing.assert_array_equal(getattr(resumed.state, field), getattr(full.state, field))
+    assert resumed.accounting() == full.accounting()
+
+
+def test_checkpoint_of_another_data_set_is_refused_and_nothing_changes():
+    a = CurationSampler(LossProp(), 30, seed=1)
+    a.set_epoch(0)
+    sd = a.state_dict()
+    other = CurationSampler(LossProp(), 31, seed=1)
+    before = other.state.loss.copy()
+    with pytest.raises(SpecurateInputError, match="30 examples"):
+        other.load_state_dict(sd)
+    np.testing.assert_array_equal(other.state.loss, before)
+    with pytest.raises(SpecurateInputError):
+        other.load_state_dict({"version": 1})
+
+
+@pytest.mark.filterwarnings("ignore:.set_vital. is deprecated:UserWarning")
+def test_stateful_dataloader_resumes_mid_epoch():
+    sdl = pytest.importorskip("torchdata.stateful_dataloader")
+    ds = IndexedDataset(toy_data(40))
+
+    def run(loader, sampler, epochs, stop=None, start=0):
+        out = []
+        for epoch in range(start, epochs):
+            sampler.set_epoch(epoch)
+            for k, (idx, _x, _y) in enumerate(loader):
+                sampler.observe(idx, fake_loss(idx))
+                out.append(idx.tolist())
+                if stop is not None and (epoch, k) == stop:
+                    return out, loader.state_dict()
+        return out, None
+
+    def make():
+        s = CurationSampler(LossProp(), 40, seed=2)
+        return s, sdl.StatefulDataLoader(ds, batch_size=5, sampler=s)
+
+    s0, l0 = make()
+    ref, _ = run(l0, s0, 3)
+    s1, l1 = make()
+    head, sd = run(l1, s1, 3, stop=(1, 1))  # stop after the 2nd batch of epoch 1
+    s2, l2 = make()
+    l2.load_state_dict(sd)  # restores the sampler (at the next iter) through its protocol
+    tail, _ = run(l2, s2, 3, start=1)  # the loop's own epoch counter is the user's to save
+    assert head + tail == ref
+
+
+def test_chain_accounting_through_the_sampler_counts_the_probe():
+    from specurate.curation import KeepMask, OnlineProbe, chain
+
+    keep = np.arange(20) % 4 != 0
+    s = CurationSampler(chain(KeepMask(), OnlineProbe(probe_cost=0.1)), 20, seed=0, mask=keep)
+    s.set_epoch(0)
+    idx = torch.tensor(s.shard()[:8])
+    s.observe(idx, torch.ones(8), probe_loss=torch.ones(8))
+    for acc in (s.accounting(), (s.flush(), s.accounting())[1]):
+        assert acc["trained"] == 8.0
+        assert acc["extra_forward"] == 8.0 and acc["extra_compute"] == pytest.approx(0.8)
