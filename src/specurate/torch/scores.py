@@ -11,11 +11,17 @@ r"""Per-example scores from torch models, for the static strategies of ``specura
 
 Models are put in evaluation mode for scoring and restored; parameters are never modified by
 scoring. Every random choice comes from a ``torch.Generator`` seeded by the caller.
+
+Device and dtype: the model may live on any device (CPU, CUDA, MPS) in any floating dtype.
+Inputs (numpy arrays, or tensors anywhere) are moved batch by batch to the device of the
+model's parameters and floating inputs cast to their dtype; labels go as int64. Results come
+back as float64 numpy arrays on the CPU (moved off the device before any ``.numpy()``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,12 +32,66 @@ from torch.func import functional_call, grad, vmap
 from specurate.curation.static import el2n_scores, grand_scores
 from specurate.errors import SpecurateInputError
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _placement(model: torch.nn.Module) -> tuple[torch.device, torch.dtype | None]:
+    """Device and floating dtype that inputs of ``model`` must have.
+
+    The device of the first parameter (of the first buffer for a parameter-less module; the
+    CPU for a module with neither) and the dtype of the first floating parameter (buffer), or
+    None when the module holds no floating tensor (inputs then keep their dtype).
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    dtype = next((t.dtype for t in tensors if t.is_floating_point()), None)
+    return device, dtype
+
+
+def _as_tensor(x) -> torch.Tensor:
+    """``x`` (numpy array, tensor on any device, or nested sequence) as a detached tensor, no copy
+    where none is needed; a read-only numpy array is copied (torch cannot wrap it)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if isinstance(x, np.ndarray) and not x.flags.writeable:
+        x = x.copy()
+    return torch.as_tensor(x)
+
+
+def _to_model(t: torch.Tensor, device: torch.device, dtype: torch.dtype | None) -> torch.Tensor:
+    """``t`` on ``device``; a floating ``t`` also cast to ``dtype`` (when not None).
+
+    The cast happens before the transfer, where ``t`` lives (so a float64 CPU array reaches a
+    float32 accelerator that has no float64, e.g. MPS, as float32). Integer and boolean tensors
+    (labels, token ids) keep their dtype.
+    """
+    if dtype is not None and t.is_floating_point() and t.dtype != dtype:
+        t = t.to(dtype)
+    return t.to(device)
+
+
+def _to_numpy64(t: torch.Tensor) -> np.ndarray:
+    """A tensor on any device, in any dtype, as a float64 numpy array on the CPU.
+
+    Detached and moved to the CPU *before* the cast (MPS has no float64) and before
+    ``.numpy()`` (which exists only for CPU tensors, and not for bfloat16).
+    """
+    return t.detach().cpu().to(torch.float64).numpy()
+
+
+def _upcast(t: torch.Tensor) -> torch.Tensor:
+    """float16/bfloat16 -> float32 (for softmax, losses and norms); other dtypes unchanged."""
+    return t.float() if t.dtype in _LOW_PRECISION else t
+
 
 def _tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
-    xt = torch.as_tensor(x)
-    yt = torch.as_tensor(y).long()
+    """Validated (n, …) inputs and (n,) int64 labels, where the caller's tensors live."""
+    xt = _as_tensor(x)
+    yt = _as_tensor(y).long()
     if xt.shape[0] != yt.shape[0]:
         raise SpecurateInputError(f"x has {xt.shape[0]} rows, y has {yt.shape[0]}")
+    if xt.shape[0] == 0:
+        raise SpecurateInputError("x has no rows")
     if xt.is_floating_point() and not torch.isfinite(xt).all():
         raise SpecurateInputError("x contains NaN or inf")
     return xt, yt
@@ -39,32 +99,58 @@ def _tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def predict_proba(model: torch.nn.Module, x, *, batch_size: int = 1024) -> np.ndarray:
-    """Softmax probabilities (n, K) float64 of ``model`` on x (evaluation mode, restored)."""
-    xt = torch.as_tensor(x)
+    """Softmax probabilities (n, K) float64 of ``model`` on x (evaluation mode, restored).
+
+    Args:
+        model: a classifier (b, …) -> (b, K) logits, on any device and in any floating dtype.
+        x: (n, …) inputs (numpy, or a tensor on any device); each batch of ``batch_size`` rows
+            is moved to the model's device and (if floating) cast to its dtype.
+
+    Returns:
+        (n, K) float64 numpy array on the CPU; rows sum to 1. float16/bfloat16 logits are
+        upcast to float32 before the softmax.
+    """
+    xt = _as_tensor(x)
+    if xt.ndim == 0 or len(xt) == 0:
+        raise SpecurateInputError("x has no rows")
+    device, dtype = _placement(model)
     was = model.training
     model.eval()
+    out = []
     try:
-        out = [
-            F.softmax(model(xt[i : i + batch_size]), dim=1) for i in range(0, len(xt), batch_size)
-        ]
+        for i in range(0, len(xt), batch_size):
+            logits = _upcast(model(_to_model(xt[i : i + batch_size], device, dtype)))
+            out.append(_to_numpy64(F.softmax(logits, dim=1)))  # batch by batch off the device
     finally:
         model.train(was)
-    return torch.cat(out).double().numpy()
+    return np.concatenate(out)
 
 
 def per_example_grad_norms(model: torch.nn.Module, x, y, *, batch_size: int = 256) -> np.ndarray:
     r"""GraNd scores ‖∇_θ CE(f_θ(x_i), y_i)‖₂, (n,) float64 (Paul et al. 2021).
 
     Per-example gradients by ``vmap(grad(loss of one example))`` — exactly the gradients a
-    batch of size one would give, computed batched.
+    batch of size one would give, computed batched, in evaluation mode (restored after).
+
+    Args:
+        model: a classifier (b, …) -> (b, K) logits, on any device and in any floating dtype.
+        x: (n, …) inputs; y: (n,) integer labels in [0, K) (numpy, or tensors on any device).
+            Each batch is moved to the model's device; floating x is cast to the model's dtype
+            and y to int64.
+        batch_size: examples per vmapped backward.
+
+    Returns:
+        (n,) float64 numpy array on the CPU (gradient norms in loss units per parameter unit).
+        With float16/bfloat16 models the loss and the squared norms are accumulated in float32.
     """
     xt, yt = _tensors(x, y)
+    device, dtype = _placement(model)
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}
 
     def loss_one(p, xi, yi):
         out = functional_call(model, (p, buffers), (xi.unsqueeze(0),))
-        return F.cross_entropy(out, yi.unsqueeze(0))
+        return F.cross_entropy(_upcast(out), yi.unsqueeze(0))
 
     per_grad = vmap(grad(loss_one), in_dims=(None, 0, 0))
     was = model.training
@@ -72,12 +158,41 @@ def per_example_grad_norms(model: torch.nn.Module, x, y, *, batch_size: int = 25
     norms = []
     try:
         for i in range(0, len(xt), batch_size):
-            g = per_grad(params, xt[i : i + batch_size], yt[i : i + batch_size])
-            sq = sum(v.reshape(v.shape[0], -1).pow(2).sum(dim=1) for v in g.values())
-            norms.append(sq.sqrt())
+            xb = _to_model(xt[i : i + batch_size], device, dtype)
+            yb = yt[i : i + batch_size].to(device=device, dtype=torch.int64)
+            g = per_grad(params, xb, yb)
+            sq = sum(_upcast(v).reshape(v.shape[0], -1).pow(2).sum(dim=1) for v in g.values())
+            norms.append(_to_numpy64(sq.sqrt()))
     finally:
         model.train(was)
-    return torch.cat(norms).double().numpy()
+    return np.concatenate(norms)
+
+
+def _accelerator() -> tuple[str | None, int]:
+    """(device type, device count) of the accelerator torch would use, (None, 0) if none."""
+    acc_api = getattr(torch, "accelerator", None)  # torch ≥ 2.6
+    if acc_api is not None:
+        acc = acc_api.current_accelerator()
+        return (acc.type, acc_api.device_count()) if acc is not None else (None, 0)
+    if torch.cuda.is_available():
+        return "cuda", torch.cuda.device_count()
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps", 1
+    return None, 0
+
+
+@contextmanager
+def _seeded_rng(seed: int):
+    """Seed the CPU and accelerator generators with ``seed``; restore all their states after.
+
+    ``torch.manual_seed`` seeds every device, so every device it seeds is forked — forking
+    only the CPU (``devices=[]``) would leave the caller's CUDA/MPS RNG reseeded.
+    """
+    kind, count = _accelerator()
+    with torch.random.fork_rng(devices=range(count), device_type=kind or "cuda"):
+        torch.manual_seed(seed)
+        yield
 
 
 @dataclass(frozen=True)
@@ -127,23 +242,27 @@ def early_training_scores(
     n = len(xt)
     el2n, gnorm = [], []
     for s in seeds:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(s)  # inside the fork: the caller's RNG state is restored after
+        # Construction, training (dropout) and scoring all draw from the seeded generators;
+        # the caller's CPU and accelerator RNG states are restored after each seed.
+        with _seeded_rng(int(s)):
             model = make_model()
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        gen = torch.Generator().manual_seed(int(s))
-        model.train()
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=gen)
-            for i in range(0, n, batch_size):
-                b = order[i : i + batch_size]
-                loss = F.cross_entropy(model(xt[b]), yt[b])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        el2n.append(predict_proba(model, xt))
-        gnorm.append(per_example_grad_norms(model, xt, yt))
-    labels = yt.numpy()
+            device, dtype = _placement(model)
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+            gen = torch.Generator().manual_seed(int(s))  # data order: CPU, device-independent
+            model.train()
+            for _ in range(epochs):
+                order = torch.randperm(n, generator=gen).to(xt.device)
+                for i in range(0, n, batch_size):
+                    b = order[i : i + batch_size]
+                    xb = _to_model(xt[b], device, dtype)
+                    yb = yt[b].to(device=device, dtype=torch.int64)
+                    loss = F.cross_entropy(_upcast(model(xb)), yb)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+            el2n.append(predict_proba(model, xt))
+            gnorm.append(per_example_grad_norms(model, xt, yt))
+    labels = yt.cpu().numpy()
     return EarlyScores(
         el2n=el2n_scores(np.stack(el2n), labels),
         grand=grand_scores(np.stack(gnorm)),
