@@ -139,7 +139,7 @@ def test_parquet_round_trip(tmp_path):
 def test_training_deterministic_accounted_and_learns():
     torch = pytest.importorskip("torch")
     from specurate.bench import train
-    from specurate.curation import FrontierSampler, Uniform
+    from specurate.curation import FrontierSampler, Uniform, bind
 
     task = clusters(n_train=2000, n_clusters=20, dim=8, seed=0, n_test=1000)
     before = torch.random.get_rng_state().clone()
@@ -159,7 +159,7 @@ def test_training_deterministic_accounted_and_learns():
     # a non-integer budget is met exactly too (truncated last batch), with the frontier sampler
     r4 = train(
         task,
-        FrontierSampler(groups=task.groups),
+        bind(FrontierSampler(), groups=task.groups),
         seed=0,
         budget_passes=0.7,
         batch_size=64,

@@ -127,45 +127,44 @@ def test_make_strategy_names_and_errors():
 
 # ---------------------------------------------------------------------------- frontier EMA
 def test_frontier_moving_average_matches_its_recursion():
+    # the estimate is a bias-corrected EMA over the group's observations one at a time, in
+    # stream order: S ← β S + x, W ← β W + 1, E = S / W with β = 1 − 1/min(h, n_k)
     groups = np.repeat(np.arange(3), [100, 10, 1])
-    fs = FrontierSampler(groups=groups, horizon=4)
-    st = fs.init(111)
+    fs = FrontierSampler(horizon=4)
+    st = fs.init(111, groups=groups)
     rng = np.random.default_rng(0)
-    ema = {}
+    s, w = np.zeros(3), np.zeros(3)
     for _ in range(20):
         idx = rng.choice(111, 16, replace=False)
         loss = rng.random(16)
         st = fs.update(st, idx, {"loss": loss})
-        for k in range(3):
-            sel = groups[idx] == k
-            c = int(sel.sum())
-            if c == 0:
-                continue
-            h = min(4, [100, 10, 1][k])
-            beta = (1 - 1 / h) ** c if h > 1 else 0.0
-            m = float(loss[sel].mean())
-            ema[k] = m if k not in ema else beta * ema[k] + (1 - beta) * m
-    assert np.allclose([ema[k] for k in sorted(ema)], fs._energy(st)[sorted(ema)], rtol=1e-12)
+        for i, x in zip(idx, loss, strict=True):
+            k = groups[i]
+            beta = 1 - 1 / min(4, [100, 10, 1][k])
+            s[k], w[k] = beta * s[k] + x, beta * w[k] + 1
+    seen = w > 0
+    assert np.allclose(s[seen] / w[seen], fs._energy(st)[seen], rtol=1e-12)
     # no per-example memory in this mode: the state stays O(K)
-    assert "sq" not in st.arrays and "seen" not in st.arrays
+    assert st.sq is None and st.seen is None
 
 
-def test_frontier_reference_energy_is_each_groups_first_batch():
+def test_frontier_reference_energy_is_each_groups_first_observations():
     groups = np.repeat(np.arange(2), 10)
-    fs = FrontierSampler(groups=groups, kappa=1.0, floor=0.0, cap=10.0)
-    st = fs.update(fs.init(20), np.arange(10), {"loss": np.full(10, 4.0)})  # group 0 only
+    fs = FrontierSampler(kappa=1.0, floor=0.0, cap=10.0, reference=4)
+    st = fs.update(fs.init(20, groups=groups), np.arange(10), {"loss": np.full(10, 4.0)})
     assert fs.mode_weights(st, 0).tolist() == [1.0, 1.0]  # group 1 unobserved: u = 1
-    st = fs.update(st, np.arange(10, 20), {"loss": np.full(10, 2.0)})
-    assert np.allclose(st.arrays["energy0"], [4.0, 2.0])
+    st = fs.update(st, np.arange(10, 12), {"loss": np.full(2, 2.0)})
+    st = fs.update(st, np.arange(12, 20), {"loss": np.r_[np.full(2, 1.0), np.full(6, 9.0)]})
+    assert np.allclose(st.ref_sum / st.ref_count, [4.0, 1.5])  # the first 4 of each group
     st = fs.update(st, np.arange(10), {"loss": np.full(10, 4.0 * math.exp(-2.5))})
-    assert fs.mode_weights(st, 1).tolist() == [0.0, 1.0]  # group 0 fell by e^-2.5 < e^-2
+    assert fs.mode_weights(st, 1)[0] == 0.0  # group 0 fell by e^-2.5 < e^-2
 
 
 def test_frontier_horizon_needs_groups():
     with pytest.raises(SpecurateInputError, match="horizon"):
-        FrontierSampler(features=np.ones((4, 2)), horizon=8)
+        FrontierSampler(horizon=8).init(4, features=np.ones((4, 2)))
     with pytest.raises(SpecurateInputError, match="horizon"):
-        FrontierSampler(groups=np.zeros(4, int), horizon=0)
+        FrontierSampler(horizon=0)
 
 
 def test_cli_bench_table_has_the_oracle_and_accuracy_columns():
@@ -189,8 +188,8 @@ def test_mode_level_cap_equals_example_level_cap():
 
     rng = np.random.default_rng(0)
     groups = rng.integers(0, 12, 500)
-    fs = FrontierSampler(groups=groups, soft=True, power=1.0, floor=0.01, cap=2.0)
-    st = fs.update(fs.init(500), np.arange(500), {"loss": np.ones(500)})
+    fs = FrontierSampler(soft=True, power=1.0, floor=0.01, cap=2.0, reference=500)
+    st = fs.update(fs.init(500, groups=groups), np.arange(500), {"loss": np.ones(500)})
     st = fs.update(st, np.arange(500), {"loss": np.exp(-groups / 2.0)})
     for epoch in (0, 3, 50):
         omega = fs.mode_weights(st, epoch)

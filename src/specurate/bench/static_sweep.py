@@ -460,14 +460,10 @@ def keep_mask(
         raise SpecurateInputError(f"unknown keep direction {keep!r}; choose from {list(KEEPS)}")
     if keep is not None and scores is None:
         raise SpecurateInputError(f'keep="{keep}" needs scores')
-    strategy = StaticSubset(
-        scores=None if keep is None else scores,
-        keep=1.0 - fraction,
-        prefer=keep or "random",
-        class_labels=class_labels,
-    )
+    strategy = StaticSubset(keep=1.0 - fraction, prefer=keep or "random")
+    data = {"scores": None if keep is None else scores, "class_labels": class_labels}
     mask = np.zeros(int(n), bool)
-    mask[strategy.init(int(n), seed=int(seed)).arrays["kept"]] = True
+    mask[strategy.init(int(n), seed=int(seed), **data).kept] = True
     return mask
 
 
@@ -600,7 +596,7 @@ def static_sweep(
 
     with _threads(threads):
         from specurate.bench.train import train
-        from specurate.curation import KeepMask, Uniform
+        from specurate.curation import KeepMask, Uniform, bind
 
         n = task.n_train
         configs: list[tuple[str, str | None, float]] = []
@@ -645,7 +641,7 @@ def static_sweep(
             mask = keep_mask(n, s, f, keep, seed=seed, class_labels=labels)
             r = train(
                 task,
-                KeepMask(mask=mask),
+                bind(KeepMask(), mask=mask),
                 seed=seed,
                 label=label,
                 **{**train_kw, "budget_passes": budget - charge},

@@ -75,8 +75,7 @@ def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int =
                 f"the true frontier oracle needs known modes; task {task.name!r} has none "
                 "(use a synthetic task: mode-local or clusters)"
             )
-        return curation.FrontierSampler(
-            groups=np.asarray(task.groups),
+        frontier = curation.FrontierSampler(
             soft=True,
             power=1.0,
             floor=0.01,
@@ -86,11 +85,12 @@ def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int =
             horizon=None if name == "oracle" else 256,
             epoch_length=m,
         )
+        return curation.bind(frontier, groups=np.asarray(task.groups))
     if name == "balanced":
         if task.groups is None:
             raise SpecurateInputError(f"task {task.name!r} has no groups to balance")
         g = np.unique(np.asarray(task.groups), return_inverse=True)[1].reshape(-1)
-        return curation.StaticWeights(scores=1.0 / np.bincount(g)[g], cap=50.0)
+        return curation.bind(curation.StaticWeights(cap=50.0), scores=1.0 / np.bincount(g)[g])
     if name == "random-subset":
         return curation.StaticSubset(keep=0.7, prefer="random")
     raise SpecurateInputError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
