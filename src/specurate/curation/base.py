@@ -187,15 +187,21 @@ def scatter(base: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.nda
     return readonly(out)
 
 
-def last_occurrence(indices: np.ndarray) -> np.ndarray:
+def last_occurrence(indices: np.ndarray, n: int | None = None) -> np.ndarray:
     """Positions of the LAST occurrence of each distinct value of ``indices`` (sorted by value).
 
     Observations are a stream: when an example appears several times in one update, the last
-    value wins, exactly as if the rows had been folded one at a time.
+    value wins, exactly as if the rows had been folded one at a time. With ``n`` (values in
+    [0, n)) and m ≳ n/16 rows this is O(n + m) (a maximum scatter) instead of a sort.
     """
+    m = indices.size
+    if n is not None and 16 * m >= n:
+        last = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(last, indices, np.arange(m, dtype=np.int64))
+        return last[last >= 0]
     rev = indices[::-1]
     _, first_in_rev = np.unique(rev, return_index=True)
-    return indices.size - 1 - first_in_rev
+    return m - 1 - first_in_rev
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -381,10 +387,13 @@ def draw_plan(
     w = np.asarray(weights, dtype=float)
     cdf = np.cumsum(w)
     total = cdf[-1]
-    points = (rng.random() + np.arange(m)) * (total / m)
-    idx = np.searchsorted(cdf, points, side="right")
-    np.minimum(idx, w.size - 1, out=idx)
-    idx = idx.astype(np.int64, copy=False)[rng.permutation(m)]
+    # points (u + j)·Δ, j < m, Δ = Σw/m; bin i holds those in [cdf_{i−1}, cdf_i): the count of
+    # points below x is ⌈x/Δ − u⌉ (clipped to [0, m]) — O(n + m), no search
+    u = rng.random()
+    below = np.clip(np.ceil(cdf * (m / total) - u), 0, m).astype(np.int64)
+    below[-1] = m
+    counts = np.diff(below, prepend=0)
+    idx = np.repeat(np.arange(w.size, dtype=np.int64), counts)[rng.permutation(m)]
     if correction == "reweight":
         scale = np.ones(m)
     else:

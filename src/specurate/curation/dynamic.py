@@ -159,7 +159,7 @@ class _Tracker(Strategy):
         values = self._observe(stats, idx.size)
         if idx.size == 0:
             return st
-        last = last_occurrence(idx)
+        last = last_occurrence(idx, st.n)
         pos = idx[last]
         ordinal = st.accounting.trained + last
         new = {k: scatter(st.values[k], pos, v[last]) for k, v in values.items()}
@@ -359,8 +359,11 @@ class InfoBatchStyle(_Tracker):
             kept = np.flatnonzero(keep).astype(np.int64)
         k = kept.size
         q, rest = divmod(m, k)
-        parts = [kept] * q + [rng.permutation(kept)[:rest]]
-        idx = rng.permutation(np.concatenate(parts)).astype(np.int64)
+        if q == 0:  # a random m-subset of the kept set, in random order: one permutation
+            idx = rng.permutation(kept)[:m].astype(np.int64)
+        else:
+            parts = [kept] * q + [rng.permutation(kept)[:rest]]
+            idx = rng.permutation(np.concatenate(parts)).astype(np.int64)
         return Plan(idx, mult[idx])
 
     def expected_weights(self, state: StrategyState) -> np.ndarray:

@@ -110,7 +110,8 @@ class FrontierState(StrategyState):
 def _rank_in_group(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """For rows with group ``labels`` (m,): each row's rank among its group's rows (0 first, in
     row order) and the count of rows per group (K,)."""
-    order = np.argsort(labels, kind="stable")
+    small = np.uint16 if k <= 1 << 16 else labels.dtype  # 16-bit keys: a radix sort, O(m)
+    order = np.argsort(labels.astype(small, copy=False), kind="stable")
     cnt = np.bincount(labels, minlength=k)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     rank = np.empty(labels.size, dtype=np.int64)
@@ -293,7 +294,7 @@ class FrontierSampler(Strategy):
         charged = st.accounting + self.cost(idx.size)
         if st.labels is not None:
             return replace(self._fold_groups(st, idx, (r**2).sum(axis=1)), accounting=charged)
-        last = last_occurrence(idx)
+        last = last_occurrence(idx, st.n)
         pos = idx[last]
         res = st.residual
         if res is None or res.shape[1] != r.shape[1]:
@@ -329,7 +330,7 @@ class FrontierSampler(Strategy):
             ema_sum = st.ema_sum * decay + np.bincount(labels, weights=w * x, minlength=k)
             ema_weight = st.ema_weight * decay + np.bincount(labels, weights=w, minlength=k)
             return replace(out, ema_sum=readonly(ema_sum), ema_weight=readonly(ema_weight))
-        last = last_occurrence(idx)
+        last = last_occurrence(idx, st.n)
         pos = idx[last]
         return replace(out, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
 
