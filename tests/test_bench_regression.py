@@ -127,23 +127,28 @@ def test_make_strategy_names_and_errors():
 
 # ---------------------------------------------------------------------------- frontier EMA
 def test_frontier_moving_average_matches_its_recursion():
-    # the estimate is a bias-corrected EMA over the group's observations one at a time, in
-    # stream order: S ← β S + x, W ← β W + 1, E = S / W with β = 1 − 1/min(h, n_k)
+    # an EMA over the group's observations one at a time, in stream order, started at the
+    # reference energy E(0) (mean of the first `reference` observations): E ← β E + (1 − β) x
+    # with β = 1 − 1/min(h, n_k), whatever E(0) turns out to be (it is applied at the end)
     groups = np.repeat(np.arange(3), [100, 10, 1])
-    fs = FrontierSampler(horizon=4)
+    fs = FrontierSampler(horizon=4, reference=3)
     st = fs.init(111, groups=groups)
     rng = np.random.default_rng(0)
-    s, w = np.zeros(3), np.zeros(3)
+    stream: list[list[float]] = [[], [], []]
     for _ in range(20):
         idx = rng.choice(111, 16, replace=False)
         loss = rng.random(16)
         st = fs.update(st, idx, {"loss": loss})
         for i, x in zip(idx, loss, strict=True):
-            k = groups[i]
-            beta = 1 - 1 / min(4, [100, 10, 1][k])
-            s[k], w[k] = beta * s[k] + x, beta * w[k] + 1
-    seen = w > 0
-    assert np.allclose(s[seen] / w[seen], fs._energy(st)[seen], rtol=1e-12)
+            stream[groups[i]].append(x)
+    for k, xs in enumerate(stream):
+        if not xs:
+            continue
+        beta = 1 - 1 / max(min(4, [100, 10, 1][k]), 1 + 1e-12)
+        e = float(np.mean(xs[:3]))
+        for x in xs:
+            e = beta * e + (1 - beta) * x
+        assert fs._energy(st)[k] == pytest.approx(e, rel=1e-12, abs=1e-12)
     # no per-example memory in this mode: the state stays O(K)
     assert st.sq is None and st.seen is None
 

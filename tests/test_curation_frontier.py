@@ -145,11 +145,11 @@ def test_importance_correction_scales_by_inverse_weights():
 # ----------------------------------------------------------------------------- fold semantics
 def _reference_energies(labels, k, idx, x, reference, horizon):
     """E_k(0) (mean of the first `reference` observations of group k) and E_k (per-example
-    last value averaged over seen examples, or the bias-corrected per-observation EMA with
-    β = 1 − 1/min(horizon, n_k)), by a plain loop over the stream."""
+    last value averaged over seen examples, or the per-observation EMA with
+    β = 1 − 1/min(horizon, n_k) started at E_k(0)), by a plain loop over the stream."""
     counts = np.bincount(labels, minlength=k)
     ref = [[] for _ in range(k)]
-    ema_s, ema_w = np.zeros(k), np.zeros(k)
+    ema_s, ema_c = np.zeros(k), np.zeros(k)
     last = {}
     for i, v in zip(idx, x, strict=True):
         g = labels[i]
@@ -157,11 +157,14 @@ def _reference_energies(labels, k, idx, x, reference, horizon):
             ref[g].append(v)
         if horizon is not None:
             beta = 1.0 - 1.0 / max(min(horizon, counts[g]), 1.0 + 1e-12)
-            ema_s[g], ema_w[g] = beta * ema_s[g] + v, beta * ema_w[g] + 1.0
+            ema_s[g], ema_c[g] = beta * ema_s[g] + v, ema_c[g] + 1.0
         last[i] = v
     e0 = np.array([np.mean(r) if r else np.nan for r in ref])
     if horizon is not None:
-        return e0, np.divide(ema_s, ema_w, out=np.zeros(k), where=ema_w > 0)
+        # E = β^C E(0) + (1 − β) Σ β^a x: the recursion E ← β E + (1 − β) x from E(0)
+        beta = 1.0 - 1.0 / np.maximum(np.minimum(horizon, counts), 1.0 + 1e-12)
+        start = np.nan_to_num(e0)
+        return e0, start * beta**ema_c + (1.0 - beta) * ema_s
     e = np.zeros(k)
     for g in range(k):
         vals = [v for i, v in last.items() if labels[i] == g]
@@ -207,12 +210,13 @@ def test_horizon_tracks_recent_observations():
     s_slow = slow.update(s_slow, np.arange(10), late)
     s_fast = fast.update(s_fast, np.arange(10), late)
     # per-example memory: 40 stale residuals keep E_0 ≈ 0.8 (unlearned); the moving average
-    # over ≈ 5 observations sees the change: (Σ_{a<10} β^a 1e-6 + Σ_{a≥10} β^a) / Σ β^a
+    # over ≈ 5 observations sees the change: β^60 E(0) + (1 − β)(Σ_{a<10} β^a 1e-6 +
+    # Σ_{a≥10} β^a), with E(0) = 1 (the first 16 observations of group 0 were 1)
     assert slow.mode_weights(s_slow, 1).tolist() == [1.0, 1.0]
     assert fast.mode_weights(s_fast, 1).tolist() == [0.0, 1.0]
     beta = 1 - 1 / 5
     a = np.arange(60)
-    want = (np.sum(beta ** a[:10]) * 1e-6 + np.sum(beta ** a[10:])) / np.sum(beta**a)
+    want = beta**60 + (1 - beta) * (np.sum(beta ** a[:10]) * 1e-6 + np.sum(beta ** a[10:]))
     assert fast._energy(s_fast)[0] == pytest.approx(want, rel=1e-9)
 
 

@@ -14,11 +14,11 @@ not know the modes, so the sampler estimates them:
   is projected on each mode: E_k = Σ_i (φ_ik ⋅ r_i)² / n for eigen-directions (φ the
   whitened projections), or the mean squared residual of group k over its examples observed
   so far. With ``horizon=h`` (groups only) E_k is instead an exponential moving average over
-  the group's last ≈ h observations, one observation at a time in stream order and
-  bias-corrected: E_k = Σ_j β^{a_j} x_j / Σ_j β^{a_j}, with x_j the squared residuals of the
-  group's observations, a_j how many of its observations came after j and β = 1 − 1/h_k,
-  h_k = min(h, n_k) — fresher than the per-example memory when an epoch is long (data-rich
-  training); an average of all observations while there are fewer than ≈ h. Its relative
+  the group's last ≈ h observations, one observation at a time in stream order, started at
+  E_k(0): E_k = β^{C_k} E_k(0) + (1 − β) Σ_j β^{a_j} x_j, with x_j the squared residuals of the
+  group's C_k observations so far, a_j how many of them came after j and β = 1 − 1/h_k,
+  h_k = min(h, n_k) (the weights sum to 1) — fresher than the per-example memory when an epoch
+  is long (data-rich training). Its relative
   residual is u_k² = E_k / E_k(0), where E_k(0) is the mean squared residual of the group's
   first ``reference`` observations (for eigen-directions: E_k once every example has been
   observed; u = 1 before); a mode is learned when u_k² ≤ e^{−2κ}. Every estimate is a fold over
@@ -86,7 +86,8 @@ class FrontierState(StrategyState):
         counts: (K,) examples per group (groups), or None.
         ref_sum, ref_count: (K,) squared-residual sum and count of each group's first
             ``reference`` observations (E_k(0) = ref_sum / ref_count), groups only.
-        ema_sum, ema_weight: (K,) bias-corrected moving average Σ β^a x and Σ β^a (horizon).
+        ema_sum, ema_count: (K,) decayed sum Σ β^a x of the moving average and the count C_k of
+            observations it holds (horizon).
         sq: (n,) last squared residual of each example; ``seen`` (n,) bool (no horizon).
         shares, proj: (n, r) shares and whitened projections of the eigen-directions.
         residual: (n, o) last residual of each example (eigen-directions).
@@ -98,7 +99,7 @@ class FrontierState(StrategyState):
     ref_sum: np.ndarray | None = None
     ref_count: np.ndarray | None = None
     ema_sum: np.ndarray | None = None
-    ema_weight: np.ndarray | None = None
+    ema_count: np.ndarray | None = None
     sq: np.ndarray | None = None
     seen: np.ndarray | None = None
     shares: np.ndarray | None = None
@@ -246,7 +247,7 @@ class FrontierSampler(Strategy):
                 "ref_count": zeros(),
             }
             if self.horizon is not None:
-                arrays.update(ema_sum=zeros(), ema_weight=zeros())
+                arrays.update(ema_sum=zeros(), ema_count=zeros())
             else:
                 arrays.update(sq=readonly(np.zeros(n)), seen=readonly(np.zeros(n, dtype=bool)))
             return FrontierState(**base, **arrays)
@@ -322,17 +323,20 @@ class FrontierSampler(Strategy):
         ref_count = st.ref_count + np.bincount(labels[take], minlength=k)
         out = replace(st, ref_sum=readonly(ref_sum), ref_count=readonly(ref_count))
         if self.horizon is not None:  # O(m + K): no per-example memory
-            h = np.minimum(float(self.horizon), np.maximum(st.counts, 1.0))
-            log_beta = np.log1p(-1.0 / np.maximum(h, 1.0 + 1e-12))  # (K,) log β_k
+            log_beta = np.log1p(-1.0 / np.maximum(self._horizons(st), 1.0 + 1e-12))  # log β_k
             after = (cnt[labels] - 1 - rank).astype(float)  # later rows of the same group
             w = np.exp(log_beta[labels] * after)
             decay = np.exp(log_beta * cnt)
             ema_sum = st.ema_sum * decay + np.bincount(labels, weights=w * x, minlength=k)
-            ema_weight = st.ema_weight * decay + np.bincount(labels, weights=w, minlength=k)
-            return replace(out, ema_sum=readonly(ema_sum), ema_weight=readonly(ema_weight))
+            ema_count = st.ema_count + cnt
+            return replace(out, ema_sum=readonly(ema_sum), ema_count=readonly(ema_count))
         last = last_occurrence(idx, st.n)
         pos = idx[last]
         return replace(out, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
+
+    def _horizons(self, state: FrontierState) -> np.ndarray:
+        """(K,) h_k = min(horizon, n_k)."""
+        return np.minimum(float(self.horizon), np.maximum(state.counts, 1.0))
 
     def _energy(self, state: FrontierState) -> np.ndarray:
         """Residual energy per mode, E_k (see the module docstring)."""
@@ -341,9 +345,11 @@ class FrontierSampler(Strategy):
             return ((state.proj.T @ res) ** 2).sum(axis=1) / state.n**2
         k = state.counts.size
         if self.horizon is not None:
-            return np.divide(
-                state.ema_sum, state.ema_weight, out=np.zeros(k), where=state.ema_weight > 0
+            beta = 1.0 - 1.0 / np.maximum(self._horizons(state), 1.0 + 1e-12)
+            e0 = np.divide(
+                state.ref_sum, state.ref_count, out=np.zeros(k), where=state.ref_count > 0
             )
+            return e0 * beta**state.ema_count + (1.0 - beta) * state.ema_sum
         seen = state.seen
         c = np.bincount(state.labels[seen], minlength=k)
         tot = np.bincount(state.labels[seen], weights=state.sq[seen], minlength=k)
