@@ -385,20 +385,38 @@ def draw_plan(
     """
     correction = resolve_correction(correction, mode, "draw_plan")
     w = np.asarray(weights, dtype=float)
-    cdf = np.cumsum(w)
-    total = cdf[-1]
-    # points (u + j)·Δ, j < m, Δ = Σw/m; bin i holds those in [cdf_{i−1}, cdf_i): the count of
-    # points below x is ⌈x/Δ − u⌉ (clipped to [0, m]) — O(n + m), no search
-    u = rng.random()
-    below = np.clip(np.ceil(cdf * (m / total) - u), 0, m).astype(np.int64)
-    below[-1] = m
-    counts = np.diff(below, prepend=0)
+    counts, total = systematic_counts(w, m, rng)
     idx = np.repeat(np.arange(w.size, dtype=np.int64), counts)[rng.permutation(m)]
     if correction == "reweight":
         scale = np.ones(m)
     else:
         scale = total / (w.size * w[idx])
     return Plan(idx, scale)
+
+
+def systematic_counts(
+    weights: np.ndarray, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
+    r"""(counts (n,) int64 summing to m, Σw): systematic sampling of m draws from p ∝ w.
+
+    Points (u + j)·Δ, j < m, Δ = Σw/m, u ~ U[0, 1) (one draw from ``rng``); bin i holds those in
+    [cdf_{i−1}, cdf_i), and the count of points below x is ⌈x/Δ − u⌉ (clipped to [0, m]), so
+    counts_i ∈ {⌊m p_i⌋, ⌈m p_i⌉} with E[counts_i] = m p_i. O(n), no search, in place.
+    """
+    cdf = np.cumsum(weights, dtype=float)
+    total = float(cdf[-1])
+    u = rng.random()
+    cdf *= m / total
+    cdf -= u
+    np.ceil(cdf, out=cdf)
+    np.maximum(cdf, 0.0, out=cdf)
+    np.minimum(cdf, m, out=cdf)
+    below = cdf.astype(np.int64)
+    below[-1] = m
+    counts = np.empty_like(below)
+    counts[0] = below[0]
+    np.subtract(below[1:], below[:-1], out=counts[1:])
+    return counts, total
 
 
 # ----------------------------------------------------------------------------- strategies

@@ -71,10 +71,13 @@ from specurate.curation.base import (
     readonly,
     resolve_correction,
     scatter,
+    systematic_counts,
 )
 from specurate.errors import SpecurateInputError
 
 __all__ = ["FrontierSampler", "FrontierState"]
+
+_MEMBERS_STREAM = 11  # the seeded order of each group's members (a 2-word seed: no epoch's)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -84,6 +87,9 @@ class FrontierState(StrategyState):
     Attributes:
         labels: (n,) int64 group of every example (groups), or None.
         counts: (K,) examples per group (groups), or None.
+        members, starts: (n,) example indices grouped by group (in a seeded random order
+            within each group) and (K + 1,) where each group's run begins: the plan draws
+            within groups from them in O(m + K).
         ref_sum, ref_count: (K,) squared-residual sum and count of each group's first
             ``reference`` observations (E_k(0) = ref_sum / ref_count), groups only.
         ema_sum, ema_count: (K,) decayed sum Σ β^a x of the moving average and the count C_k of
@@ -96,6 +102,8 @@ class FrontierState(StrategyState):
 
     labels: np.ndarray | None = None
     counts: np.ndarray | None = None
+    members: np.ndarray | None = None
+    starts: np.ndarray | None = None
     ref_sum: np.ndarray | None = None
     ref_count: np.ndarray | None = None
     ema_sum: np.ndarray | None = None
@@ -106,6 +114,21 @@ class FrontierState(StrategyState):
     proj: np.ndarray | None = None
     residual: np.ndarray | None = None
     energy0: np.ndarray | None = None
+
+
+def _coprime_strides(n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(K,) random strides s_k in [1, n_k) with gcd(s_k, n_k) = 1 (1 where n_k ≤ 2), so
+    j ↦ (o + j s_k) mod n_k visits every member once per n_k steps, in a plan-specific order."""
+    s = np.ones(n.size, dtype=np.int64)
+    todo = n > 2
+    for _ in range(64):  # the chance of a non-coprime draw is < 1 − 6/π² ≈ 0.4 per try
+        if not todo.any():
+            break
+        draw = 1 + (rng.random(n.size) * np.maximum(n - 1, 1)).astype(np.int64)
+        ok = todo & (np.gcd(draw, n) == 1)
+        s[ok] = draw[ok]
+        todo &= ~ok
+    return s
 
 
 def _rank_in_group(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -240,9 +263,15 @@ class FrontierSampler(Strategy):
             labels = self._labels(d["groups"], n)
             k = int(labels.max()) + 1
             zeros = lambda: readonly(np.zeros(k))  # noqa: E731
+            counts = np.bincount(labels, minlength=k)
+            shuffled = np.random.default_rng([seed, _MEMBERS_STREAM]).permutation(n)
+            small = np.uint16 if k <= 1 << 16 else np.int64
+            members = shuffled[np.argsort(labels[shuffled].astype(small), kind="stable")]
             arrays: dict[str, Any] = {
                 "labels": readonly(labels),
-                "counts": readonly(np.bincount(labels, minlength=k).astype(float)),
+                "counts": readonly(counts.astype(float)),
+                "members": readonly(members.astype(np.int64)),
+                "starts": readonly(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)),
                 "ref_sum": zeros(),
                 "ref_count": zeros(),
             }
@@ -382,25 +411,56 @@ class FrontierSampler(Strategy):
             omega = np.ones(r)
         return omega
 
+    def group_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
+        """(K,) weight of every example of each group (groups): mean 1 over the examples,
+        ≤ C(epoch) = cap (1 + epoch)^γ — capped at the mode level, O(K log K)."""
+        state = self._check_state(state)
+        if state.labels is None:
+            raise SpecurateInputError("group weights need groups")
+        omega = self.mode_weights(state, epoch)
+        cap = self.cap * (1 + epoch) ** self.cap_growth
+        p = state.counts / state.n
+        if self.balance:  # per-mode shares: every mode's total weight ∝ ω_k
+            omega = np.where(p > 0, omega / np.where(p > 0, p, 1.0), 0.0)
+        check_cap(cap)
+        with np.errstate(divide="ignore"):
+            return waterfill(np.log(omega / float(p @ omega)), p, cap, 1.0)
+
     def example_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
         """(n,) example weights with mean 1, ≤ C(epoch) = cap (1 + epoch)^γ."""
         state = self._check_state(state)
+        if state.labels is not None:
+            return self.group_weights(state, epoch)[state.labels]
         omega = self.mode_weights(state, epoch)
         cap = self.cap * (1 + epoch) ** self.cap_growth
-        if state.labels is not None:  # cap at the mode level: O(K log K), the same weights
-            p = state.counts / state.n
-            if self.balance:  # per-mode shares: every mode's total weight ∝ ω_k
-                omega = np.where(p > 0, omega / np.where(p > 0, p, 1.0), 0.0)
-            check_cap(cap)
-            with np.errstate(divide="ignore"):
-                omega = waterfill(np.log(omega / float(p @ omega)), p, cap, 1.0)
-            return omega[state.labels]
         w = state.shares @ omega
         return cap_weights(w / w.mean(), cap)
 
     def plan(self, state: StrategyState, epoch: int) -> Plan:
-        w = self.example_weights(state, epoch)
-        return draw_plan(w, state.epoch_length, epoch_rng(state, epoch), correction=self.correction)
+        r"""m draws with p_i ∝ w_i. Groups: O(m + K) — systematic counts c_k per group (mass
+        w_k n_k), then c_k draws cycling through the group's members from a random offset with
+        a random stride coprime to n_k, so every member is drawn ⌊c_k/n_k⌋ or ⌈c_k/n_k⌉ times
+        and E[count_i] = m p_i exactly. Eigen-directions: :func:`draw_plan` over the n examples.
+        """
+        state = self._check_state(state)
+        rng = epoch_rng(state, epoch)
+        m = state.epoch_length
+        if state.labels is None:
+            w = self.example_weights(state, epoch)
+            return draw_plan(w, m, rng, correction=self.correction)
+        wk = self.group_weights(state, epoch)
+        nk = state.counts.astype(np.int64)
+        c, total = systematic_counts(wk * nk, m, rng)
+        g = np.repeat(np.arange(nk.size, dtype=np.int64), c)
+        j = np.arange(m, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)  # rank in its group
+        off = (rng.random(nk.size) * nk).astype(np.int64)
+        stride = _coprime_strides(nk, rng)
+        idx = state.members[state.starts[g] + (off[g] + j * stride[g]) % np.maximum(nk[g], 1)]
+        order = rng.permutation(m)
+        idx, g = idx[order], g[order]
+        if self.correction == "reweight":
+            return Plan(idx, np.ones(m))
+        return Plan(idx, total / (state.n * wk[g]))
 
     def expected_weights(self, state: StrategyState) -> np.ndarray | None:
         """Importance correction: 1/n for every example with a positive weight (epoch 0)."""
