@@ -268,6 +268,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.integration
 def test_ddp_two_ranks_agree_with_a_single_process(tmp_path):
     tmp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
     r0, r1 = (np.load(tmp_path / f"rank{r}.npz") for r in (0, 1))
@@ -386,7 +387,7 @@ def test_bad_input_raises_clear_errors():
     np.testing.assert_array_equal(s.state.loss, np.ones(20))  # nothing was applied
 
 
-@pytest.mark.torch
+@pytest.mark.integration
 @pytest.mark.parametrize("strategy", ["uniform", "infobatch", "frontier"])
 def test_readme_example_trains(strategy):
     # the README's three-line integration, run as a script (2 epochs keep it short)

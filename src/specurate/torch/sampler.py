@@ -281,7 +281,8 @@ class CurationSampler(Sampler[int]):
         self._pending: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self._pending_count = 0
         self._steps = 0  # observe calls since the last flush (orders the gathered rows)
-        self._yielded = 0  # entries of the current epoch's shard handed out
+        self._it: Any = None  # the current epoch's iterator (its position is the resume point)
+        self._it_start = self._it_size = 0
         self._resume_at: int | None = None
         if self.num_samples < 1:
             raise SpecurateInputError(
@@ -419,10 +420,14 @@ class CurationSampler(Sampler[int]):
 
     def _set_plan(self, plan: Plan, epoch: int) -> None:
         n = self._state.n
-        counts = np.bincount(plan.indices, minlength=n)
-        sums = np.bincount(plan.indices, weights=plan.loss_scale, minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        if np.all(plan.loss_scale == 1.0):  # reweighting plans: 1 on the plan, NaN off it
+            scale = np.full(n, np.nan)
+            scale[plan.indices] = 1.0
+        else:  # the mean of each index's draws
+            counts = np.bincount(plan.indices, minlength=n)
+            sums = np.bincount(plan.indices, weights=plan.loss_scale, minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         self._plan, self._plan_epoch, self._scale = plan, epoch, scale
 
     @property
@@ -451,13 +456,16 @@ class CurationSampler(Sampler[int]):
             start = 0
         self._iterated = True
         self._snapshot()
-        return self._iterate(self.shard()[start:].tolist(), start)
+        items = self.shard()[start:].tolist()
+        self._it, self._it_start, self._it_size = iter(items), start, len(items)
+        return self._it  # a plain list iterator: C speed; its length hint gives the position
 
-    def _iterate(self, items: list[int], start: int):
-        self._yielded = start
-        for i in items:
-            self._yielded += 1
-            yield i
+    @property
+    def _yielded(self) -> int:
+        """Entries of the current epoch's shard handed out so far."""
+        if self._it is None:
+            return 0
+        return self._it_start + self._it_size - self._it.__length_hint__()
 
     # ------------------------------------------------------------------ training hooks
     def _positions(self, indices: Any, name: str = "indices") -> np.ndarray:
@@ -629,4 +637,4 @@ class CurationSampler(Sampler[int]):
             self._set_plan(*plan)
         yielded = int(sd.get("yielded", 0))
         self._resume_at = yielded if self._iterated and yielded < self.num_samples else None
-        self._yielded = yielded
+        self._it, self._it_start, self._it_size = iter(()), yielded, 0
