@@ -28,12 +28,13 @@ strategy = {
     "uniform": Uniform(),
     "loss": LossProportional(cap=5.0),
     "infobatch": InfoBatchStyle(prune=0.5, total_epochs=args.epochs),
-    "frontier": FrontierSampler(groups=y[:4000].numpy(), soft=True),
+    "frontier": FrontierSampler(soft=True),  # modes: the classes, given to init below
 }[args.strategy]
+data = {"groups": y[:4000].numpy()} if args.strategy == "frontier" else {}
 model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
-sampler = CurationSampler(strategy, len(train), seed=0)  # changed line 1
+sampler = CurationSampler(strategy, len(train), seed=0, **data)  # changed line 1
 loader = DataLoader(IndexedDataset(train), batch_size=64, sampler=sampler)
 steps = 0
 for epoch in range(args.epochs):
