@@ -27,14 +27,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-OLD_REF = "f30b1a9"  # the last commit before the redesign of issue 11
 STRATEGIES = (
     "uniform",
     "random-subset",
@@ -173,15 +170,10 @@ def run_all(args: argparse.Namespace, old: bool) -> dict[str, Any]:
 
 def old_results(args: argparse.Namespace) -> dict[str, Any]:
     """Run this script on the package at ``--old-ref`` in a subprocess."""
-    root = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(root), "archive", args.old_ref, "src/specurate"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src")}
+    from _reference import reference_src
+
+    with reference_src(args.old_ref) as src:
+        env = {**os.environ, "PYTHONPATH": str(src)}
         cmd = [sys.executable, __file__, "--worker-old", *_forward(args)]
         res = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
         sys.stderr.write(res.stderr)
@@ -209,7 +201,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="50000,1280000,10000000")
     ap.add_argument("--batches", default="128,1024")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
-    ap.add_argument("--old-ref", default=OLD_REF)
+    ap.add_argument("--old-ref", default="f30b1a9", help="the pre-redesign commit")
     ap.add_argument("--no-old", action="store_true", help="measure this implementation only")
     ap.add_argument("--worker-old", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -748,7 +748,9 @@ def bench(
             names.insert(0, "uniform")
         size = {} if n_train is None else {"n_train": n_train}
         task = TASKS[dataset](seed=seed, **size)
-        makers = {n: make_strategy(n, task, budget_passes=epochs) for n in names}
+        makers = {
+            n: make_strategy(n, task, budget_passes=epochs, batch_size=batch_size) for n in names
+        }
         rates = _bench_rates(
             lr, lr_grid, names, lambda s: TASKS[dataset](seed=s, **size), epochs, seed, as_json
         )

@@ -1,9 +1,10 @@
 r"""The benchmark's built-in strategies, by name, with the settings every benchmark number uses.
 
-Dynamic strategies re-plan ``replans`` times per pass (``epoch_length = n / replans``): in the
-data-rich regime a run is a few passes long, and a strategy that re-plans once per pass adapts
-once or twice per run. InfoBatch-style keeps full-pass epochs (its rule is defined per epoch)
-and anneals over the last 12.5% of ⌈budget⌉ epochs.
+Dynamic strategies re-plan ``replans`` times per pass (``epoch_length = n / replans``, rounded
+down to whole training batches): in the data-rich regime a run is a few passes long, and a
+strategy that re-plans once per pass adapts once or twice per run. InfoBatch-style keeps
+full-pass epochs (its rule is defined per epoch) and anneals over the last 12.5% of ⌈budget⌉
+epochs.
 
 =================  ============================================================================
 name               strategy
@@ -46,14 +47,18 @@ def needs_oracle(name: str) -> bool:
     return name == "oracle"
 
 
-def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int = 10) -> Any:
+def make_strategy(
+    name: str, task: Task, *, budget_passes: float, replans: int = 10, batch_size: int = 128
+) -> Any:
     """A fresh built-in strategy ``name`` for ``task`` (see the module table).
 
     Args:
         name: one of :data:`STRATEGIES`.
         task: the task (its size and groups).
         budget_passes: the run's compute budget (sets InfoBatch-style's annealing epochs).
-        replans: plans per pass of the dynamic strategies (epoch length n / replans).
+        replans: plans per pass of the dynamic strategies (epoch length n / replans, rounded
+            down to whole batches: no ragged last batch every plan).
+        batch_size: the training batch size the epoch length is rounded to.
     """
     from specurate import curation
 
@@ -61,6 +66,8 @@ def make_strategy(name: str, task: Task, *, budget_passes: float, replans: int =
         raise SpecurateInputError(f"replans must be a positive integer, got {replans}")
     n = task.n_train
     m = max(1, n // int(replans))
+    if m > batch_size:
+        m -= m % int(batch_size)
     if name == "uniform":
         return curation.Uniform()
     if name == "loss":

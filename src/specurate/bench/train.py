@@ -239,6 +239,7 @@ def train(
                 f"[{name} seed {seed}] {spent / n:8.3f} passes  loss {loss:.4f}  acc {accuracy:.3f}"
             )
 
+    wants_residual = "residual" in strategy.needs
     model.train()
     epoch = 0
     done = False
@@ -257,7 +258,7 @@ def train(
             sampler.state = new
         t0 = time.perf_counter()
         sampler.set_epoch(epoch)
-        order = torch.as_tensor(np.fromiter(iter(sampler), dtype=np.int64))
+        order = torch.as_tensor(sampler.shard())  # what iterating the sampler yields
         wall += time.perf_counter() - t0
         if order.numel() == 0:
             raise SpecurateInputError(f"strategy {name!r} planned an empty epoch")
@@ -286,7 +287,7 @@ def train(
             loss.backward()
             opt.step()
             extra = {}
-            if "residual" in strategy.needs:  # signed residual: f − y (mse), p − onehot (ce)
+            if wants_residual:  # signed residual: f − y (mse), p − onehot (ce)
                 extra["residual"] = residual(out.detach(), y_tr[idx], kind)
             sampler.observe(idx, per_example.detach(), **extra)  # 3. feed the strategy
             wall += time.perf_counter() - t0
@@ -385,7 +386,7 @@ def tune_lr(
     for lr, s in progress_iter(jobs, f"tuning the learning rate of {strategy}", enabled=progress):
         r = train(
             task,
-            make_strategy(strategy, task, budget_passes=budget_passes),
+            make_strategy(strategy, task, budget_passes=budget_passes, batch_size=batch_size),
             seed=s,
             budget_passes=budget_passes,
             batch_size=batch_size,

@@ -52,6 +52,7 @@ import numpy as np
 
 from specurate._weights import waterfill
 from specurate.curation.base import (
+    Accounting,
     Correction,
     Plan,
     Strategy,
@@ -121,13 +122,12 @@ def _coprime_strides(n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     j ↦ (o + j s_k) mod n_k visits every member once per n_k steps, in a plan-specific order."""
     s = np.ones(n.size, dtype=np.int64)
     todo = n > 2
-    for _ in range(64):  # the chance of a non-coprime draw is < 1 − 6/π² ≈ 0.4 per try
-        if not todo.any():
-            break
-        draw = 1 + (rng.random(n.size) * np.maximum(n - 1, 1)).astype(np.int64)
-        ok = todo & (np.gcd(draw, n) == 1)
-        s[ok] = draw[ok]
-        todo &= ~ok
+    while todo.any():  # 16 candidates a round: a round fails with probability < 0.6^16 ≈ 3e-4
+        draw = 1 + (rng.random((n.size, 16)) * np.maximum(n - 1, 1)[:, None]).astype(np.int64)
+        ok = np.gcd(draw, n[:, None]) == 1
+        hit = todo & ok.any(axis=1)
+        s[hit] = draw[hit, ok[hit].argmax(axis=1)]
+        todo &= ~hit
     return s
 
 
@@ -172,6 +172,9 @@ class FrontierSampler(Strategy):
 
     name: ClassVar[str] = "frontier"
     data_keys: ClassVar[tuple[str, ...]] = ("groups", "features")
+    # per-example losses; eigen-directions also read signed residuals (``residual``), whose
+    # projections cancel — with groups r_i² = ℓ_i suffices
+    needs: ClassVar[frozenset[str]] = frozenset({"loss"})
     rank: int = 32
     kappa: float = 1.0
     soft: bool = False
@@ -217,12 +220,6 @@ class FrontierSampler(Strategy):
             isinstance(self.horizon, bool) or int(self.horizon) != self.horizon or self.horizon < 1
         ):
             raise SpecurateInputError(f"horizon must be a positive integer, got {self.horizon}")
-
-    @property
-    def needs(self) -> frozenset[str]:  # type: ignore[override]
-        """Per-example losses; signed residuals (``residual``) for eigen-directions, whose
-        projections cancel (with groups, r_i² = ℓ_i suffices)."""
-        return frozenset({"loss"})
 
     # ----------------------------------------------------------------- modes of the examples
     @staticmethod
@@ -323,7 +320,7 @@ class FrontierSampler(Strategy):
             raise SpecurateInputError("residual contains NaN or inf")
         charged = st.accounting + self.cost(idx.size)
         if st.labels is not None:
-            return replace(self._fold_groups(st, idx, (r**2).sum(axis=1)), accounting=charged)
+            return self._fold_groups(st, idx, (r**2).sum(axis=1), charged)
         last = last_occurrence(idx, st.n)
         pos = idx[last]
         res = st.residual
@@ -340,7 +337,9 @@ class FrontierSampler(Strategy):
         # the reference energy E_k(0) of eigen-directions: once every example has been observed
         return replace(new, energy0=readonly(self._energy(new)))
 
-    def _fold_groups(self, st: FrontierState, idx: np.ndarray, x: np.ndarray) -> FrontierState:
+    def _fold_groups(
+        self, st: FrontierState, idx: np.ndarray, x: np.ndarray, charged: Accounting
+    ) -> FrontierState:
         """Fold squared residuals ``x`` (m,) of examples ``idx`` (stream order) into the group
         statistics: reference energies, and the moving average or the per-example memory."""
         labels = st.labels[idx]
@@ -350,7 +349,11 @@ class FrontierSampler(Strategy):
         take = st.ref_count[labels] + rank < self.reference
         ref_sum = st.ref_sum + np.bincount(labels[take], weights=x[take], minlength=k)
         ref_count = st.ref_count + np.bincount(labels[take], minlength=k)
-        out = replace(st, ref_sum=readonly(ref_sum), ref_count=readonly(ref_count))
+        ref = {
+            "ref_sum": readonly(ref_sum),
+            "ref_count": readonly(ref_count),
+            "accounting": charged,
+        }
         if self.horizon is not None:  # O(m + K): no per-example memory
             log_beta = np.log1p(-1.0 / np.maximum(self._horizons(st), 1.0 + 1e-12))  # log β_k
             after = (cnt[labels] - 1 - rank).astype(float)  # later rows of the same group
@@ -358,10 +361,10 @@ class FrontierSampler(Strategy):
             decay = np.exp(log_beta * cnt)
             ema_sum = st.ema_sum * decay + np.bincount(labels, weights=w * x, minlength=k)
             ema_count = st.ema_count + cnt
-            return replace(out, ema_sum=readonly(ema_sum), ema_count=readonly(ema_count))
+            return replace(st, **ref, ema_sum=readonly(ema_sum), ema_count=readonly(ema_count))
         last = last_occurrence(idx, st.n)
         pos = idx[last]
-        return replace(out, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
+        return replace(st, **ref, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
 
     def _horizons(self, state: FrontierState) -> np.ndarray:
         """(K,) h_k = min(horizon, n_k)."""

@@ -273,11 +273,17 @@ class CurationSampler(Sampler[int]):
             }
 
         self._state: StrategyState = strategy.init(n_strategy, seed=self.seed, **data)
+        self._needs = frozenset(strategy.needs)
+        # accounting: the folded state's (refreshed at every fold) + cost per buffered example
+        # (a strategy's cost is linear in the count)
+        self._unit = strategy.cost(1).as_dict()
+        self._folded: dict[str, float] | None = None
         self.epoch = 0
         self._iterated = False
         self._plan: Plan | None = None
         self._plan_epoch: int | None = None
-        self._scale: np.ndarray | None = None
+        self._scale: np.ndarray | None = None  # per-example loss scale of the plan (NaN: off)
+        self._in_plan: np.ndarray | None = None  # or, when every scale is 1, membership only
         self._pending: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self._pending_count = 0
         self._steps = 0  # observe calls since the last flush (orders the gathered rows)
@@ -316,6 +322,7 @@ class CurationSampler(Sampler[int]):
             raise SpecurateInputError("call flush() on every rank before replacing the state")
         self.flush()
         self._state = value
+        self._folded = None
 
     def _collective(self) -> bool:
         return _distributed() and self.num_replicas > 1
@@ -340,6 +347,7 @@ class CurationSampler(Sampler[int]):
             stats = {k: np.concatenate([g[1][k] for g in gathered])[order] for k in keys}
         if pos.size:
             self._state = self.strategy.update(self._state, pos, stats)
+            self._folded = None
 
     def _buffer(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """The buffered observations as (positions, statistics, step of each row)."""
@@ -420,15 +428,17 @@ class CurationSampler(Sampler[int]):
 
     def _set_plan(self, plan: Plan, epoch: int) -> None:
         n = self._state.n
-        if np.all(plan.loss_scale == 1.0):  # reweighting plans: 1 on the plan, NaN off it
-            scale = np.full(n, np.nan)
-            scale[plan.indices] = 1.0
+        if np.all(plan.loss_scale == 1.0):  # reweighting plans: membership is all we need
+            in_plan = np.zeros(n, dtype=bool)
+            in_plan[plan.indices] = True
+            self._plan, self._plan_epoch, self._scale, self._in_plan = plan, epoch, None, in_plan
+            return
         else:  # the mean of each index's draws
             counts = np.bincount(plan.indices, minlength=n)
             sums = np.bincount(plan.indices, weights=plan.loss_scale, minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
                 scale = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-        self._plan, self._plan_epoch, self._scale = plan, epoch, scale
+        self._plan, self._plan_epoch, self._scale, self._in_plan = plan, epoch, scale, None
 
     @property
     def plan(self) -> Plan:
@@ -499,10 +509,14 @@ class CurationSampler(Sampler[int]):
         """
         pos = self._positions(indices)
         self._snapshot()
-        assert self._scale is not None
-        s = self._scale[pos]
-        if np.any(np.isnan(s)):
-            missing = _to_numpy(indices, "indices").reshape(-1)[np.isnan(s)][:5].tolist()
+        if self._scale is None:
+            off = ~self._in_plan[pos]
+            s = np.ones(pos.size)
+        else:
+            s = self._scale[pos]
+            off = np.isnan(s)
+        if off.any():
+            missing = _to_numpy(indices, "indices").reshape(-1)[off][:5].tolist()
             raise SpecurateInputError(
                 f"indices {missing} are not in the plan of epoch {self.epoch}"
             )
@@ -536,7 +550,7 @@ class CurationSampler(Sampler[int]):
             if np.issubdtype(v.dtype, np.number) and not np.all(np.isfinite(v)):
                 raise SpecurateInputError(f"{key} contains NaN or inf")
             stats[key] = v
-        missing = set(self.strategy.needs) - set(stats)
+        missing = self._needs - stats.keys()
         if missing:
             raise SpecurateInputError(
                 f"strategy {self.strategy.name!r} needs the statistics {sorted(missing)}"
@@ -560,8 +574,10 @@ class CurationSampler(Sampler[int]):
         the unfolded buffer counts this rank's (exact in one process; under DDP exact after
         :meth:`flush`).
         """
-        acc = self.strategy.accounting(self._state) + self.strategy.cost(self._pending_count)
-        return acc.as_dict()
+        if self._folded is None:
+            self._folded = self.strategy.accounting(self._state).as_dict()
+        k = self._pending_count
+        return {key: v + k * self._unit[key] for key, v in self._folded.items()}
 
     @property
     def observed(self) -> int:
@@ -624,6 +640,7 @@ class CurationSampler(Sampler[int]):
             plan = (Plan(idx, _to_numpy(q["loss_scale"], "plan").astype(float)), int(q["epoch"]))
         # everything validated: apply
         self._state = state
+        self._folded = None
         self.seed = int(sd["seed"])
         self.epoch = int(sd["epoch"])
         self._iterated = bool(sd["iterated"])
@@ -632,7 +649,7 @@ class CurationSampler(Sampler[int]):
             for s in np.unique(steps)
         ]
         self._pending_count, self._steps = int(pos.size), len(self._pending)
-        self._plan = self._plan_epoch = self._scale = None
+        self._plan = self._plan_epoch = self._scale = self._in_plan = None
         if plan is not None:
             self._set_plan(*plan)
         yielded = int(sd.get("yielded", 0))
