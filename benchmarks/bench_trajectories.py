@@ -46,7 +46,9 @@ def main() -> None:
     ap.add_argument("--epochs", default="3")
     ap.add_argument("--seeds", default="3")
     ap.add_argument("--lr", default="0.1")
-    ap.add_argument("--reps", type=int, default=3, help="alternating old/new wall-ratio runs")
+    ap.add_argument(
+        "--reps", type=int, default=3, help="alternating old/new wall-ratio runs (0: none)"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     with reference_src(args.old_ref) as old_src:
@@ -74,6 +76,8 @@ def main() -> None:
                     f"{n.mean():.4g} ± {n.std(ddof=1):.2g} | "
                     f"{'yes' if np.array_equal(o, n) else 'no'} | {sp_txt[0]} | {sp_txt[1]} |"
                 )
+        if args.reps < 1:
+            return
         ratios: dict[str, list[float]] = {"old": [], "new": []}
         wall = ["--dataset", "mnist1d", "--strategies", "uniform,frontier", "--epochs", "10"]
         wall += ["--seeds", "3", "--lr", "0.2"]
