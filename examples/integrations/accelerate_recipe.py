@@ -51,4 +51,5 @@ if __name__ == "__main__":
         acc = (model(x_test.to(accelerator.device)).argmax(1).cpu() == y_test).float().mean()
     if accelerator.is_main_process:
         print(f"test_accuracy={acc.item():.3f} accounting={sampler.accounting()}")
-    accelerator.end_training()  # destroys the process group: no abort at exit under torchrun
+    accelerator.free_memory()  # drop the DDP wrapper first: it holds the process group
+    accelerator.end_training()  # destroys the group: no gloo abort at exit under torchrun

@@ -65,3 +65,6 @@ if __name__ == "__main__":
     acc = (model.net(x_test).argmax(1) == y_test).float().mean().item()
     if trainer.is_global_zero:
         print(f"test_accuracy={acc:.3f} accounting={sampler.accounting()}")
+    del trainer  # under DDP: release Lightning's wrapper, then the process group, before exit
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

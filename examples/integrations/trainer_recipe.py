@@ -61,4 +61,5 @@ if __name__ == "__main__":
         acc = (model(x_test)["logits"].argmax(1) == y_test).float().mean().item()
     if args.process_index == 0:
         print(f"test_accuracy={acc:.3f} accounting={sampler.accounting()}")
-    trainer.accelerator.end_training()  # destroys the process group under torchrun
+    trainer.accelerator.free_memory()  # drop the DDP wrapper first: it holds the group
+    trainer.accelerator.end_training()  # destroys the group: no gloo abort at exit

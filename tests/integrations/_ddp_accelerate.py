@@ -4,6 +4,7 @@ Usage: python -m torch.distributed.run --nproc_per_node 2 _ddp_accelerate.py OUT
 (accelerate launch --cpu would start a single process).
 """
 
+import gc
 import sys
 
 import accelerate_recipe as recipe
@@ -41,4 +42,8 @@ if __name__ == "__main__":
             opt.zero_grad()
     sampler.flush()  # one collective: both ranks fold the last plan
     recorder.write(sys.argv[1], accelerator.process_index, accelerator.num_processes)
+    accelerator.free_memory()  # release the DDP wrapper (it holds the process group) first
+    del model, opt
+    gc.collect()
+    torch.distributed.barrier()
     accelerator.end_training()

@@ -3,10 +3,12 @@
 Usage: python _ddp_lightning.py OUT_DIR (Lightning relaunches this script for rank 1).
 """
 
+import gc
 import sys
 
 import lightning.pytorch as L
 import lightning_recipe as recipe
+import torch
 from _ddp_common import EpochRecorder
 
 from specurate.curation import LossProportional
@@ -50,3 +52,9 @@ if __name__ == "__main__":
     model = Recording(sampler)
     trainer.fit(model)
     model.recorder.write(sys.argv[1], trainer.global_rank, trainer.world_size)
+    # tear down in order: release Lightning's DDP wrapper (it holds the process group), then the
+    # group itself, so no gloo thread outlives it at interpreter exit
+    del trainer, model
+    gc.collect()
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()

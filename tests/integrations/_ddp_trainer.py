@@ -3,9 +3,11 @@
 Usage: python -m torch.distributed.run --nproc_per_node 2 _ddp_trainer.py OUT_DIR
 """
 
+import gc
 import sys
 import tempfile
 
+import torch
 import trainer_recipe as recipe
 from _ddp_common import EpochRecorder
 from transformers import TrainerCallback, TrainingArguments
@@ -57,4 +59,9 @@ if __name__ == "__main__":
     trainer.add_callback(EpochStart(recorder))
     trainer.train()
     recorder.write(sys.argv[1], args.process_index, args.world_size)
-    trainer.accelerator.end_training()
+    accelerator = trainer.accelerator
+    accelerator.free_memory()  # drop the DDP wrapper (it holds the process group) first,
+    del trainer  # so that destroying the group below is the last use of it
+    gc.collect()
+    torch.distributed.barrier()
+    accelerator.end_training()
