@@ -44,13 +44,19 @@ def test_predict_proba_rows_sum_to_one_and_mode_restored():
     assert model.training
 
 
+def _seeded_scores(make, x, y, epochs):
+    """early_training_scores twice with the same seeds: equal scores, global RNG untouched."""
+    state = torch.random.get_rng_state()
+    a = early_training_scores(make, x, y, epochs=epochs, seeds=(0, 1))
+    assert torch.equal(state, torch.random.get_rng_state())
+    b = early_training_scores(make, x, y, epochs=epochs, seeds=(0, 1))
+    assert np.array_equal(a.el2n, b.el2n) and np.array_equal(a.grand, b.grand)
+    return a
+
+
 def test_early_scores_are_seeded_and_leave_global_rng_alone():
     x, y = _data(60)
-    state = torch.random.get_rng_state()
-    a = early_training_scores(_model, x, y, epochs=1, seeds=(0, 1))
-    assert torch.equal(state, torch.random.get_rng_state())
-    b = early_training_scores(_model, x, y, epochs=1, seeds=(0, 1))
-    assert np.array_equal(a.el2n, b.el2n) and np.array_equal(a.grand, b.grand)
+    a = _seeded_scores(_model, x, y, epochs=1)
     assert a.el2n.shape == (60,) and np.all(a.el2n >= 0) and np.all(a.grand >= 0)
     assert a.train_passes == 120 and a.score_passes == 240
     with pytest.raises(SpecurateInputError, match="rows"):
@@ -136,8 +142,4 @@ def test_early_scores_with_dropout_are_seeded_and_leave_global_rng_alone():
         )
 
     x, y = _data(30)
-    state = torch.random.get_rng_state()
-    a = early_training_scores(make, x, y, epochs=2, seeds=(0, 1))
-    assert torch.equal(state, torch.random.get_rng_state())
-    b = early_training_scores(make, x, y, epochs=2, seeds=(0, 1))
-    assert np.array_equal(a.el2n, b.el2n) and np.array_equal(a.grand, b.grand)
+    _seeded_scores(make, x, y, epochs=2)  # dropout draws come from the forked, seeded RNG

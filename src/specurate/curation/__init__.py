@@ -7,9 +7,9 @@ steps — ``init(n, *, seed, **data)``, ``plan(state, epoch)``, ``update(state, 
 any strategy into a ``torch.utils.data.Sampler``.
 """
 
-import warnings as _warnings
 from typing import Any as _Any
 
+from specurate.curation import base as _base
 from specurate.curation.base import (
     CORRECTIONS,
     Accounting,
@@ -111,10 +111,5 @@ __all__ = [
 
 def __getattr__(name: str) -> _Any:  # deprecated alias (curation.State vs dynamics.State)
     if name == "State":
-        _warnings.warn(
-            "specurate.curation.State is deprecated: use StrategyState",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return StrategyState
+        return _base.deprecated_state_alias()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -175,11 +175,6 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def frozen_copy(a: Any, dtype: Any = None) -> np.ndarray:
-    """A read-only copy of ``a`` (for arrays a state keeps from its caller)."""
-    return readonly(np.array(a, dtype=dtype, copy=True))
-
-
 def scatter(base: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
     """A NEW read-only copy of ``base`` with ``base[indices] = values`` (indices distinct)."""
     out = np.array(base, copy=True)
@@ -225,32 +220,39 @@ class StrategyState:
         return replace(self, accounting=self.accounting + extra)
 
 
-def states_equal(a: Any, b: Any) -> bool:
-    """Structural equality of two states (arrays compared with NaN = NaN)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (
-            isinstance(a, np.ndarray)
-            and isinstance(b, np.ndarray)
-            and a.shape == b.shape
-            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-        )
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        if type(a) is not type(b):
-            return False
-        return all(
-            states_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
-        )
-    if isinstance(a, Mapping):
-        return (
-            isinstance(b, Mapping) and set(a) == set(b) and all(states_equal(a[k], b[k]) for k in a)
-        )
-    if isinstance(a, tuple):
-        return (
-            isinstance(b, tuple)
-            and len(a) == len(b)
-            and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
-        )
-    return bool(a == b)
+def states_equal(a: Any, b: Any, *, rtol: float = 0.0) -> bool:
+    """Structural equality of two states (arrays compared with NaN = NaN).
+
+    With ``rtol`` > 0, float arrays and floats agree to that relative tolerance (absolute
+    1e-12), e.g. when two summation orders of the same fold are compared.
+    """
+
+    def eq(x: Any, y: Any) -> bool:
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+                return False
+            if x.shape != y.shape:
+                return False
+            if rtol and x.dtype.kind == "f":
+                return np.allclose(x, y, rtol=rtol, atol=1e-12, equal_nan=True)
+            return np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return type(x) is type(y) and all(
+                eq(getattr(x, f.name), getattr(y, f.name)) for f in dataclasses.fields(x)
+            )
+        if isinstance(x, Mapping):
+            return isinstance(y, Mapping) and set(x) == set(y) and all(eq(x[k], y[k]) for k in x)
+        if isinstance(x, tuple):
+            return (
+                isinstance(y, tuple)
+                and len(x) == len(y)
+                and all(eq(u, v) for u, v in zip(x, y, strict=True))
+            )
+        if rtol and isinstance(x, float) and isinstance(y, float):
+            return bool(np.isclose(x, y, rtol=rtol, atol=1e-12))
+        return bool(x == y)
+
+    return eq(a, b)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -317,26 +319,31 @@ def check_batch(
     """
     if not isinstance(state, StrategyState):
         raise SpecurateInputError(f"expected a strategy state, got {type(state).__name__}")
+    idx = check_indices(indices, state.n)
+    return idx, check_stats(stats, idx.size)
+
+
+def check_stats(stats: Mapping[str, Any], size: int) -> dict[str, np.ndarray]:
+    """Per-example statistics as arrays with leading dimension ``size``: real, and finite where
+    floating (one clear :class:`SpecurateInputError` otherwise)."""
     if not isinstance(stats, Mapping):
         raise SpecurateInputError(f"stats must be a mapping of arrays, got {type(stats).__name__}")
-    idx = check_indices(indices, state.n)
     out: dict[str, np.ndarray] = {}
     for key, value in stats.items():
         try:
             v = np.asarray(value)
         except (TypeError, ValueError) as err:
             raise SpecurateInputError(f"{key} cannot be read as an array: {err}") from None
-        if v.ndim == 0 or v.shape[0] != idx.size:
+        if v.ndim == 0 or v.shape[0] != size:
             raise SpecurateInputError(
-                f"{key} has leading dimension {v.shape[:1]} for {idx.size} indices"
+                f"{key} has leading dimension {v.shape[:1]} for {size} indices"
             )
         if v.dtype.kind == "c":
             raise SpecurateInputError(f"{key} is complex; statistics must be real")
-        if v.dtype.kind in "iufb":
-            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
-                raise SpecurateInputError(f"{key} contains NaN or inf")
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            raise SpecurateInputError(f"{key} contains NaN or inf")
         out[key] = v
-    return idx, out
+    return out
 
 
 def check_weights(w: np.ndarray, n: int, *, name: str = "weights") -> np.ndarray:
@@ -381,7 +388,7 @@ def draw_plan(
     Systematic sampling places m equally spaced points (one uniform offset) on the cumulative
     distribution, so example i is drawn ⌊m p_i⌋ or ⌈m p_i⌉ times — E[count_i] = m p_i — and
     the order is shuffled. Loss scales: 1 (``reweight``) or 1/(n p_i) (``importance``).
-    Cost O(n + m) (the equally spaced points are sorted, so the search is a merge).
+    Cost O(n + m): the counts come from :func:`systematic_counts`, with no search.
     """
     correction = resolve_correction(correction, mode, "draw_plan")
     w = np.asarray(weights, dtype=float)
@@ -606,14 +613,19 @@ def bind(strategy: Strategy, **data: Any) -> Bound:
     return Bound(strategy, dict(data))
 
 
+def deprecated_state_alias(stacklevel: int = 3) -> type[StrategyState]:
+    """``StrategyState``, with the deprecation warning of its old name ``State``."""
+    warnings.warn(
+        "specurate.curation.State is deprecated: use StrategyState",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return StrategyState
+
+
 def __getattr__(name: str) -> Any:  # deprecated aliases
     if name == "State":
-        warnings.warn(
-            "specurate.curation.State is deprecated: use StrategyState",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return StrategyState
+        return deprecated_state_alias()
     if name in ("MODES", "Mode"):
         warnings.warn(
             f"specurate.curation.base.{name} is deprecated: use CORRECTIONS / Correction",

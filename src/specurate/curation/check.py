@@ -191,27 +191,10 @@ def check_update_split_invariant(strategy: Strategy, setup: CheckSetup) -> None:
         folded = strategy.update(
             folded, p.indices[part], {k: np.asarray(v)[part] for k, v in stats.items()}
         )
-    assert _close_states(whole, folded), (
+    assert states_equal(whole, folded, rtol=1e-9), (
         "update(update(s, A), B) differs from update(s, A ⧺ B): the state depends on how "
         "observations are split into updates (the torch sampler folds a plan at once)"
     )
-
-
-def _close_states(a: Any, b: Any) -> bool:
-    """Structural equality with float arrays compared to 1e-9 relative (summation order)."""
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype.kind == "f":
-        return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
-    if isinstance(a, float) and isinstance(b, float):
-        return bool(np.isclose(a, b, rtol=1e-9, atol=1e-12))
-    if dataclasses.is_dataclass(a) and not isinstance(a, type) and type(a) is type(b):
-        return all(
-            _close_states(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
-        )
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return set(a) == set(b) and all(_close_states(a[k], b[k]) for k in a)
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_close_states(x, y) for x, y in zip(a, b, strict=True))
-    return states_equal(a, b)
 
 
 def _raises(fn: Callable[[], object]) -> bool:
@@ -312,7 +295,7 @@ def check_ddp_agreement(strategy: Strategy, setup: CheckSetup, *, ranks: int = 2
         for _ in range(ranks)
     ]
     assert all(states_equal(finals[0], f) for f in finals[1:]), "ranks ended in different states"
-    assert _close_states(serial, finals[0]), (
+    assert states_equal(serial, finals[0], rtol=1e-9), (
         "folding a plan's gathered observations once differs from per-batch updates"
     )
 

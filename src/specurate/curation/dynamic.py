@@ -147,9 +147,6 @@ class _Tracker(Strategy):
         """Validated (m,) values of the tracked statistics from ``stats``."""
         return {k: _nonneg_stat(stats, k, m) for k in self._tracked()}
 
-    def cost(self, count: int) -> Accounting:
-        return Accounting(trained=int(count))
-
     def update(
         self, state: StrategyState, indices: np.ndarray, stats: Mapping[str, np.ndarray]
     ) -> ScoreState:

@@ -131,11 +131,16 @@ def _coprime_strides(n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return s
 
 
+def _group_order(labels: np.ndarray, k: int) -> np.ndarray:
+    """Stable argsort of group labels in [0, k): with 16-bit keys numpy radix-sorts, O(m)."""
+    small = np.uint16 if k <= 1 << 16 else labels.dtype
+    return np.argsort(labels.astype(small, copy=False), kind="stable")
+
+
 def _rank_in_group(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """For rows with group ``labels`` (m,): each row's rank among its group's rows (0 first, in
     row order) and the count of rows per group (K,)."""
-    small = np.uint16 if k <= 1 << 16 else labels.dtype  # 16-bit keys: a radix sort, O(m)
-    order = np.argsort(labels.astype(small, copy=False), kind="stable")
+    order = _group_order(labels, k)
     cnt = np.bincount(labels, minlength=k)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     rank = np.empty(labels.size, dtype=np.int64)
@@ -262,8 +267,7 @@ class FrontierSampler(Strategy):
             zeros = lambda: readonly(np.zeros(k))  # noqa: E731
             counts = np.bincount(labels, minlength=k)
             shuffled = np.random.default_rng([seed, _MEMBERS_STREAM]).permutation(n)
-            small = np.uint16 if k <= 1 << 16 else np.int64
-            members = shuffled[np.argsort(labels[shuffled].astype(small), kind="stable")]
+            members = shuffled[_group_order(labels[shuffled], k)]
             arrays: dict[str, Any] = {
                 "labels": readonly(labels),
                 "counts": readonly(counts.astype(float)),
@@ -414,6 +418,10 @@ class FrontierSampler(Strategy):
             omega = np.ones(r)
         return omega
 
+    def cap_at(self, epoch: int) -> float:
+        """The weight bound C(epoch) = cap (1 + epoch)^γ."""
+        return self.cap * (1 + epoch) ** self.cap_growth
+
     def group_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
         """(K,) weight of every example of each group (groups): mean 1 over the examples,
         ≤ C(epoch) = cap (1 + epoch)^γ — capped at the mode level, O(K log K)."""
@@ -421,7 +429,7 @@ class FrontierSampler(Strategy):
         if state.labels is None:
             raise SpecurateInputError("group weights need groups")
         omega = self.mode_weights(state, epoch)
-        cap = self.cap * (1 + epoch) ** self.cap_growth
+        cap = self.cap_at(epoch)
         p = state.counts / state.n
         if self.balance:  # per-mode shares: every mode's total weight ∝ ω_k
             omega = np.where(p > 0, omega / np.where(p > 0, p, 1.0), 0.0)
@@ -434,10 +442,8 @@ class FrontierSampler(Strategy):
         state = self._check_state(state)
         if state.labels is not None:
             return self.group_weights(state, epoch)[state.labels]
-        omega = self.mode_weights(state, epoch)
-        cap = self.cap * (1 + epoch) ** self.cap_growth
-        w = state.shares @ omega
-        return cap_weights(w / w.mean(), cap)
+        w = state.shares @ self.mode_weights(state, epoch)
+        return cap_weights(w / w.mean(), self.cap_at(epoch))
 
     def plan(self, state: StrategyState, epoch: int) -> Plan:
         r"""m draws with p_i ∝ w_i. Groups: O(m + K) — systematic counts c_k per group (mass

@@ -65,8 +65,9 @@ def curated_loss(
 
     Returns ``(per_example_loss * sampler.loss_scale(indices)).mean()`` (a new tensor, on the
     loss's device and dtype) after ``sampler.observe(indices, per_example_loss, **other_stats)``.
-    Call it exactly once per training batch on every rank (under DDP ``observe`` takes part in
-    a collective), and only on training batches: evaluation losses must not reach the strategy.
+    Call it exactly once per training batch (``observe`` only buffers; the fold, a collective
+    under DDP, happens at ``set_epoch``/``flush`` on every rank), and only on training batches:
+    evaluation losses must not reach the strategy.
 
     Args:
         sampler: the :class:`CurationSampler` the batch was drawn from.
@@ -99,6 +100,15 @@ def _world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size(), dist.get_rank()
     return 1, 0
+
+
+def _check_ranks(sampler: CurationSampler, world: int, rank: int, fix: str) -> None:
+    """The sampler shards for this process: its (num_replicas, rank) are the job's."""
+    if sampler.num_replicas != world or sampler.rank != rank:
+        raise SpecurateInputError(
+            f"the CurationSampler was built for rank {sampler.rank} of {sampler.num_replicas} but "
+            f"this process is rank {rank} of {world}: {fix}"
+        )
 
 
 def _samplers_of(loader: Any) -> list[Any]:
@@ -152,14 +162,12 @@ def check_loader(
             f"sampler must be a CurationSampler, got {type(sampler).__name__}"
         )
     d_world, d_rank = _world()
-    world = d_world if world_size is None else int(world_size)
-    this = d_rank if rank is None else int(rank)
-    if sampler.num_replicas != world or sampler.rank != this:
-        raise SpecurateInputError(
-            f"the CurationSampler was built for rank {sampler.rank} of {sampler.num_replicas} but "
-            f"this process is rank {this} of {world}: build it after the process group is "
-            "initialized, or pass num_replicas= and rank= explicitly"
-        )
+    _check_ranks(
+        sampler,
+        d_world if world_size is None else int(world_size),
+        d_rank if rank is None else int(rank),
+        "build it after the process group is initialized, or pass num_replicas= and rank=",
+    )
     samplers = _samplers_of(loader)
     if not any(s is sampler for s in samplers):
         names = ", ".join(type(s).__name__ for s in samplers) or "none"
@@ -174,13 +182,6 @@ def check_loader(
             f"batches among {batch_sampler.num_processes} processes, but the CurationSampler "
             "already shards its plan by rank: do not pass the DataLoader to accelerator.prepare"
         )
-
-
-def _flush(sampler: CurationSampler) -> None:
-    """Apply observations a sampler may still buffer (samplers without ``flush`` buffer none)."""
-    flush = getattr(sampler, "flush", None)
-    if callable(flush):
-        flush()
 
 
 class IndexedDictDataset(Dataset):
@@ -304,7 +305,7 @@ def _make_curation_callback() -> type:
 
         def on_train_end(self, trainer: Any, pl_module: Any) -> None:
             """Apply buffered observations, so ``sampler.accounting()`` is complete."""
-            _flush(self._need())
+            self._need().flush()
 
         def state_dict(self) -> dict[str, Any]:
             """The sampler's state (see :meth:`CurationSampler.state_dict`) for checkpoints."""
@@ -360,7 +361,7 @@ def _make_curation_trainer() -> type:
             self.sampler.set_epoch(math.floor((state.epoch or 0.0) + 1e-9))
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            _flush(self.sampler)
+            self.sampler.flush()
 
     class CurationTrainer(transformers.Trainer):
         r"""A 🤗 ``Trainer`` that trains on a :class:`CurationSampler`'s plans.
@@ -409,14 +410,12 @@ def _make_curation_trainer() -> type:
                     "CurationTrainer needs TrainingArguments(remove_unused_columns=False): the "
                     f"Trainer would drop the {index_key!r} column the sampler needs"
                 )
-            if self.args.world_size != sampler.num_replicas or (
-                self.args.process_index != sampler.rank
-            ):
-                raise SpecurateInputError(
-                    f"the CurationSampler was built for rank {sampler.rank} of "
-                    f"{sampler.num_replicas} but the Trainer runs rank {self.args.process_index} "
-                    f"of {self.args.world_size}: build it after TrainingArguments"
-                )
+            _check_ranks(
+                sampler,
+                self.args.world_size,
+                self.args.process_index,
+                "build it after TrainingArguments",
+            )
             self.sampler = sampler
             self.per_example_loss = per_example_loss or _default_per_example_loss
             self.index_key = index_key

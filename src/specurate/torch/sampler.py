@@ -52,6 +52,7 @@ from specurate.curation.base import (
     StrategyState,
     check_indices,
     check_stat,
+    check_stats,
 )
 from specurate.errors import SpecurateInputError
 
@@ -286,7 +287,6 @@ class CurationSampler(Sampler[int]):
         self._in_plan: np.ndarray | None = None  # or, when every scale is 1, membership only
         self._pending: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self._pending_count = 0
-        self._steps = 0  # observe calls since the last flush (orders the gathered rows)
         self._it: Any = None  # the current epoch's iterator (its position is the resume point)
         self._it_start = self._it_size = 0
         self._resume_at: int | None = None
@@ -318,9 +318,11 @@ class CurationSampler(Sampler[int]):
     def state(self, value: StrategyState) -> None:
         if not isinstance(value, StrategyState) or value.n != self._state.n:
             raise SpecurateInputError("state must be a strategy state for the same data set size")
-        if self._collective() and self._pending_count:
-            raise SpecurateInputError("call flush() on every rank before replacing the state")
-        self.flush()
+        if self._collective():  # folding would be a collective: the buffer must be empty
+            if self._pending_count:
+                raise SpecurateInputError("call flush() on every rank before replacing the state")
+        else:
+            self.flush()
         self._state = value
         self._folded = None
 
@@ -334,7 +336,7 @@ class CurationSampler(Sampler[int]):
         buffers of every rank first — one collective; call it on every rank.
         """
         pos, stats, steps = self._buffer()
-        self._pending, self._pending_count, self._steps = [], 0, 0
+        self._pending, self._pending_count = [], 0
         if self._collective():
             gathered: list[Any] = [None] * dist.get_world_size()
             dist.all_gather_object(gathered, (pos, stats, steps))
@@ -540,16 +542,8 @@ class CurationSampler(Sampler[int]):
         """
         pos = self._positions(indices)
         loss = check_stat({"loss": _to_numpy(losses, "losses")}, "loss", pos.size)
-        stats: dict[str, np.ndarray] = {"loss": loss}
-        for key, value in other_stats.items():
-            v = _to_numpy(value, key)
-            if v.ndim == 0 or v.shape[0] != pos.size:
-                raise SpecurateInputError(
-                    f"{key} has leading dimension {v.shape[:1]} for {pos.size} indices"
-                )
-            if np.issubdtype(v.dtype, np.number) and not np.all(np.isfinite(v)):
-                raise SpecurateInputError(f"{key} contains NaN or inf")
-            stats[key] = v
+        other = {key: _to_numpy(value, key) for key, value in other_stats.items()}
+        stats = {"loss": loss, **check_stats(other, pos.size)}
         missing = self._needs - stats.keys()
         if missing:
             raise SpecurateInputError(
@@ -562,7 +556,6 @@ class CurationSampler(Sampler[int]):
             )
         self._pending.append((pos, stats))
         self._pending_count += int(pos.size)
-        self._steps += 1
 
     def accounting(self) -> dict[str, float]:
         """Compute charged so far, in per-example passes.
@@ -644,11 +637,14 @@ class CurationSampler(Sampler[int]):
         self.seed = int(sd["seed"])
         self.epoch = int(sd["epoch"])
         self._iterated = bool(sd["iterated"])
-        self._pending = [
-            (pos[steps == s], {k: v[steps == s] for k, v in stats.items()})
-            for s in np.unique(steps)
-        ]
-        self._pending_count, self._steps = int(pos.size), len(self._pending)
+        cuts = np.flatnonzero(np.diff(steps)) + 1  # the buffer's batches, in order
+        batches = {k: np.split(v, cuts) for k, v in stats.items()}
+        self._pending = (
+            [(p, {k: batches[k][i] for k in batches}) for i, p in enumerate(np.split(pos, cuts))]
+            if pos.size
+            else []
+        )
+        self._pending_count = int(pos.size)
         self._plan = self._plan_epoch = self._scale = self._in_plan = None
         if plan is not None:
             self._set_plan(*plan)
