@@ -15,7 +15,7 @@ The old implementation is the package at ``--old-ref`` (default: the commit befo
 redesign) extracted with ``git archive`` and measured in a subprocess with its own API; the
 ratio old/new of the per-batch overhead is printed for every row. Prints a markdown table.
 
-    python benchmarks/bench_sampler.py                      # ≈ 10 minutes, ≈ 6 GB at n = 10⁷
+    python benchmarks/bench_sampler.py      # ≈ 1 minute, ≈ 6 GB at n = 10⁷ (log: bench-sampler.log)
     python benchmarks/bench_sampler.py --sizes 50000 --batches 128 --no-old   # quick look
 """
 
@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 import numpy as np
+from _log import progress
 
 STRATEGIES = (
     "uniform",
@@ -162,9 +163,7 @@ def run_all(args: argparse.Namespace, old: bool) -> dict[str, Any]:
             for b in args.batches:
                 r = measure(name, n, b, old, 40 if old and n >= 10**6 else 300)
                 out["rows"].append({"strategy": name, "n": n, "batch": b, **r})
-                print(
-                    f"  {'old' if old else 'new'} {name} n={n} b={b}", file=sys.stderr, flush=True
-                )
+                progress("sampler", f"{'old' if old else 'new'} {name} n={n:,} b={b}")
     return out
 
 

@@ -7,7 +7,7 @@ bit-identical, and the speed-ups. Then measures the frontier's wall-clock ratio 
 mnist1d (10 passes, rate 0.2: the tuned rate of both in BENCHMARKS.md), alternating old and new
 ``--reps`` times so both see the same machine load.
 
-    python benchmarks/bench_trajectories.py            # ≈ 15 minutes on 2 cores
+    python benchmarks/bench_trajectories.py   # ≈ 4 minutes (progress: bench-trajectories.log)
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _log import progress
 from _reference import OLD_REF, ROOT, reference_src
 
 
 def bench(src: Path, *args: str) -> dict:
+    progress("trajectories", f"specurate bench {' '.join(args)} ({src})")
     env = {**os.environ, "PYTHONPATH": str(src)}
     cmd = [sys.executable, "-m", "specurate.cli", "bench", *args, "--json"]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
