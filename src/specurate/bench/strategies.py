@@ -1,10 +1,5 @@
-r"""The benchmark's built-in strategies, by name, with the settings every benchmark number uses.
-
-Dynamic strategies re-plan ``replans`` times per pass (``epoch_length = n / replans``, rounded
-down to whole training batches): in the data-rich regime a run is a few passes long, and a
-strategy that re-plans once per pass adapts once or twice per run. InfoBatch-style keeps
-full-pass epochs (its rule is defined per epoch) and anneals over the last 12.5% of ⌈budget⌉
-epochs.
+r"""Built-in strategies by name: :data:`~specurate.bench.presets.STRATEGY_PRESETS` made concrete
+for a task.
 
 =================  ============================================================================
 name               strategy
@@ -30,21 +25,74 @@ name               strategy
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from specurate._validate import check_choice, check_positive_int
+from specurate.bench.presets import STRATEGIES, STRATEGY_PRESETS, StrategyPreset
 from specurate.bench.tasks import Task
 from specurate.errors import SpecurateInputError
 
 __all__ = ["STRATEGIES", "make_strategy", "needs_oracle"]
 
-STRATEGIES = ("uniform", "loss", "infobatch", "frontier", "oracle", "random-subset", "balanced")
-
 
 def needs_oracle(name: str) -> bool:
     """Whether runs of ``name`` are trained with free exact residuals (the reference oracle)."""
-    return name == "oracle"
+    return STRATEGY_PRESETS[name].oracle if name in STRATEGY_PRESETS else False
+
+
+def _group_index(task: Task) -> np.ndarray:
+    return np.unique(np.asarray(task.groups), return_inverse=True)[1].reshape(-1)
+
+
+def _uniform(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    return curation.Uniform(**p.settings)
+
+
+def _loss(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    return curation.LossProportional(**p.settings, epoch_length=m)
+
+
+def _infobatch(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    return curation.InfoBatchStyle(**p.settings, total_epochs=max(1, math.ceil(budget)))
+
+
+def _frontier(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    frontier = curation.FrontierSampler(**p.settings, epoch_length=m)
+    return curation.bind(frontier, groups=np.asarray(task.groups))
+
+
+def _balanced(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    g = _group_index(task)
+    return curation.bind(curation.StaticWeights(**p.settings), scores=1.0 / np.bincount(g)[g])
+
+
+def _random_subset(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    return curation.StaticSubset(**p.settings)
+
+
+_BUILDERS: dict[str, Callable[[StrategyPreset, Task, int, float], Any]] = {
+    "uniform": _uniform,
+    "loss": _loss,
+    "infobatch": _infobatch,
+    "frontier": _frontier,
+    "balanced": _balanced,
+    "random-subset": _random_subset,
+}
 
 
 def make_strategy(
@@ -53,51 +101,25 @@ def make_strategy(
     """A fresh built-in strategy ``name`` for ``task`` (see the module table).
 
     Args:
-        name: one of :data:`STRATEGIES`.
+        name: one of :data:`STRATEGIES` (a key of
+            :data:`~specurate.bench.presets.STRATEGY_PRESETS`).
         task: the task (its size and groups).
         budget_passes: the run's compute budget (sets InfoBatch-style's annealing epochs).
         replans: plans per pass of the dynamic strategies (epoch length n / replans, rounded
             down to whole batches: no ragged last batch every plan).
         batch_size: the training batch size the epoch length is rounded to.
     """
-    from specurate import curation
-
-    if int(replans) != replans or replans < 1:
-        raise SpecurateInputError(f"replans must be a positive integer, got {replans}")
-    n = task.n_train
-    m = max(1, n // int(replans))
+    replans = check_positive_int("replans", replans)
+    preset = STRATEGY_PRESETS[check_choice("strategy", name, STRATEGY_PRESETS)]
+    if preset.needs_groups and task.groups is None:
+        what = "mode groups for the " + name if preset.kind == "frontier" else "groups to balance"
+        raise SpecurateInputError(f"task {task.name!r} has no {what}")
+    if preset.oracle and task.test_groups is None:
+        raise SpecurateInputError(
+            f"the true frontier oracle needs known modes; task {task.name!r} has none "
+            "(use a synthetic task: mode-local or clusters)"
+        )
+    m = max(1, task.n_train // replans)
     if m > batch_size:
         m -= m % int(batch_size)
-    if name == "uniform":
-        return curation.Uniform()
-    if name == "loss":
-        return curation.LossProportional(cap=5.0, epoch_length=m)
-    if name == "infobatch":
-        return curation.InfoBatchStyle(prune=0.5, total_epochs=max(1, math.ceil(budget_passes)))
-    if name in ("frontier", "oracle"):
-        if task.groups is None:
-            raise SpecurateInputError(f"task {task.name!r} has no mode groups for the {name}")
-        if name == "oracle" and task.test_groups is None:
-            raise SpecurateInputError(
-                f"the true frontier oracle needs known modes; task {task.name!r} has none "
-                "(use a synthetic task: mode-local or clusters)"
-            )
-        frontier = curation.FrontierSampler(
-            soft=True,
-            power=1.0,
-            floor=0.01,
-            balance=True,
-            cap=50.0,
-            cap_growth=0.5,
-            horizon=None if name == "oracle" else 256,
-            epoch_length=m,
-        )
-        return curation.bind(frontier, groups=np.asarray(task.groups))
-    if name == "balanced":
-        if task.groups is None:
-            raise SpecurateInputError(f"task {task.name!r} has no groups to balance")
-        g = np.unique(np.asarray(task.groups), return_inverse=True)[1].reshape(-1)
-        return curation.bind(curation.StaticWeights(cap=50.0), scores=1.0 / np.bincount(g)[g])
-    if name == "random-subset":
-        return curation.StaticSubset(keep=0.7, prefer="random")
-    raise SpecurateInputError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+    return _BUILDERS[preset.kind](preset, task, m, budget_passes)

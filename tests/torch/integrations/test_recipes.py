@@ -35,7 +35,7 @@ from specurate.torch.integrations import (  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RECIPES = ROOT / "examples" / "integrations"
 HERE = Path(__file__).resolve().parent
 EPOCHS, N_TRAIN = 2, 512  # what every recipe trains: 2 epochs over 512 examples

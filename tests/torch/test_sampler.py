@@ -395,7 +395,7 @@ def test_readme_example_trains(strategy):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).parents[1] / "examples" / "train_mnist5k.py"
+    script = Path(__file__).parents[2] / "examples" / "train_mnist5k.py"
     out = subprocess.run(
         [sys.executable, str(script), strategy, "--epochs", "2"],
         capture_output=True,

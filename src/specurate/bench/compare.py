@@ -1,0 +1,181 @@
+r"""The one comparison loop: seeds × strategies → learning rate → train → runs.
+
+Every caller that compares strategies by real training — ``specurate bench``, the real-training
+parts of ``specurate run``, the oracle and label-noise experiments — goes through
+:func:`compare_strategies`, so they tune, seed, cache and count compute the same way:
+
+1. a learning rate per strategy: the given one, or each strategy's best on ``lr_grid`` tuned on
+   an independent draw of the task (``make_task(seed + 1000)``, :func:`~specurate.bench.train.
+   tune_lr`);
+2. one run per (seed, strategy) with seeds ``seed … seed + seeds − 1``, every strategy on the
+   same task draw; runs are ordered seed-major, strategies in the given order;
+3. with ``cache``, every tuned rate and finished run is a JSON file there, so an interrupted
+   comparison resumes where it stopped (and the rerun returns identical runs).
+
+Summaries (speed-ups, CIs) are :func:`specurate.bench.metrics.summarize` of the returned runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specurate._validate import check_names, check_positive_int, check_real, check_seed
+from specurate.bench.presets import STRATEGY_PRESETS
+from specurate.bench.result import RunResult
+from specurate.bench.tasks import Task
+
+__all__ = ["compare_strategies", "learning_rates"]
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    """Write ``doc`` to ``path`` atomically (a fresh temporary name in the same folder)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, allow_nan=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def learning_rates(
+    make_task: Callable[[int], Task],
+    strategies: Sequence[str],
+    *,
+    budget_passes: float,
+    lr: float | Mapping[str, float] | None = None,
+    lr_grid: Sequence[float] | None = None,
+    seed: int = 0,
+    batch_size: int = 128,
+    progress: bool = False,
+    cache: Path | None = None,
+    prefix: str = "",
+) -> dict[str, float]:
+    """{strategy: SGD learning rate}: ``lr`` as given (one rate or one per strategy), or each
+    strategy's best rate of ``lr_grid`` by :func:`~specurate.bench.train.tune_lr` (cached as
+    ``cache/<prefix><strategy>-lr.json`` when ``cache`` is given)."""
+    from specurate._progress import progress_iter
+    from specurate.bench.train import LR_GRID, tune_lr
+
+    if isinstance(lr, Mapping):
+        missing = [s for s in strategies if s not in lr]
+        if missing:
+            raise KeyError(f"no learning rate for {', '.join(missing)}")
+        return {s: check_real("lr", lr[s], lo=0, lo_open=True) for s in strategies}
+    if lr is not None:
+        return dict.fromkeys(strategies, check_real("lr", lr, lo=0, lo_open=True))
+    grid = tuple(LR_GRID if lr_grid is None else lr_grid)
+    rates: dict[str, float] = {}
+    for name in progress_iter(strategies, "tuning learning rates", enabled=progress):
+        path = None if cache is None else cache / f"{prefix}{name}-lr.json"
+        if path is not None and path.exists():
+            rates[name] = json.loads(path.read_text())["lr"]
+            continue
+        best, losses = tune_lr(
+            make_task,
+            name,
+            budget_passes=budget_passes,
+            grid=grid,
+            seed=seed,
+            batch_size=batch_size,
+        )
+        if path is not None:
+            _write_json(path, {"lr": best, "losses": {str(k): v for k, v in losses.items()}})
+        rates[name] = best
+    return rates
+
+
+def compare_strategies(
+    task: Task,
+    strategies: Sequence[str],
+    *,
+    budget_passes: float,
+    seeds: int = 3,
+    seed: int = 0,
+    batch_size: int = 128,
+    lr: float | Mapping[str, float] | None = None,
+    lr_grid: Sequence[float] | None = None,
+    make_task: Callable[[int], Task] | None = None,
+    track: np.ndarray | None = None,
+    cache: str | Path | None = None,
+    cache_prefix: str = "",
+    progress: bool = False,
+    label: str | None = None,
+) -> list[RunResult]:
+    """Train every built-in strategy in ``strategies`` on ``task`` for ``seeds`` seeds.
+
+    Args:
+        task: the task every run trains on (seeds vary the model and the strategy, not the
+            data draw).
+        strategies: names of :data:`~specurate.bench.presets.STRATEGY_PRESETS`, distinct.
+        budget_passes: compute per run (backward + scoring passes, examples / n).
+        seeds: runs per strategy, seeds ``seed … seed + seeds − 1``.
+        seed: the first seed (and the tuning seed).
+        batch_size: SGD batch size.
+        lr: one learning rate for all, {strategy: rate}, or None to tune each on ``lr_grid``
+            (default :data:`~specurate.bench.train.LR_GRID`) over ``make_task(seed + 1000)``.
+        make_task: ``make_task(seed) -> Task``, the draws rates are tuned on (default: the task
+            itself whatever the seed — then tuning sees the benchmark's data).
+        track: optional (n,) boolean mask whose share of each batch the runs record.
+        cache: folder for resumable JSON files (tuned rates and finished runs).
+        cache_prefix: file-name prefix inside ``cache`` (several comparisons in one folder).
+        progress: progress bars on stderr.
+        label: title of the progress bar.
+
+    Returns:
+        The runs, seed-major (all strategies for ``seed``, then ``seed + 1`` …).
+    """
+    from specurate._progress import progress_iter
+    from specurate.bench.strategies import make_strategy, needs_oracle
+    from specurate.bench.train import train
+
+    names = check_names("strategies", strategies, STRATEGY_PRESETS)
+    seeds = check_positive_int("seeds", seeds)
+    seed = check_seed(seed)
+    budget_passes = check_real("budget_passes", budget_passes, lo=0, lo_open=True)
+    folder = None if cache is None else Path(cache)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    rates = learning_rates(
+        make_task or (lambda _s: task),
+        names,
+        budget_passes=budget_passes,
+        lr=lr,
+        lr_grid=lr_grid,
+        seed=seed,
+        batch_size=batch_size,
+        progress=progress,
+        cache=folder,
+        prefix=cache_prefix,
+    )
+    jobs = [(name, seed + j) for j in range(seeds) for name in names]
+    runs: list[RunResult] = []
+    title = label or f"training on {task.name}"
+    for name, s in progress_iter(jobs, title, enabled=progress):
+        path = None if folder is None else folder / f"{cache_prefix}{name}-{s}.json"
+        if path is not None and path.exists():
+            runs.append(RunResult.from_dict(json.loads(path.read_text())))
+            continue
+        run = train(
+            task,
+            make_strategy(name, task, budget_passes=budget_passes, batch_size=batch_size),
+            seed=s,
+            budget_passes=budget_passes,
+            batch_size=batch_size,
+            lr=rates[name],
+            label=name,
+            oracle=needs_oracle(name),
+            track=track,
+        )
+        if path is not None:
+            _write_json(path, run.to_dict())
+        runs.append(run)
+    return runs
