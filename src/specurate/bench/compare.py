@@ -18,14 +18,13 @@ Summaries (speed-ups, CIs) are :func:`specurate.bench.metrics.summarize` of the 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from specurate._files import atomic_write_text
 from specurate._validate import check_names, check_positive_int, check_real, check_seed
 from specurate.bench.presets import STRATEGY_PRESETS
 from specurate.bench.result import RunResult
@@ -35,15 +34,7 @@ __all__ = ["compare_strategies", "learning_rates"]
 
 
 def _write_json(path: Path, doc: Any) -> None:
-    """Write ``doc`` to ``path`` atomically (a fresh temporary name in the same folder)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, allow_nan=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(doc, allow_nan=True))
 
 
 def learning_rates(

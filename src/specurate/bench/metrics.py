@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from specurate._files import atomic_write
 from specurate.bench.result import RunResult
 from specurate.errors import SpecurateInputError
 
@@ -307,7 +308,8 @@ _OPTIONAL = ("mode_loss", "tracked_share")  # per-mode test losses (list), misla
 
 def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
     """Write one row per (run, evaluation point); point columns are prefixed ``point_``
-    (``point_mode_loss``, a list per row, and ``point_tracked_share`` when recorded)."""
+    (``point_mode_loss``, a list per row, and ``point_tracked_share`` when recorded).
+    The file is written atomically (a fresh temporary name, then renamed)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -327,7 +329,8 @@ def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
     for k, v in optional.items():
         if any(x is not None for x in v):
             cols[f"point_{k}"] = v
-    pq.write_table(pa.table(cols), str(path))
+    table = pa.table(cols)
+    atomic_write(path, lambda tmp: pq.write_table(table, str(tmp)))
 
 
 def runs_from_parquet(path: Any) -> list[RunResult]:

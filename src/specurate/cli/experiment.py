@@ -1,5 +1,5 @@
 """``specurate experiment …``: the paper's three experiments and the label-noise signature, one
-command each (registered on the main app by :mod:`specurate.cli`).
+command each (registered on the main app by :mod:`specurate.cli`; being rewritten).
 
 Every command prints rich tables, writes ``OUT/<name>.json`` and ``OUT/<name>.png`` and, with
 ``--json``, prints the result as one JSON object instead.
@@ -22,8 +22,9 @@ experiment_app = typer.Typer(
 
 
 def _finish(name: str, result: dict[str, Any], out: Path, render, plot, as_json: bool) -> None:
-    from specurate.cli import _emit_json, out_console
-    from specurate.results import jsonable
+    from specurate.cli._common import emit_json as _emit_json
+    from specurate.cli._common import out_console
+    from specurate.report.json import jsonable
 
     out.mkdir(parents=True, exist_ok=True)
     doc = jsonable(result)
@@ -86,7 +87,7 @@ def static(
 ) -> None:
     """1. Static-limit validation: pruning sweep, exponents, finite region vs operator analysis."""
     from specurate.bench.static_sweep import plot_static_sweep, render_static_sweep, static_sweep
-    from specurate.cli import _fail
+    from specurate.cli._common import fail as _fail
 
     try:
         res = static_sweep(
@@ -119,7 +120,7 @@ def oracle(
 ) -> None:
     """2. Oracle approximation: real training vs sample level vs the simulator's prediction."""
     from specurate.bench.oracle import oracle_experiment, plot_oracle, render_oracle
-    from specurate.cli import _fail
+    from specurate.cli._common import fail as _fail
 
     try:
         res = oracle_experiment(
@@ -149,7 +150,7 @@ def span(
 ) -> None:
     """3. Synthetic-data span: self-generated vs different-teacher data, loss outside the span."""
     from specurate.bench.span import plot_span, render_span, span_experiment
-    from specurate.cli import _fail
+    from specurate.cli._common import fail as _fail
 
     try:
         if setting not in ("gaussian", "mnist1d"):
@@ -179,7 +180,7 @@ def noise(
 ) -> None:
     """Failure signature: label noise — does a dynamic sampler chase mislabeled examples?"""
     from specurate.bench.noise import label_noise_experiment, plot_noise, render_noise
-    from specurate.cli import _fail
+    from specurate.cli._common import fail as _fail
 
     try:
         noise_rates = _floats(rates, "rates")

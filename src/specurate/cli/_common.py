@@ -1,0 +1,165 @@
+"""What every command shares: consoles, one-sentence errors, JSON output, option types, parsing
+of comma-separated lists, and early checks of output paths (before any work is done).
+
+User mistakes print ``error: <one sentence>`` on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from specurate.errors import SpecurateInputError
+
+__all__ = [
+    "JsonOpt",
+    "SeedOpt",
+    "check_out_dir",
+    "check_out_file",
+    "emit_json",
+    "err_console",
+    "fail",
+    "guard",
+    "out_console",
+    "parse_floats",
+    "parse_names",
+]
+
+# stderr never wraps: an error is one line even at 80 columns or in a pipe
+err_console = Console(stderr=True, soft_wrap=True)
+# Pipes and files get 120 columns (rich would use 80 and fold the tables' numbers).
+out_console = Console(width=None if sys.stdout.isatty() else 120)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object, nothing else")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="seed of all randomness (an integer ≥ 0)")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with code 2."""
+    err_console.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn a :class:`~specurate.errors.SpecurateInputError` raised inside into :func:`fail`."""
+    try:
+        yield
+    except SpecurateInputError as exc:
+        fail(str(exc))
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """One JSON object on stdout (NaN/inf are not JSON: convert them to null first)."""
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+
+
+def parse_names(text: str, flag: str) -> tuple[str, ...]:
+    """``"a, b,c"`` → ``("a", "b", "c")``; an empty list is an error."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not names:
+        raise SpecurateInputError(f"{flag} must list at least one name, got {text!r}")
+    return names
+
+
+def parse_floats(text: str, flag: str) -> tuple[float, ...]:
+    """``"0.1,0.2"`` → ``(0.1, 0.2)``; non-numbers and an empty list are errors."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise SpecurateInputError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise SpecurateInputError(f"{flag} must list at least one number, got {text!r}")
+    return values
+
+
+def _writable_dir(folder: Path, flag: str, path: Path) -> None:
+    if not folder.is_dir():
+        raise SpecurateInputError(f"{flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SpecurateInputError(f"{flag} {path}: the folder {folder} is not writable")
+
+
+def check_out_file(path: Path | None, flag: str, suffixes: Sequence[str]) -> Path | None:
+    """Check an output FILE before any work: its folder exists and is writable, it is not a
+    folder, and its suffix is one of ``suffixes``. Missing folders are never created."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        raise SpecurateInputError(f"{flag} {path} is a folder; give a file name")
+    if path.suffix.lower() not in suffixes:
+        raise SpecurateInputError(
+            f"{flag} {path}: unsupported file type {path.suffix or '(none)'!r}; "
+            f"use {', '.join(suffixes)}"
+        )
+    _writable_dir(path.parent if str(path.parent) else Path("."), flag, path)
+    return path
+
+
+def check_out_dir(path: Path, flag: str = "--out") -> Path:
+    """Check an output FOLDER before any work: it is a folder or does not exist yet, and its
+    parent exists and is writable (only the last level is created)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SpecurateInputError(f"{flag} {path} exists and is not a folder")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise SpecurateInputError(f"{flag} {path}: the folder is not writable")
+        return path
+    _writable_dir(path.parent, flag, path)
+    return path
+
+
+def load_data(data: str, labels: str | None, *, want_labels: bool) -> tuple[Any, Any, str]:
+    """DATA is a file or a built-in name; LABELS a file, or a column of a tabular DATA.
+
+    Returns ``(x, y or None, name)``. An unknown name that is not a file lists the built-ins.
+    """
+    import numpy as np
+
+    from specurate import io
+    from specurate.datasets import BUILTIN, load_builtin
+
+    path = Path(data)
+    if not path.exists() and data in BUILTIN:
+        ds = load_builtin(data)
+        return ds.x, (ds.y if want_labels or labels else None), data
+    if not path.exists() and path.suffix == "":
+        raise SpecurateInputError(
+            f"{data}: no such file, and not a built-in data set ({', '.join(sorted(BUILTIN))})"
+        )
+    drop = None
+    if (
+        labels
+        and not Path(labels).exists()
+        and path.suffix in (".csv", ".parquet")
+        and path.exists()
+    ):
+        _, columns = io.read_table(path)
+        if labels not in columns:
+            raise SpecurateInputError(
+                f"{labels}: no such file, and {path.name} has no column of that name."
+            )
+        drop = labels
+    x = io.load_array(path, role="data", drop_column=drop)
+    y = None
+    if drop is not None:
+        table, _ = io.read_table(path)
+        y = io.validate_array(
+            np.asarray(table.column(drop).to_numpy(zero_copy_only=False)),  # type: ignore[attr-defined]
+            source=f"{path.name}:{drop}",
+            role="labels",
+        )
+    elif labels:
+        y = io.load_array(labels, role="labels")
+        io.check_same_length(x.shape[0], y, data_source=path.name, other_source=Path(labels).name)
+    return x, y, path.name

@@ -1,0 +1,210 @@
+"""``specurate spectrum`` and ``specurate reweight``: the spectrum of a data set, and what fixed
+curation weights do to it."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from specurate.cli._common import (
+    JsonOpt,
+    SeedOpt,
+    check_out_file,
+    emit_json,
+    guard,
+    load_data,
+    out_console,
+)
+from specurate.errors import SpecurateInputError
+
+FIGURES = (".png", ".svg", ".pdf")
+
+
+class CIMethod(str, Enum):
+    jackknife = "jackknife"
+    bootstrap = "bootstrap"
+    none = "none"
+
+
+class KernelName(str, Enum):
+    linear = "linear"
+    rbf = "rbf"
+
+
+KernelOpt = Annotated[KernelName, typer.Option(help="operator: covariance or RBF kernel")]
+TopOpt = Annotated[
+    int | None, typer.Option(min=5, help="eigenvalues to report (kernels: to compute)")
+]
+NoCenterOpt = Annotated[bool, typer.Option("--no-center", help="do not center the operator")]
+CIOpt = Annotated[float, typer.Option(min=0.5, max=0.999, help="confidence level")]
+
+
+def spectrum(
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="a .npy/.npz/.parquet/.csv file (rows = examples) or a built-in name: "
+            "digits, mnist5k, planted"
+        ),
+    ],
+    kernel: KernelOpt = KernelName.linear,
+    labels: Annotated[
+        str | None, typer.Option(help="labels file, or a column name of DATA")
+    ] = None,
+    top: TopOpt = None,
+    bandwidth: Annotated[
+        float | None, typer.Option(help="RBF bandwidth σ (default: median heuristic)")
+    ] = None,
+    no_center: NoCenterOpt = False,
+    ci_method: Annotated[
+        CIMethod,
+        typer.Option(help="confidence intervals: delete-one-group jackknife, bootstrap, none"),
+    ] = CIMethod.jackknife,
+    bootstrap: Annotated[
+        int, typer.Option(min=2, help="replicates for --ci-method bootstrap")
+    ] = 100,
+    ci: CIOpt = 0.9,
+    seed: SeedOpt = 0,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            help="read DATA (.npy/.parquet) in chunks with O(d²) memory; CIs from a grouped "
+            "jackknife (automatic for files over 1 GiB)"
+        ),
+    ] = False,
+    groups: Annotated[
+        int,
+        typer.Option(min=2, help="jackknife groups (--ci-method jackknife, --stream)"),
+    ] = 20,
+    plot: Annotated[
+        Path | None, typer.Option(help="write the spectrum plot here (.png/.svg/.pdf)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Eigen-spectrum of a data set, its power-law exponent b and (with labels) the target's a."""
+    from specurate.report.json import spectrum_dict
+    from specurate.report.tables import spectrum_tables
+    from specurate.spectrum.estimate import estimate_spectrum
+
+    with guard():
+        check_out_file(plot, "--plot", FIGURES)
+        path = Path(data)
+        big = path.is_file() and path.stat().st_size > 2**30
+        if (stream or big) and path.suffix in (".npy", ".parquet") and kernel == KernelName.linear:
+            report, name = _streamed_spectrum(
+                path, labels, groups=groups, ci=ci, progress=not as_json
+            )
+        elif stream:
+            raise SpecurateInputError(
+                f"{path.name}: --stream needs a .npy or .parquet file and the linear kernel."
+            )
+        else:
+            x, y, name = load_data(data, labels, want_labels=True)
+            report = estimate_spectrum(
+                x,
+                y,
+                kernel=kernel.value,
+                center=not no_center,
+                bandwidth=bandwidth,
+                top=top,
+                bootstrap=bootstrap,
+                ci=ci,
+                ci_method=ci_method.value,
+                groups=groups,
+                seed=seed,
+                progress=not as_json,
+            )
+    out = spectrum_dict(report, top=top)
+    out["data"] = name
+    if plot is not None:
+        from specurate.report.plots import plot_spectrum_report, save
+
+        save(plot_spectrum_report(report, name), plot)
+        out["plot"] = str(plot)
+    if as_json:
+        emit_json(out)
+        return
+    for item in spectrum_tables(out, name, ci):
+        out_console.print(item)
+
+
+def _streamed_spectrum(
+    path: Path, labels: str | None, *, groups: int, ci: float, progress: bool
+) -> tuple[Any, str]:
+    from specurate import io
+    from specurate.spectrum.large import estimate_spectrum_streaming
+
+    y = None
+    if labels:
+        if not Path(labels).exists():
+            raise SpecurateInputError(
+                f"{labels}: no such file (with --stream, labels must be a file)."
+            )
+        y = io.load_array(labels, role="labels")
+    report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
+    if y is not None and labels is not None:
+        io.check_same_length(report.n, y, data_source=path.name, other_source=Path(labels).name)
+    return report, path.name
+
+
+def reweight(
+    data: Annotated[str, typer.Argument(help="a data file or a built-in name")],
+    weights: Annotated[
+        str, typer.Option(help="per-example weights file (.npy/.npz/.parquet/.csv)")
+    ],
+    kernel: KernelOpt = KernelName.linear,
+    top: TopOpt = None,
+    bandwidth: Annotated[float | None, typer.Option(help="RBF bandwidth σ")] = None,
+    no_center: NoCenterOpt = False,
+    tolerance: Annotated[
+        float, typer.Option(help="relative departure defining the finite region K₀")
+    ] = 0.1,
+    bootstrap: Annotated[int, typer.Option(min=0, help="paired bootstrap replicates")] = 100,
+    ci: CIOpt = 0.9,
+    seed: SeedOpt = 0,
+    plot: Annotated[
+        Path | None, typer.Option(help="write the T vs T_w plot here (.png/.svg/.pdf)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What fixed curation weights do to the spectrum: T_w = M√w T M√w against T."""
+    from specurate import io
+    from specurate.report.json import reweight_dict
+    from specurate.report.tables import reweight_tables
+    from specurate.spectrum.reweight import analyze_reweighting, normalize_weights
+
+    with guard():
+        check_out_file(plot, "--plot", FIGURES)
+        x, _, name = load_data(data, None, want_labels=False)
+        w = io.load_array(weights, role="weights")
+        wname = Path(weights).name
+        io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
+        normalize_weights(w, x.shape[0], source=wname)
+        report = analyze_reweighting(
+            x,
+            w,
+            kernel=kernel.value,
+            center=not no_center,
+            bandwidth=bandwidth,
+            top=top,
+            tolerance=tolerance,
+            bootstrap=bootstrap,
+            ci=ci,
+            seed=seed,
+            progress=not as_json,
+        )
+    out = reweight_dict(report, top=top)
+    out.update({"data": name, "weights": wname})
+    if plot is not None:
+        from specurate.report.plots import plot_reweight, save
+
+        save(plot_reweight(report, title=f"{name} weighted by {wname}"), plot)
+        out["plot"] = str(plot)
+    if as_json:
+        emit_json(out)
+        return
+    for item in reweight_tables(out, ci, tolerance):
+        out_console.print(item)

@@ -1,0 +1,222 @@
+"""Plain-JSON views of results: the machine-readable output of the CLI and of ``specurate run``.
+
+Keys follow ../shared/design.md (``n``, ``d``, ``eigenvalues``, ``b``, ``b_ci``, ``fit_range``,
+``a``, ``a_ci`` for spectra; ``C``, ``b``, ``b_w``, ``loewner_upper_ok``, ``max_eig_ratio``,
+``k0`` for reweighting). Non-finite numbers become ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from specurate.spectrum.estimate import SpectrumReport
+from specurate.spectrum.reweight import ReweightReport
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert dataclasses, numpy scalars/arrays, tuples and NaN/inf to JSON-ready values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    return obj
+
+
+def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str, Any]:
+    """JSON view of a :class:`SpectrumReport`; ``top`` limits the listed eigenvalues/energies."""
+    f = report.fit
+    k = slice(0, top)
+    out: dict[str, Any] = {
+        "n": report.n,
+        "d": report.d,
+        "kernel": report.kernel,
+        "centered": report.centered,
+        "bandwidth": report.bandwidth,
+        "eigenvalues": report.eigenvalues[k],
+        "b": f.b,
+        "b_ci": report.b_ci,
+        "b_stderr_regression": f.stderr,
+        "b_bootstrap_sd": report.b_bootstrap_sd,
+        "alpha": f.alpha,
+        "alpha_ci": report.alpha_ci,
+        "fit_range": f.fit_range,
+        "floor": f.floor,
+        "rank_cap": f.cap,
+        "r2": f.r2,
+        "model_comparison": {
+            c.alternative: {
+                "loglik_ratio": c.loglik_ratio,
+                "p_value": c.p_value,
+                "aic_difference": c.aic_difference,
+            }
+            for c in f.comparisons
+        },
+        "bootstrap": report.bootstrap,
+        "ci": report.ci,
+        "eig_error_bound": report.eig_error_bound,
+        "a": None,
+        "a_ci": None,
+    }
+    out.update(report.extras)
+    t = report.target
+    if t is not None:
+        out.update(
+            {
+                "a": t.a,
+                "a_ci": t.a_ci,
+                "a_fit_range": t.fit_range,
+                "learning_exponent": t.learning_exponent,
+                "learning_exponent_ci": t.learning_exponent_ci,
+                "target_energy_total": t.total_energy,
+                "energies": t.energies[k],
+            }
+        )
+    return jsonable(out)
+
+
+def reweight_dict(report: ReweightReport, *, top: int | None = None) -> dict[str, Any]:
+    """JSON view of a :class:`ReweightReport`."""
+    k = slice(0, top)
+    return jsonable(
+        {
+            "n": report.n,
+            "n_kept": report.n_kept,
+            "C": report.C,
+            "b": report.b,
+            "b_ci": report.b_ci,
+            "fit_range": report.fit.fit_range,
+            "b_w": report.b_w,
+            "b_w_ci": report.b_w_ci,
+            "fit_range_w": report.fit_w.fit_range,
+            "b_common": report.b_common,
+            "delta_b": report.delta_b,
+            "delta_b_ci": report.delta_b_ci,
+            "narrowing": report.narrowing,
+            "loewner_upper_ok": report.loewner_upper_ok,
+            "max_eig_ratio": report.max_eig_ratio,
+            "tail_ratio": report.tail_ratio,
+            "k0": report.k0,
+            "frontier_gain": report.frontier_gain,
+            "tolerance": report.tolerance,
+            "bootstrap": report.bootstrap,
+            "ci": report.ci,
+            "eigenvalues": report.eigenvalues[k],
+            "eigenvalues_w": report.eigenvalues_w[k],
+        }
+    )
+
+
+def trajectory_dict(traj: Any, *, analysis: Any = None) -> dict[str, Any]:
+    """JSON view of a simulated :class:`~specurate.dynamics.simulate.Trajectory`.
+
+    With an :class:`~specurate.dynamics.compare.Analysis` it adds the design.md keys
+    ``loss_exponent``, ``frontier_exponent`` and ``speedup_at_target`` (plus fit ranges, drift,
+    largest weight and the speed-up that weight alone allows).
+    """
+    out: dict[str, Any] = {
+        "policy": traj.policy,
+        "params": traj.params,
+        "budget": traj.budget,
+        "law": traj.law,
+        "n_modes": traj.n_modes,
+        "tail_closure": traj.closed,
+        "kappa_measure": traj.kappa,
+        "engine": traj.engine,
+        "solver": traj.solver,
+        "t": traj.t,
+        "compute": traj.compute,
+        "loss": traj.loss,
+        "k_star": traj.k_star,
+        "max_weight": traj.max_weight,
+        "valid_until": traj.valid_until,
+        "notes": list(traj.notes),
+    }
+    if traj.span_loss is not None:
+        out["out_of_span_loss"] = traj.span_loss
+    if analysis is not None:
+        out.update(analysis_dict(analysis))
+    return jsonable(out)
+
+
+def analysis_dict(an: Any) -> dict[str, Any]:
+    """JSON view of a :class:`~specurate.dynamics.compare.Analysis`."""
+    return jsonable(
+        {
+            "label": an.label,
+            "loss_exponent": an.loss.exponent,
+            "loss_fit_range": an.loss.t_range,
+            "loss_drift": an.loss.drift,
+            "loss_fit_stable": an.loss.stable,
+            "frontier_exponent": an.frontier.exponent,
+            "frontier_fit_range": an.frontier.t_range,
+            "frontier_drift": an.frontier.drift,
+            "speedup_at_target": an.speedup_at_target,
+            "largest_weight": an.max_weight,
+            "weight_growth_exponent": an.weight_growth,
+            "bound_speedup": an.bound_speedup,
+            "final_loss": an.final_loss,
+            "final_compute": an.final_compute,
+            "exponent_gain_recovered": an.exponent_gain_recovered,
+            "time_gain_recovered": an.time_gain_recovered,
+        }
+    )
+
+
+def comparison_dict(cmp: Any, *, curves: bool = True) -> dict[str, Any]:
+    """JSON view of a :class:`~specurate.dynamics.compare.Comparison`."""
+    rows = []
+    for an in cmp.rows:
+        row = analysis_dict(an)
+        row["policy"] = an.policy
+        row["params"] = an.params
+        tr = cmp.trajectories[an.label]
+        if tr.span_loss is not None:
+            row["out_of_span_loss_final"] = tr.span_loss[-1]
+            row["out_of_span_loss_initial"] = tr.span_loss[0]
+        if curves:
+            row.update({"t": tr.t, "compute": tr.compute, "loss": tr.loss, "k_star": tr.k_star})
+        rows.append(row)
+    paper = [
+        {
+            "claim": p.claim,
+            "source": p.source,
+            "paper": p.paper,
+            "measured": p.measured,
+            "agrees": p.agrees,
+            "alternative": p.alternative,
+            "alternative_formula": p.alternative_formula,
+            "alternative_agrees": p.alternative_agrees,
+            "tolerance": p.tolerance,
+            "note": p.note,
+        }
+        for p in cmp.paper
+    ]
+    return jsonable(
+        {
+            "a": cmp.a,
+            "b": cmp.b,
+            "budget": cmp.budget,
+            "law": cmp.law,
+            "n_modes": cmp.n_modes,
+            "t_max": cmp.t_max,
+            "target_losses": cmp.targets,
+            "policies": rows,
+            "paper_vs_measured": paper,
+            "static_sweep": cmp.static_sweep,
+        }
+    )
