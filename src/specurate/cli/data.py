@@ -3,7 +3,7 @@ curation weights do to it."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +23,13 @@ from specurate.errors import SpecurateInputError
 FIGURES = (".png", ".svg", ".pdf")
 
 
-class CIMethod(str, Enum):
+class CIMethod(StrEnum):
     jackknife = "jackknife"
     bootstrap = "bootstrap"
     none = "none"
 
 
-class KernelName(str, Enum):
+class KernelName(StrEnum):
     linear = "linear"
     rbf = "rbf"
 

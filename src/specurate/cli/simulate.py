@@ -3,7 +3,7 @@ policy at once (``--compare``)."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +22,7 @@ from specurate.cli._common import (
 from specurate.errors import SpecurateInputError
 
 
-class BudgetName(str, Enum):
+class BudgetName(StrEnum):
     operator = "operator"
     mass = "mass"
 
