@@ -49,12 +49,19 @@ def fail(message: str) -> NoReturn:
 
 
 @contextlib.contextmanager
-def guard() -> Iterator[None]:
-    """Turn a :class:`~specurate.errors.SpecurateInputError` raised inside into :func:`fail`."""
+def guard(source: str | None = None) -> Iterator[None]:
+    """Turn a :class:`~specurate.errors.SpecurateInputError` raised inside into :func:`fail`.
+
+    With ``source`` (the data file's name), a message that does not name it yet is prefixed
+    with it: a library error about "the spectrum" then says which file's spectrum.
+    """
     try:
         yield
     except SpecurateInputError as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if source and source not in msg:
+            msg = f"{source}: {msg}"
+        fail(msg)
 
 
 def emit_json(obj: dict[str, Any]) -> None:

@@ -93,16 +93,20 @@ def spectrum(
         check_out_file(plot, "--plot", FIGURES)
         path = Path(data)
         big = path.is_file() and path.stat().st_size > 2**30
-        if (stream or big) and path.suffix in (".npy", ".parquet") and kernel == KernelName.linear:
-            report, name = _streamed_spectrum(
-                path, labels, groups=groups, ci=ci, progress=not as_json
-            )
-        elif stream:
+        streamed = (stream or big) and path.suffix in (".npy", ".parquet")
+        streamed = streamed and kernel == KernelName.linear
+        if stream and not streamed:
             raise SpecurateInputError(
                 f"{path.name}: --stream needs a .npy or .parquet file and the linear kernel."
             )
+        if streamed:
+            name = path.name
         else:
             x, y, name = load_data(data, labels, want_labels=True)
+    with guard(source=name):
+        if streamed:
+            report = _streamed_spectrum(path, labels, groups=groups, ci=ci, progress=not as_json)
+        else:
             report = estimate_spectrum(
                 x,
                 y,
@@ -133,7 +137,7 @@ def spectrum(
 
 def _streamed_spectrum(
     path: Path, labels: str | None, *, groups: int, ci: float, progress: bool
-) -> tuple[Any, str]:
+) -> Any:
     from specurate import io
     from specurate.spectrum.large import estimate_spectrum_streaming
 
@@ -147,7 +151,7 @@ def _streamed_spectrum(
     report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
     if y is not None and labels is not None:
         io.check_same_length(report.n, y, data_source=path.name, other_source=Path(labels).name)
-    return report, path.name
+    return report
 
 
 def reweight(
@@ -183,6 +187,7 @@ def reweight(
         wname = Path(weights).name
         io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
         normalize_weights(w, x.shape[0], source=wname)
+    with guard(source=name):
         report = analyze_reweighting(
             x,
             w,
