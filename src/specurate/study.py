@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def _spectrum_part(
     title: str,
     load: Callable[[], Dataset],
     *,
-    kernel: str,
+    kernel: Literal["linear", "rbf"],
     groups: int,
     seed: int,
     truth: dict | None = None,
@@ -128,6 +128,8 @@ def _simulate_part(
 
         ds = load()
         rep = estimate_spectrum(ds.x, ds.y, ci_method="none", seed=seed, progress=False)
+        if rep.target is None:  # every built-in data set has labels
+            raise ValueError(f"{ds.name} has no targets to simulate")
         a, b = float(rep.target.a), float(rep.fit.b)
         cmp = compare(
             a,
@@ -208,11 +210,15 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
     bs = 40 if quick else 100  # paired bootstrap replicates of the reweighting analyses
     jk = 10 if quick else 20  # jackknife groups of the spectra
     n, d = (5000, 256) if quick else (20000, 512)
+
+    def planted(b: float, a: float) -> Callable[[], Dataset]:
+        return lambda: planted_powerlaw(n, d, b=b, a=a, seed=seed)
+
     parts = [
         _spectrum_part(
             f"planted-b{b:g}-a{a:g}",
             f"planted power law (n={n}, d={d}, b={b:g}, a={a:g})",
-            lambda b=b, a=a: planted_powerlaw(n, d, b=b, a=a, seed=seed),
+            planted(b, a),
             kernel="linear",
             groups=jk,
             seed=seed,

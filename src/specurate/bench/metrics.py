@@ -315,7 +315,7 @@ def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
 
     cols: dict[str, list] = {k: [] for k in (*_SCALARS, "run", "point")}
     cols.update({f"point_{k}": [] for k in _POINT})
-    optional = {k: [] for k in _OPTIONAL}
+    optional: dict[str, list] = {k: [] for k in _OPTIONAL}
     for j, r in enumerate(runs):
         for i, c in enumerate(r.curve):
             for k in _SCALARS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -25,6 +25,13 @@ from specurate.errors import SpecurateInputError
 class BudgetName(StrEnum):
     operator = "operator"
     mass = "mass"
+
+
+Budget = Literal["operator", "mass"]
+
+
+def _budget(name: BudgetName) -> Budget:
+    return "mass" if name is BudgetName.mass else "operator"
 
 
 def parse_knob(text: str) -> tuple[str, Any]:
@@ -123,7 +130,9 @@ def simulate(
         law = LearningLaw(alpha=alpha, beta=beta)
         if compare:
             folder = check_out_dir(out or Path("specurate-simulate"))
-            _compare(a, b, budget.value, modes, t_min, t_max, law, seed, folder, as_json, samples)
+            _compare(
+                a, b, _budget(budget), modes, t_min, t_max, law, seed, folder, as_json, samples
+            )
             return
         if out is not None:
             raise SpecurateInputError("--out applies to --compare; use --plot for one policy")
@@ -132,7 +141,7 @@ def simulate(
             a,
             b,
             policy,
-            budget.value,
+            _budget(budget),
             modes,
             t_min,
             t_max,
@@ -162,7 +171,7 @@ def _one_policy(
     a: float,
     b: float,
     policy: str,
-    budget: str,
+    budget: Budget,
     modes: int,
     t_min: float,
     t_max: float,
@@ -219,7 +228,7 @@ def _one_policy(
 def _compare(
     a: float,
     b: float,
-    budget: str,
+    budget: Budget,
     n_modes: int,
     t_min: float,
     t_max: float,

@@ -149,10 +149,10 @@ def plot_reweight(
 ) -> Figure:
     """Spectra of T and T_w (with the bound C·λ_k), and the ratio λ_k(T_w)/λ_k(T) with K₀."""
     if axes is None:
-        fig, axes = new_figure(2, width=4.75)  # type: ignore[assignment]
+        fig, (a0, a1) = new_figure(2, width=4.75)
     else:
-        fig = axes[0].figure
-    a0, a1 = axes
+        a0, a1 = axes
+        fig = a0.figure  # type: ignore[assignment]
     lam, lw = report.eigenvalues, report.eigenvalues_w
     k = np.arange(1, lam.size + 1)
     pos = lam > lam[0] * 1e-12
