@@ -81,7 +81,9 @@ def test_simulate_part_in_report(tmp_path):
     base = res["paper_vs_measured"][0]
     assert base["paper"] == pytest.approx((res["measured_a"] - 1) / res["measured_b"])
     assert base["agrees"]
-    html = study.render_html(
+    from specurate.report.html import render_html
+
+    html = render_html(
         {
             "specurate_version": "x",
             "created": "now",
@@ -99,27 +101,32 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
     pytest.importorskip("torch")
     from specurate.bench import runs_from_parquet
 
-    calls = []
-    import specurate.bench as bench
+    import importlib
 
-    real_train = bench.train
+    from specurate.bench.presets import StudyTask
+
+    # the module (specurate.bench re-exports its function under the same name)
+    train_module = importlib.import_module("specurate.bench.train")
+
+    calls = []
+    real_train = train_module.train
 
     def counting_train(*a, **kw):
-        calls.append((kw["label"], kw["seed"]))
+        if "label" in kw:  # a benchmark run (learning-rate tuning runs have no label)
+            calls.append((kw["label"], kw["seed"]))
         return real_train(*a, **kw)
 
-    monkeypatch.setattr(bench, "train", counting_train)
-    part = study._training_part(
+    monkeypatch.setattr(train_module, "train", counting_train)
+    spec = StudyTask(
         "train-tiny",
         "tiny training",
         "mode-local",
-        task_kwargs={"n_train": 2000, "n_modes": 10, "dim": 8, "n_test": 500, "noise": 0.0},
-        strategies=("uniform", "oracle", "frontier"),
+        {"n_train": 2000, "n_modes": 10, "dim": 8, "n_test": 500, "noise": 0.0},
+        ("uniform", "oracle", "frontier"),
         seeds=2,
-        budget=1.0,
-        seed=0,
-        progress=False,
+        budget_passes=1.0,
     )
+    part = study._training_part(spec, seed=0, progress=False)
     monkeypatch.setattr(study, "study_parts", lambda **_: [part])
     doc = study.run_study(tmp_path, quick=True, progress=False)
     assert len(calls) == 6
