@@ -99,10 +99,9 @@ def test_simulate_part_in_report(tmp_path):
 
 def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch):
     pytest.importorskip("torch")
-    from specurate.bench import runs_from_parquet
-
     import importlib
 
+    from specurate.bench import runs_from_parquet
     from specurate.bench.presets import StudyTask
 
     # the module (specurate.bench re-exports its function under the same name)
@@ -112,7 +111,7 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
     real_train = train_module.train
 
     def counting_train(*a, **kw):
-        if "label" in kw:  # a benchmark run (learning-rate tuning runs have no label)
+        if kw.get("label"):  # a benchmark run (learning-rate tuning runs have no label)
             calls.append((kw["label"], kw["seed"]))
         return real_train(*a, **kw)
 
