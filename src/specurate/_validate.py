@@ -16,12 +16,14 @@ from typing import Any
 from specurate.errors import SpecurateInputError
 
 __all__ = [
+    "check_bool",
     "check_choice",
     "check_int",
     "check_names",
     "check_positive",
     "check_positive_int",
     "check_real",
+    "check_reals",
     "check_seed",
     "check_unit",
 ]
@@ -109,9 +111,43 @@ def check_choice(name: str, value: Any, options: Iterable[str]) -> str:
     return str(value)
 
 
-def check_names(name: str, values: Sequence[str], options: Iterable[str]) -> tuple[str, ...]:
-    """A non-empty sequence of distinct members of ``options``."""
+def check_bool(name: str, value: Any) -> bool:
+    """A boolean (``bool`` or numpy bool), returned as ``bool``: 0, 1 or "yes" are refused."""
+    if not (isinstance(value, bool) or type(value).__name__ == "bool_"):
+        raise SpecurateInputError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_reals(
+    name: str,
+    values: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    distinct: bool = False,
+) -> tuple[float, ...]:
+    """A non-empty sequence (or 1-D array) of finite numbers, each in the interval of
+    :func:`check_real`, optionally distinct; returned as a tuple of floats."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise SpecurateInputError(f"{name} must be a sequence of numbers, got {values!r}")
+    out = tuple(check_real(name, v, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open) for v in values)
+    if not out:
+        raise SpecurateInputError(f"{name} must hold at least one number")
+    if distinct and len(set(out)) != len(out):
+        raise SpecurateInputError(f"{name} must be distinct, got {list(out)}")
+    return out
+
+
+def check_names(name: str, values: Any, options: Iterable[str]) -> tuple[str, ...]:
+    """A non-empty sequence of distinct members of ``options`` (one name alone is accepted as a
+    one-name list)."""
     opts = list(options)
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, Sequence):
+        raise SpecurateInputError(f"{name} must be a sequence of names, got {values!r}")
     vals = tuple(values)
     if not vals:
         raise SpecurateInputError(f"{name} must name at least one of {', '.join(opts)}")

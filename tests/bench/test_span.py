@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pytest
 
-from specurate.bench.span import SOURCES, plot_span, render_span, span_experiment
+from specurate.bench.span import SOURCES, SpanConfig, SpanResult, run_span
 from specurate.errors import SpecurateInputError
 
 pytestmark = pytest.mark.torch
@@ -48,9 +48,18 @@ def _strip(r: dict) -> dict:
     return {k: v for k, v in r.items() if k != "wall_s"}
 
 
+def span_experiment(setting: str = "gaussian", **kw) -> dict:
+    return run_span(SpanConfig(setting, **kw)).to_dict()  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
-def gauss():
-    return span_experiment("gaussian", seed=0)
+def gauss_result():
+    return run_span(SpanConfig("gaussian", seed=0))
+
+
+@pytest.fixture(scope="module")
+def gauss(gauss_result):
+    return gauss_result.to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -128,25 +137,69 @@ def test_sources_subset_in_report_order():
     assert r["sources"] == ["self", "teacher"] and set(r["curves"]) == {"self", "teacher"}
 
 
-def test_render_and_plot(gauss, tmp_path):
+def test_round_trip(gauss_result, gauss):
+    back = SpanResult.from_dict(gauss)
+    assert back.to_dict() == gauss
+    assert back.sources == SOURCES and back.steps == gauss_result.steps
+    assert back.noise_floor == pytest.approx(0.09)
+    assert "noise_floor" in gauss and list(gauss)[-1] == "wall_s"
+
+
+def test_config_defaults_per_setting():
+    g = SpanConfig()
+    assert g.settings == {
+        "dim": 100,
+        "span": 10,
+        "a": 2.0,
+        "b": 1.5,
+        "noise": 0.3,
+        "n_real": 2000,
+        "n_teacher": 4000,
+        "n_syn": 2000,
+        "steps": 2000,
+        "finetune_steps": 2000,
+        "batch_size": 64,
+        "lr": 0.1,
+    }
+    m = SpanConfig("mnist1d", labels="soft", n_real=10)
+    assert m.dim is None and m.labels == "soft" and m.n_real == 10 and m.lr == 2e-3
+    assert set(m.settings) == {
+        "n_real",
+        "n_teacher",
+        "n_syn",
+        "n_test",
+        "steps",
+        "teacher_steps",
+        "finetune_steps",
+        "batch_size",
+        "lr",
+        "labels",
+    }
+    assert SpanConfig(sources=["real", "none"]).sources == ("none", "real")
+
+
+def test_render_and_plot(gauss_result, gauss, tmp_path):
     from rich.console import Console
     from rich.table import Table
 
-    tables = render_span(gauss)
+    from specurate.report.experiments import plot_span, render_span
+
+    assert len(render_span(gauss)) == 2  # the JSON document renders too
+    tables = render_span(gauss_result)
     assert len(tables) == 2 and all(isinstance(t, Table) for t in tables)
     console = Console(record=True, width=200)
     for t in tables:
         console.print(t)
     text = console.export_text()
     assert "self-sampled" in text and "teacher" in text
-    out = plot_span(gauss, tmp_path / "span.png")
+    out = plot_span(gauss_result, tmp_path / "span.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"setting": "cifar"}, "setting"),
+        ({"setting": "cifar"}, "unknown setting 'cifar'"),
         ({"span": 10, "dim": 10}, "span must be smaller"),
         ({"n_real": 0}, "n_real"),
         ({"lr": -1.0}, "lr"),
@@ -162,7 +215,7 @@ def test_render_and_plot(gauss, tmp_path):
 )
 def test_bad_input(kwargs, match):
     with pytest.raises(SpecurateInputError, match=match):
-        span_experiment(**kwargs)
+        SpanConfig(**kwargs)
 
 
 # ---------------------------------------------------------------------------- mnist1d
@@ -175,6 +228,8 @@ def test_mnist1d_structure(mnist):
     assert none["in_span_acc"][0] == 1.0
     for src in SOURCES:
         assert mnist["curves"][src]["out_span"][0] == none["out_span"][0]  # same start
+    from specurate.report.experiments import render_span
+
     assert len(render_span(mnist)) == 2
 
 

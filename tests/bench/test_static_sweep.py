@@ -15,10 +15,10 @@ pytest.importorskip("torch")
 
 from specurate.bench import TASKS, passes_to_target
 from specurate.bench.static_sweep import (
+    StaticSweepConfig,
+    StaticSweepResult,
     keep_mask,
-    plot_static_sweep,
-    render_static_sweep,
-    static_sweep,
+    run_static_sweep,
 )
 from specurate.errors import SpecurateInputError
 
@@ -33,10 +33,14 @@ def task():
     return TASKS["clusters"](seed=0, n_train=N, n_test=500)
 
 
+def static_sweep(task, **kw) -> dict:
+    return run_static_sweep(StaticSweepConfig(task, **kw)).to_dict()
+
+
 @pytest.fixture(scope="module")
-def sweep(task):
+def sweep_result(task):
     # spectral_n = n: the operator analysis sees the whole training set, so C = n / n_kept.
-    return static_sweep(
+    config = StaticSweepConfig(
         task,
         budget_passes=BUDGET,
         seeds=1,
@@ -45,6 +49,12 @@ def sweep(task):
         spectral_bootstrap=5,
         threads=1,
     )
+    return run_static_sweep(config)
+
+
+@pytest.fixture(scope="module")
+def sweep(sweep_result):
+    return sweep_result.to_dict()
 
 
 def _strip_wall(obj):
@@ -61,7 +71,10 @@ def test_import_without_torch():
 
 
 def test_structure(sweep):
-    json.dumps(sweep)  # plain JSON types only
+    assert json.loads(json.dumps(sweep, allow_nan=False)) == sweep  # plain JSON types only
+    assert sweep["experiment"] == "static_limit_validation"
+    assert sweep["task"]["name"] == "clusters" and sweep["task"]["n_train"] == N
+    assert sweep["config"]["seeds"] == [0] and sweep["config"]["prototype_clusters"] == 10
     assert sweep["config"]["fractions"] == [0.3]
     labels = [c["label"] for c in sweep["configs"]]
     assert labels == [
@@ -170,28 +183,37 @@ def test_deterministic(task):
     assert [c["label"] for c in a["configs"]] == ["random-0.5", "el2n-hard-0.5"]
 
 
-def test_render_and_plot(sweep, tmp_path):
+def test_round_trip(sweep_result, sweep):
+    back = StaticSweepResult.from_dict(sweep)
+    assert back.to_dict() == sweep
+    assert back.targets == sweep_result.targets and isinstance(back.configs, tuple)
+
+
+def test_render_and_plot(sweep_result, sweep, tmp_path):
     from rich.console import Console
 
-    tables = render_static_sweep(sweep)
+    from specurate.report.experiments import plot_static_sweep, render_static_sweep
+
+    assert len(render_static_sweep(sweep)) == 3  # the JSON document renders too
+    tables = render_static_sweep(sweep_result)
     assert len(tables) == 3
     con = Console(width=250, record=True)
     for t in tables:
         con.print(t)
     text = con.export_text()
     assert "el2n-hard-0.3" in text and "C_front" in text and "T_w ⪯ C·T" in text
-    path = plot_static_sweep(sweep, tmp_path / "static.png")
-    assert path.exists() and path.stat().st_size > 1000
+    path = plot_static_sweep(sweep_result, tmp_path / "static.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000
 
 
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"fractions": (0.0,)}, "in \\(0, 1\\)"),
-        ({"fractions": (1.0,)}, "in \\(0, 1\\)"),
-        ({"fractions": (0.3, 1.2)}, "in \\(0, 1\\)"),
-        ({"fractions": ()}, "at least one"),
-        ({"fractions": (0.3, 0.3)}, "distinct"),
+        ({"fractions": (0.0,)}, "fractions must be a finite number > 0 and < 1"),
+        ({"fractions": (1.0,)}, "fractions must be a finite number > 0 and < 1"),
+        ({"fractions": (0.3, 1.2)}, "fractions must be a finite number > 0 and < 1"),
+        ({"fractions": ()}, "fractions must hold at least one"),
+        ({"fractions": (0.3, 0.3)}, "fractions must be distinct"),
         ({"scorers": ("random", "forgetting")}, "unknown scorer"),
         ({"keeps": ("medium",)}, "unknown keep"),
         ({"seeds": 0}, "seeds"),
@@ -206,16 +228,18 @@ def test_render_and_plot(sweep, tmp_path):
 )
 def test_invalid_input(task, kw, match):
     with pytest.raises(SpecurateInputError, match=match):
-        static_sweep(task, **kw)
+        StaticSweepConfig(task, **kw)
 
 
 def test_invalid_task_and_mask():
     with pytest.raises(SpecurateInputError, match="Task"):
-        static_sweep("clusters")  # type: ignore[arg-type]
+        StaticSweepConfig("clusters")  # type: ignore[arg-type]
     with pytest.raises(SpecurateInputError, match="needs scores"):
         keep_mask(10, None, 0.5, "easy", seed=0)
-    with pytest.raises(SpecurateInputError, match="in \\(0, 1\\)"):
+    with pytest.raises(SpecurateInputError, match="fraction must be a finite number > 0 and < 1"):
         keep_mask(10, None, 1.5, None, seed=0)
+    with pytest.raises(SpecurateInputError, match="unknown keep 'medium'"):
+        keep_mask(10, np.arange(10.0), 0.5, "medium", seed=0)
 
 
 def test_random_pruning_keeps_the_exponent():

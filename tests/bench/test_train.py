@@ -245,7 +245,7 @@ def test_cli_bench_json_keys(tmp_path):
     assert {r["strategy"] for r in out["runs"]} == {"uniform", "loss"}  # uniform always runs
     assert (tmp_path / "runs.parquet").stat().st_size > 0
     bad = CliRunner().invoke(app, ["bench", "--strategies", "magic", "--epochs", "0.1"])
-    assert bad.exit_code == 2 and "unknown strategy" in bad.output
+    assert bad.exit_code == 2 and "unknown strategies 'magic'" in bad.output
 
 
 def test_wall_speedup_and_geometric_loss_ci():

@@ -15,11 +15,11 @@ from specurate.bench.metrics import (
     speedup_vs_uniform,
     summarize,
 )
-from specurate.bench.noise import label_noise_experiment, with_label_noise
-from specurate.bench.oracle import oracle_experiment
+from specurate.bench.noise import NoiseConfig, NoiseResult, run_noise, with_label_noise
+from specurate.bench.oracle import OracleConfig, OracleResult, run_oracle
 from specurate.bench.result import RunResult
-from specurate.bench.span import span_experiment
-from specurate.bench.static_sweep import static_sweep
+from specurate.bench.span import SpanConfig, SpanResult, run_span
+from specurate.bench.static_sweep import StaticSweepConfig, StaticSweepResult, run_static_sweep
 from specurate.bench.strategies import STRATEGIES, make_strategy
 from specurate.bench.tasks import (
     TASKS,
@@ -36,26 +36,34 @@ from specurate.bench.train import evaluate, train  # torch is imported inside, o
 __all__ = [
     "STRATEGIES",
     "TASKS",
+    "NoiseConfig",
+    "NoiseResult",
+    "OracleConfig",
+    "OracleResult",
     "RunResult",
+    "SpanConfig",
+    "SpanResult",
+    "StaticSweepConfig",
+    "StaticSweepResult",
     "Task",
     "clusters",
     "digits",
     "evaluate",
     "gaussian",
-    "label_noise_experiment",
     "loss_exponent",
     "make_strategy",
     "mean_ci",
     "mnist1d",
     "mode_local",
-    "oracle_experiment",
     "passes_to_accuracy",
     "passes_to_target",
+    "run_noise",
+    "run_oracle",
+    "run_span",
+    "run_static_sweep",
     "runs_from_parquet",
     "runs_to_parquet",
-    "span_experiment",
     "speedup_vs_uniform",
-    "static_sweep",
     "summarize",
     "teacher",
     "train",

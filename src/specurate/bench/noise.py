@@ -6,11 +6,13 @@ high however long the model trains, so its weight grows and the sampler spends m
 its compute on noise — the practical form of the oracle collapse of theory.md §5 (the simulator's
 ``self-score`` policy with ``mislabeled`` shows the same in mode space).
 
-Protocol (:func:`label_noise_experiment`): for each noise rate ρ, a seeded fraction ρ of the
-training examples gets the label (or regression target) of a random other example with a
-DIFFERENT label; the test set stays clean. Every strategy is trained with the same budget and
-seeds as uniform at the same ρ, with ``train(..., track=noisy_mask)``, which records the share
-of the trained examples (weighted by loss multipliers) that are mislabeled between evaluations.
+Protocol (:func:`run_noise` with a :class:`NoiseConfig`): for each noise rate ρ, a seeded
+fraction ρ of the training examples gets the label (or regression target) of a random other
+example with a DIFFERENT label; the test set stays clean. Learning rates are tuned once, on the
+clean task. Every strategy is trained with the same budget and seeds as uniform at the same ρ
+(:func:`~specurate.bench.compare.compare_strategies`) with ``track=noisy_mask``, which records
+the share of the trained examples (weighted by loss multipliers) that are mislabeled between
+evaluations.
 
 Reported per (ρ, strategy): the clean test loss and accuracy at equal compute, the speed-up over
 uniform at the same ρ (passes to uniform's final clean test loss, geometric mean over seeds), and
@@ -23,18 +25,33 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from specurate._rng import stream
+from specurate._validate import (
+    check_names,
+    check_positive_int,
+    check_real,
+    check_reals,
+    check_seed,
+    check_unit,
+)
+from specurate.bench._json import json_value
 from specurate.bench.metrics import mean_ci, summarize
+from specurate.bench.presets import STRATEGIES
 from specurate.bench.result import RunResult
-from specurate.bench.tasks import Task
-from specurate.errors import SpecurateInputError, check_positive_int
+from specurate.bench.tasks import Task, check_task
+from specurate.errors import SpecurateInputError
 
-__all__ = ["label_noise_experiment", "plot_noise", "render_noise", "with_label_noise"]
+__all__ = ["NOISE_STRATEGIES", "NoiseConfig", "NoiseResult", "run_noise", "with_label_noise"]
+
+#: strategies allowed here: every built-in one but the oracle (its free exact look would see
+#: the noise)
+NOISE_STRATEGIES: tuple[str, ...] = tuple(s for s in STRATEGIES if s != "oracle")
 
 
 def with_label_noise(task: Task, rate: float, *, seed: int = 0) -> tuple[Task, np.ndarray]:
@@ -44,11 +61,10 @@ def with_label_noise(task: Task, rate: float, *, seed: int = 0) -> tuple[Task, n
     different label (classes: a different class drawn with the data's class frequencies;
     regression: another mode's target). Test data are unchanged.
     """
-    if not (math.isfinite(rate) and 0 <= rate < 1):
-        raise SpecurateInputError(f"noise rate must be in [0, 1), got {rate}")
+    rate = check_unit("noise rate", rate, closed=False)
     n = task.n_train
     y = np.array(task.y_train)
-    rng = np.random.default_rng([int(seed), 0x401])
+    rng = stream("experiments.noise.labels", seed)
     k = round(rate * n)
     mask = np.zeros(n, bool)
     if k == 0:
@@ -73,116 +89,167 @@ def with_label_noise(task: Task, rate: float, *, seed: int = 0) -> tuple[Task, n
     return noisy, mask
 
 
-def label_noise_experiment(
-    task: Task,
-    *,
-    rates: Sequence[float] = (0.0, 0.1, 0.3),
-    strategies: Sequence[str] = ("uniform", "loss", "frontier", "infobatch"),
-    seeds: int = 3,
-    budget_passes: float = 5.0,
-    lr: float | None = None,
-    seed: int = 0,
-    progress: bool = False,
-    make_task: Any = None,
-) -> dict[str, Any]:
-    """Train every strategy at every noise rate (see the module docstring); JSON-able result.
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Settings of the label-noise experiment (see the module docstring).
 
-    Args:
+    Attributes:
         task: a built-in or user task (classification or regression).
-        rates: label-noise rates in [0, 1).
-        strategies: names from :data:`specurate.bench.strategies.STRATEGIES` (uniform is
-            always run; ``oracle`` is not allowed — its free exact look would see the noise).
+        rates: label-noise rates in [0, 1), distinct.
+        strategies: names of :data:`NOISE_STRATEGIES`; uniform is always run, first (the
+            other names keep their order).
         seeds: seeds per (rate, strategy): ``seed … seed + seeds − 1``.
         budget_passes: compute budget per run (backward + scoring passes).
         lr: one SGD learning rate, or None: each strategy at its best rate of
             :data:`specurate.bench.train.LR_GRID` on an independent CLEAN draw of the task
-            (``make_task``; default: the task itself, re-seeded only through the run seed).
-        make_task: ``make_task(seed) -> Task`` for the tuning draw (seed + 1000); without it
-            the rates are tuned on ``task`` itself.
+            (``make_task(seed + 1000)``; without ``make_task``, on ``task`` itself).
         seed: first seed (also seeds the corruption).
-        progress: show a progress bar.
+        make_task: ``make_task(seed) -> Task``, the draw the learning rates are tuned on.
     """
-    from specurate._progress import progress_iter
-    from specurate.bench.strategies import STRATEGIES, make_strategy
-    from specurate.bench.train import train
 
-    seeds = check_positive_int("seeds", seeds)
-    names = [s for s in strategies if s != "uniform"]
-    names.insert(0, "uniform")
-    for s in names:
-        if s not in STRATEGIES or s == "oracle":
-            raise SpecurateInputError(
-                f"strategy {s!r} is not available here; choose from "
-                f"{', '.join(x for x in STRATEGIES if x != 'oracle')}"
-            )
-    rates = [float(r) for r in rates]
-    if not rates:
-        raise SpecurateInputError("give at least one noise rate")
-    for r in rates:
-        if not (math.isfinite(r) and 0 <= r < 1):
-            raise SpecurateInputError(f"noise rate must be in [0, 1), got {r}")
-    if not (math.isfinite(budget_passes) and budget_passes > 0):
-        raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
-    from specurate.bench.train import tuned_rates
+    task: Task
+    rates: Sequence[float] = (0.0, 0.1, 0.3)
+    strategies: Sequence[str] = ("uniform", "loss", "frontier", "infobatch")
+    seeds: int = 3
+    budget_passes: float = 5.0
+    lr: float | None = None
+    seed: int = 0
+    make_task: Callable[[int], Task] | None = None
 
-    rate_lr = (
-        dict.fromkeys(names, float(lr))
-        if lr is not None
-        else tuned_rates(
-            make_task or (lambda _s: task),
-            names,
-            budget_passes=budget_passes,
-            seed=seed,
-            progress=progress,
+    def __post_init__(self) -> None:
+        names = check_names("strategies", self.strategies, NOISE_STRATEGIES)
+        fields = {
+            "task": check_task(self.task),
+            "rates": check_reals("rates", self.rates, lo=0.0, hi=1.0, hi_open=True, distinct=True),
+            "strategies": ("uniform", *(s for s in names if s != "uniform")),
+            "seeds": check_positive_int("seeds", self.seeds),
+            "budget_passes": check_real("budget_passes", self.budget_passes, lo=0, lo_open=True),
+            "lr": None if self.lr is None else check_real("lr", self.lr, lo=0, lo_open=True),
+            "seed": check_seed(self.seed),
+        }
+        if self.make_task is not None and not callable(self.make_task):
+            raise SpecurateInputError("make_task must be a function seed -> Task")
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True)
+class NoiseResult:
+    """The label-noise experiment: per noise rate, one row per strategy.
+
+    Attributes:
+        task, description: the clean task's name and description.
+        budget_passes, seeds: as configured.
+        lr: {strategy: learning rate} (tuned on the clean task or as given).
+        rates: per noise rate ``{"rate", "strategies": [row, …]}``; a row holds ``strategy``,
+            clean ``test_loss`` / ``test_acc``, ``speedup`` (with ``speedup_lo`` /
+            ``speedup_hi``, ``n_reached``) over uniform at the same rate, ``noisy_share`` /
+            ``noisy_share_late`` of compute and ``share_curve`` ([[passes, share], …]).
+    """
+
+    task: str
+    description: str
+    budget_passes: float
+    lr: Mapping[str, float]
+    seeds: int
+    rates: tuple[Mapping[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-JSON document of the result (NaN and ±inf as None)."""
+        return json_value(
+            {
+                "task": self.task,
+                "description": self.description,
+                "budget_passes": self.budget_passes,
+                "lr": dict(self.lr),
+                "seeds": self.seeds,
+                "rates": list(self.rates),
+            }
         )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NoiseResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            task=d["task"],
+            description=d["description"],
+            budget_passes=float(d["budget_passes"]),
+            lr=dict(d["lr"]),
+            seeds=int(d["seeds"]),
+            rates=tuple(d["rates"]),
+        )
+
+
+def run_noise(config: NoiseConfig, *, progress: bool = False) -> NoiseResult:
+    """Train every strategy at every noise rate (see the module docstring).
+
+    Learning rates are chosen once, on the clean task (:func:`~specurate.bench.compare.
+    learning_rates`); every noise rate is then one :func:`~specurate.bench.compare.
+    compare_strategies` on the corrupted task with the same rates, tracking the mask.
+    """
+    from specurate.bench.compare import learning_rates
+
+    task = config.task
+    rates = learning_rates(
+        config.make_task or (lambda _s: task),
+        config.strategies,
+        budget_passes=config.budget_passes,
+        lr=config.lr,
+        seed=config.seed,
+        progress=progress,
     )
-    jobs = [(r, name, seed + j) for r in rates for j in range(seeds) for name in names]
-    noisy = {r: with_label_noise(task, r, seed=seed) for r in rates}
-    runs: dict[float, list[RunResult]] = {r: [] for r in rates}
-    for r, name, s in progress_iter(jobs, "label noise", enabled=progress):
-        t, mask = noisy[r]
-        strat = make_strategy(name, t, budget_passes=budget_passes)
-        runs[r].append(
-            train(
-                t,
-                strat,
-                seed=s,
-                budget_passes=budget_passes,
-                lr=rate_lr[name],
-                label=name,
-                track=mask,
-            )
-        )
-    out_rates = []
-    for r in rates:
-        rows = {row["strategy"]: row for row in summarize(runs[r])}
-        per = []
-        for name in names:
-            rs = [x for x in runs[r] if x.strategy == name]
-            shares = [_shares(x) for x in rs]
-            row = rows[name]
-            per.append(
-                {
-                    "strategy": name,
-                    "test_loss": row["test_loss"],
-                    "test_acc": row["test_acc"],
-                    "speedup": row["speedup"],
-                    "speedup_lo": row["speedup_lo"],
-                    "speedup_hi": row["speedup_hi"],
-                    "n_reached": row["n_reached"],
-                    "noisy_share": mean_ci([s[0] for s in shares])[0],
-                    "noisy_share_late": mean_ci([s[1] for s in shares])[0],
-                    "share_curve": _mean_share_curve(rs),
-                }
-            )
-        out_rates.append({"rate": r, "strategies": per})
+    blocks = tuple(_rate_block(config, r, rates, progress) for r in config.rates)
+    return NoiseResult(
+        task=task.name,
+        description=task.description,
+        budget_passes=float(config.budget_passes),
+        lr=rates,
+        seeds=config.seeds,
+        rates=blocks,
+    )
+
+
+def _rate_block(
+    config: NoiseConfig, rate: float, lrs: Mapping[str, float], progress: bool
+) -> dict[str, Any]:
+    """``{"rate", "strategies": rows}`` of one noise rate: every strategy trained on the
+    corrupted task, the mislabeled share of compute tracked."""
+    from specurate.bench.compare import compare_strategies
+
+    noisy, mask = with_label_noise(config.task, rate, seed=config.seed)
+    runs = compare_strategies(
+        noisy,
+        config.strategies,
+        budget_passes=config.budget_passes,
+        seeds=config.seeds,
+        seed=config.seed,
+        lr=lrs,
+        track=mask,
+        progress=progress,
+        label=f"label noise {rate:.0%}",
+    )
+    rows = {row["strategy"]: row for row in summarize(runs)}
+    per = [
+        _strategy_row(rows[name], [r for r in runs if r.strategy == name])
+        for name in config.strategies
+    ]
+    return {"rate": rate, "strategies": per}
+
+
+def _strategy_row(row: Mapping[str, Any], runs: Sequence[RunResult]) -> dict[str, Any]:
+    """One strategy at one noise rate: summary metrics and the noisy share of its compute."""
+    shares = [_shares(x) for x in runs]
     return {
-        "task": task.name,
-        "description": task.description,
-        "budget_passes": float(budget_passes),
-        "lr": rate_lr,
-        "seeds": seeds,
-        "rates": out_rates,
+        "strategy": row["strategy"],
+        "test_loss": row["test_loss"],
+        "test_acc": row["test_acc"],
+        "speedup": row["speedup"],
+        "speedup_lo": row["speedup_lo"],
+        "speedup_hi": row["speedup_hi"],
+        "n_reached": row["n_reached"],
+        "noisy_share": mean_ci([s[0] for s in shares])[0],
+        "noisy_share_late": mean_ci([s[1] for s in shares])[0],
+        "share_curve": _mean_share_curve(runs),
     }
 
 
@@ -211,82 +278,3 @@ def _mean_share_curve(runs: Sequence[RunResult]) -> list[list[float]]:
         v = [x for x in v if math.isfinite(x)]
         out.append([p, float(np.mean(v)) if v else math.nan])
     return out
-
-
-def render_noise(result: dict[str, Any]) -> list[Any]:
-    """Rich table: per noise rate and strategy, speed-up, clean test loss/acc, noisy share."""
-    from rich.table import Table
-
-    t = Table(
-        title=f"label noise on {result['task']}: {result['budget_passes']:g} passes, "
-        f"{result['seeds']} seeds (speed-up vs uniform at the same noise rate)"
-    )
-    for col in (
-        "noise",
-        "strategy",
-        "clean test loss",
-        "test acc",
-        "speed-up",
-        "noisy share",
-        "late share",
-    ):
-        t.add_column(col, justify="left" if col in ("strategy",) else "right")
-
-    def f(v: Any, fmt: str) -> str:
-        return "—" if v is None or not math.isfinite(v) else format(v, fmt)
-
-    for block in result["rates"]:
-        for row in block["strategies"]:
-            t.add_row(
-                f"{block['rate']:.0%}",
-                row["strategy"],
-                f(row["test_loss"], ".4g"),
-                f(row["test_acc"], ".3f"),
-                f(row["speedup"], ".2f"),
-                f(row["noisy_share"], ".3f"),
-                f(row["noisy_share_late"], ".3f"),
-            )
-    return [t]
-
-
-def plot_noise(result: dict[str, Any], path: str | Path) -> Path:
-    """Speed-up vs noise rate (left) and the noisy share of compute over the run at the largest
-    rate (right), one line per strategy."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from specurate.plots import save
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.4, 3.8), layout="constrained")
-    names = [r["strategy"] for r in result["rates"][0]["strategies"]]
-    for name in names:
-        xs, ys = [], []
-        for block in result["rates"]:
-            row = next(r for r in block["strategies"] if r["strategy"] == name)
-            if row["speedup"] is not None and math.isfinite(row["speedup"]):
-                xs.append(block["rate"])
-                ys.append(row["speedup"])
-        a1.plot(xs, ys, marker="o", label=name, color="black" if name == "uniform" else None)
-    a1.axhline(1.0, color="grey", lw=0.8, ls="--")
-    a1.set_xlabel("label noise rate")
-    a1.set_ylabel("speed-up vs uniform (same noise)")
-    a1.legend(fontsize=7)
-    worst = max(result["rates"], key=lambda b: b["rate"])
-    for row in worst["strategies"]:
-        c = np.array(row["share_curve"], dtype=float)
-        if c.size:
-            a2.plot(
-                c[:, 0],
-                c[:, 1],
-                label=row["strategy"],
-                color="black" if row["strategy"] == "uniform" else None,
-            )
-    a2.axhline(worst["rate"], color="grey", lw=0.8, ls="--")
-    a2.set_xscale("log")
-    a2.set_xlabel("passes")
-    a2.set_ylabel("share of compute on mislabeled examples")
-    a2.set_title(f"noise rate {worst['rate']:.0%}")
-    a2.legend(fontsize=7)
-    return save(fig, path)

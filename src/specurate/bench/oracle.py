@@ -28,12 +28,22 @@ the raw speed-ups, whose time axes differ.
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from specurate.errors import SpecurateInputError, check_positive_int
+from specurate._validate import check_bool, check_positive_int, check_real, check_reals, check_seed
+from specurate.bench._json import json_value
+from specurate.bench.result import RunResult
+from specurate.bench.tasks import Task
 
-__all__ = ["SIMULATOR_ANALOGUE", "oracle_experiment", "plot_oracle", "render_oracle"]
+__all__ = [
+    "ORACLE_STRATEGIES",
+    "SIMULATOR_ANALOGUE",
+    "OracleConfig",
+    "OracleResult",
+    "run_oracle",
+]
 
 SIMULATOR_ANALOGUE = {
     "oracle": "oracle (κ=10)",
@@ -41,188 +51,225 @@ SIMULATOR_ANALOGUE = {
     "loss": "self-score",
 }
 
-STRATEGIES = ("uniform", "oracle", "frontier", "loss", "infobatch", "balanced", "random-subset")
+#: the strategies trained, in report order
+ORACLE_STRATEGIES = (
+    "uniform",
+    "oracle",
+    "frontier",
+    "loss",
+    "infobatch",
+    "balanced",
+    "random-subset",
+)
 
 
-def oracle_experiment(
-    *,
-    a: float = 2.0,
-    b: float = 1.5,
-    n_train: int = 200_000,
-    n_modes: int = 300,
-    budget_passes: float = 3.0,
-    seeds: int = 3,
-    seed: int = 0,
-    lr: float | None = None,
-    lr_grid: tuple[float, ...] | None = None,
-    simulate: bool = True,
-    sample_level: bool = True,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Run the three settings (see the module docstring); returns a JSON-able dict.
+@dataclass(frozen=True)
+class OracleConfig:
+    """Settings of the oracle-approximation experiment (see the module docstring).
 
-    Args:
-        a, b: the power law of the task (target energy ∝ k^−a, mode frequency ∝ k^−b).
+    Attributes:
+        a, b: the power law of the task (target energy ∝ k^−a, a > 1; mode frequency ∝ k^−b,
+            b > 0).
         n_train, n_modes: size of the mode-local task (``noise=0``: x is the mode's centre).
         budget_passes: compute per real-training run (backward + scoring passes).
-        seeds: real-training seeds per strategy (``seed … seed + seeds − 1``; task seed ``seed``).
+        seeds: real-training seeds per strategy (``seed … seed + seeds − 1``; task seed
+            ``seed``).
+        seed: the first seed.
         lr: one SGD learning rate for every strategy, or None: each strategy at its best rate
             of ``lr_grid`` (default :data:`specurate.bench.train.LR_GRID`), tuned on an
             independent draw of the task (:func:`specurate.bench.train.tune_lr`).
+        lr_grid: candidate learning rates (None: the default grid).
         simulate, sample_level: also run the simulator / the sample-level comparison.
-        progress: progress bar over the real-training runs.
     """
-    from specurate._progress import progress_iter
-    from specurate.bench.metrics import summarize
-    from specurate.bench.strategies import make_strategy, needs_oracle
-    from specurate.bench.tasks import mode_local
-    from specurate.bench.train import LR_GRID, train, tuned_rates
-    from specurate.results import jsonable
 
-    seeds = check_positive_int("seeds", seeds)
-    if not (math.isfinite(budget_passes) and budget_passes > 0):
-        raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
+    a: float = 2.0
+    b: float = 1.5
+    n_train: int = 200_000
+    n_modes: int = 300
+    budget_passes: float = 3.0
+    seeds: int = 3
+    seed: int = 0
+    lr: float | None = None
+    lr_grid: Sequence[float] | None = None
+    simulate: bool = True
+    sample_level: bool = True
 
-    def make(s: int):
-        return mode_local(n_train=n_train, n_modes=n_modes, a=a, b=b, seed=s, noise=0.0)
-
-    task = make(seed)
-    rates = (
-        dict.fromkeys(STRATEGIES, float(lr))
-        if lr is not None
-        else tuned_rates(
-            make,
-            STRATEGIES,
-            budget_passes=budget_passes,
-            grid=lr_grid or LR_GRID,
-            seed=seed,
-            progress=progress,
-        )
-    )
-    jobs = [(name, seed + j) for j in range(seeds) for name in STRATEGIES]
-    runs = []
-    for name, s in progress_iter(jobs, "oracle experiment: training", enabled=progress):
-        runs.append(
-            train(
-                task,
-                make_strategy(name, task, budget_passes=budget_passes),
-                seed=s,
-                budget_passes=budget_passes,
-                lr=rates[name],
-                label=name,
-                oracle=needs_oracle(name),
-            )
-        )
-    rows = summarize(runs)
-    out: dict[str, Any] = {
-        "a": a,
-        "b": b,
-        "task": task.description,
-        "budget_passes": budget_passes,
-        "seeds": seeds,
-        "lr": rates,
-        "real": rows,
-        "runs": [r.to_dict() for r in runs],
-    }
-    if sample_level:
-        from specurate.dynamics.policies import SoftOracle
-        from specurate.dynamics.samples import compare_families
-
-        fam = compare_families(SoftOracle(), a=a, b=b, seed=seed, lr_factor=0.1)
-        out["sample_level"] = {
-            k: {
-                "speedup": v["speedup"],
-                "mode_space_speedup": v["mode_space_speedup"],
-                "realized_fraction": (
-                    math.log(v["speedup"]) / math.log(v["mode_space_speedup"])
-                    if v["speedup"] > 0 and v["mode_space_speedup"] > 1
-                    else math.nan
-                ),
-            }
-            for k, v in fam["families"].items()
+    def __post_init__(self) -> None:
+        lr, grid = self.lr, self.lr_grid
+        fields = {
+            "a": check_real("a", self.a, lo=1.0, lo_open=True),
+            "b": check_real("b", self.b, lo=0.0, lo_open=True),
+            "n_train": check_positive_int("n_train", self.n_train),
+            "n_modes": check_positive_int("n_modes", self.n_modes),
+            "budget_passes": check_real("budget_passes", self.budget_passes, lo=0, lo_open=True),
+            "seeds": check_positive_int("seeds", self.seeds),
+            "seed": check_seed(self.seed),
+            "lr": None if lr is None else check_real("lr", lr, lo=0, lo_open=True),
+            "lr_grid": None if grid is None else check_reals("lr_grid", grid, lo=0, lo_open=True),
+            "simulate": check_bool("simulate", self.simulate),
+            "sample_level": check_bool("sample_level", self.sample_level),
         }
-    if simulate:
-        from specurate.dynamics.compare import compare
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
 
-        cmp = compare(a, b, n_modes=20_000, t_max=1e5, mass_modes=200_000, seed=seed)
-        out["simulator"] = [
-            {
-                "policy": r.label,
-                "loss_exponent": r.loss.exponent,
-                "speedup_at_target": r.speedup_at_target,
-                "exponent_gain_recovered": r.exponent_gain_recovered,
-                "time_gain_recovered": r.time_gain_recovered,
-            }
-            for r in cmp.rows
-        ]
-    return jsonable(out)
+    def make_task(self, seed: int) -> Task:
+        """The mode-local task of draw ``seed``."""
+        from specurate.bench.tasks import mode_local
+
+        return mode_local(
+            n_train=self.n_train, n_modes=self.n_modes, a=self.a, b=self.b, seed=seed, noise=0.0
+        )
 
 
-def _f(v: Any, fmt: str = ".2f") -> str:
-    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+@dataclass(frozen=True)
+class OracleResult:
+    """The three settings of the oracle experiment.
+
+    Attributes:
+        a, b, budget_passes, seeds: as configured.
+        task: the task's description.
+        lr: {strategy: learning rate}.
+        real: one summary row per strategy (:func:`specurate.bench.metrics.summarize`:
+            speed-up with CI, ``oracle_fraction`` = ln s / ln s_oracle, test loss …).
+        runs: every real-training run, seed-major.
+        sample_level: {data family: speedup, mode_space_speedup, realized_fraction}, or None
+            when not run.
+        simulator: one row per simulator policy (loss exponent, speed-up at target, fractions
+            of the oracle's gain recovered), or None when not run.
+    """
+
+    a: float
+    b: float
+    task: str
+    budget_passes: float
+    seeds: int
+    lr: Mapping[str, float]
+    real: tuple[Mapping[str, Any], ...]
+    runs: tuple[RunResult, ...]
+    sample_level: Mapping[str, Mapping[str, Any]] | None = None
+    simulator: tuple[Mapping[str, Any], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-JSON document of the result (NaN and ±inf as None; the settings not run
+        are left out)."""
+        out: dict[str, Any] = {
+            "a": self.a,
+            "b": self.b,
+            "task": self.task,
+            "budget_passes": self.budget_passes,
+            "seeds": self.seeds,
+            "lr": dict(self.lr),
+            "real": list(self.real),
+            "runs": [r.to_dict() for r in self.runs],
+        }
+        if self.sample_level is not None:
+            out["sample_level"] = dict(self.sample_level)
+        if self.simulator is not None:
+            out["simulator"] = list(self.simulator)
+        return json_value(out)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> OracleResult:
+        """Inverse of :meth:`to_dict`."""
+        sim = d.get("simulator")
+        return cls(
+            a=d["a"],
+            b=d["b"],
+            task=d["task"],
+            budget_passes=d["budget_passes"],
+            seeds=d["seeds"],
+            lr=dict(d["lr"]),
+            real=tuple(d["real"]),
+            runs=tuple(RunResult.from_dict(r) for r in d["runs"]),
+            sample_level=d.get("sample_level"),
+            simulator=None if sim is None else tuple(sim),
+        )
 
 
-def render_oracle(result: dict[str, Any]) -> list[Any]:
-    """Rich tables: real training (with the simulator's prediction per strategy) and the
-    sample-level check."""
-    from rich.table import Table
+def run_oracle(config: OracleConfig, *, progress: bool = False) -> OracleResult:
+    """Run the three settings (see the module docstring)."""
+    from specurate.bench.metrics import summarize
 
-    sim = {r["policy"]: r for r in result.get("simulator", [])}
-    t = Table(
-        title=f"oracle approximation: {result['task']}; {result['budget_passes']:g} passes, "
-        f"{result['seeds']} seeds"
+    task = config.make_task(config.seed)
+    rates, runs = _real_training(config, task, progress)
+    return OracleResult(
+        a=config.a,
+        b=config.b,
+        task=task.description,
+        budget_passes=config.budget_passes,
+        seeds=config.seeds,
+        lr=rates,
+        real=tuple(summarize(runs)),
+        runs=tuple(runs),
+        sample_level=_sample_level(config) if config.sample_level else None,
+        simulator=tuple(_simulator(config)) if config.simulate else None,
     )
-    for col in (
-        "strategy",
-        "test loss",
-        "speed-up [90% CI]",
-        "oracle gain recovered",
-        "simulator analogue",
-        "simulator: recovered",
-    ):
-        t.add_column(col, justify="left" if col in ("strategy", "simulator analogue") else "right")
-    for r in result["real"]:
-        ana = SIMULATOR_ANALOGUE.get(r["strategy"])
-        if r["strategy"] == "infobatch":
-            ana_txt, rec = "(unbiased: operator unchanged)", "0"
-        elif r["strategy"] in ("balanced", "random-subset"):
-            ana_txt, rec = "static (Theorem 1: constant only)", "—"
-        elif ana is None or ana not in sim:
-            ana_txt, rec = "—", "—"
-        elif r["strategy"] == "oracle":
-            ana_txt, rec = ana, "1 (reference)"
-        else:
-            ana_txt, rec = ana, _f(sim[ana]["time_gain_recovered"])
-        sp = r["speedup"]
-        spt = (
-            "—"
-            if sp is None
-            else f"{sp:.2f}"
-            + (
-                f" [{r['speedup_lo']:.2f}, {r['speedup_hi']:.2f}]"
-                if r.get("speedup_lo") is not None
-                else ""
-            )
-        )
-        t.add_row(
-            r["strategy"], _f(r["test_loss"], ".3g"), spt, _f(r["oracle_fraction"]), ana_txt, rec
-        )
-    tables = [t]
-    if "sample_level" in result:
-        s = Table(title="sample level: soft oracle on explicit examples (same a, b)")
-        for col in ("data", "realized speed-up", "mode-space speed-up", "log fraction realized"):
-            s.add_column(col, justify="left" if col == "data" else "right")
-        for k, v in result["sample_level"].items():
-            s.add_row(k, _f(v["speedup"]), _f(v["mode_space_speedup"]), _f(v["realized_fraction"]))
-        tables.append(s)
-    return tables
 
 
-def plot_oracle(result: dict[str, Any], path: str | Path) -> Path:
-    """Learning curves, speed-up bars and the measured frontier k* of the real runs."""
-    from specurate.bench.report import plot_training
-    from specurate.bench.result import RunResult
-    from specurate.plots import save
+def _real_training(
+    config: OracleConfig, task: Task, progress: bool
+) -> tuple[dict[str, float], list[RunResult]]:
+    """Learning rates (tuned on draw ``seed + 1000`` unless given) and every run on ``task``
+    (draw ``seed``), by the one comparison loop."""
+    from specurate.bench.compare import compare_strategies, learning_rates
 
-    runs = [RunResult.from_dict(r) for r in result["runs"]]
-    return save(plot_training(runs, result["real"], title="mode-local regression"), path)
+    rates = learning_rates(
+        config.make_task,
+        ORACLE_STRATEGIES,
+        budget_passes=config.budget_passes,
+        lr=config.lr,
+        lr_grid=config.lr_grid,
+        seed=config.seed,
+        progress=progress,
+    )
+    runs = compare_strategies(
+        task,
+        ORACLE_STRATEGIES,
+        budget_passes=config.budget_passes,
+        seeds=config.seeds,
+        seed=config.seed,
+        lr=rates,
+        progress=progress,
+        label="oracle experiment: training",
+    )
+    return rates, runs
+
+
+def _sample_level(config: OracleConfig) -> dict[str, dict[str, float]]:
+    """The soft oracle on explicit examples of the same (a, b): realized vs mode-space
+    speed-up per data family."""
+    from specurate.dynamics.policies import SoftOracle
+    from specurate.dynamics.samples import compare_families
+
+    fam = compare_families(SoftOracle(), a=config.a, b=config.b, seed=config.seed, lr_factor=0.1)
+    return {
+        k: {
+            "speedup": v["speedup"],
+            "mode_space_speedup": v["mode_space_speedup"],
+            "realized_fraction": (
+                math.log(v["speedup"]) / math.log(v["mode_space_speedup"])
+                if v["speedup"] > 0 and v["mode_space_speedup"] > 1
+                else math.nan
+            ),
+        }
+        for k, v in fam["families"].items()
+    }
+
+
+def _simulator(config: OracleConfig) -> list[dict[str, Any]]:
+    """The simulator's exact mode-space dynamics of every policy."""
+    from specurate.dynamics.compare import compare
+
+    cmp = compare(
+        config.a, config.b, n_modes=20_000, t_max=1e5, mass_modes=200_000, seed=config.seed
+    )
+    return [
+        {
+            "policy": r.label,
+            "loss_exponent": r.loss.exponent,
+            "speedup_at_target": r.speedup_at_target,
+            "exponent_gain_recovered": r.exponent_gain_recovered,
+            "time_gain_recovered": r.time_gain_recovered,
+        }
+        for r in cmp.rows
+    ]

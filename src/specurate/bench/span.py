@@ -80,34 +80,46 @@ student misclassifies before fine-tuning (set W) stand for "out of span", the on
 for "in span". Reported on the ORIGINAL balanced test set: cross-entropy and accuracy on all
 examples, on W (``out_span``) and on its complement (``in_span``).
 
-Result (JSON-able dict, plain floats/ints/lists/strings): ``setting``, ``config``,
-``definition``, ``steps`` (evaluated fine-tuning steps, 0 first), ``curves[source]`` (lists
-aligned with ``steps``: ``in_span``, ``out_span``, ``total`` losses and, per setting,
-``out_modes_nonzero`` or the accuracies), ``summary[source]`` (start/end values, the ratios
-``out_span_ratio = L_out(end)/L_out(0)`` and ``in_span_ratio``), ``student``, ``teacher`` and
-``wall_s``. Deterministic given ``seed`` (except ``wall_s``); global RNGs are never touched, and
-torch's intra-op thread count is set to ``num_threads`` during the run and restored after.
+Result (:func:`run_span` on a :class:`SpanConfig` gives a :class:`SpanResult`; its
+``to_dict()`` is plain JSON): ``setting``, ``config``, ``definition``, ``steps`` (evaluated
+fine-tuning steps, 0 first), ``curves[source]`` (lists aligned with ``steps``: ``in_span``,
+``out_span``, ``total`` losses and, per setting, ``out_modes_nonzero`` or the accuracies),
+``summary[source]`` (start/end values, the ratios ``out_span_ratio = L_out(end)/L_out(0)`` and
+``in_span_ratio``), ``student``, ``teacher`` and ``wall_s``. Deterministic given ``seed`` (except
+``wall_s``); global RNGs are never touched, and torch's intra-op thread count is set to
+``num_threads`` during the run and restored after.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from specurate._progress import progress_iter
-from specurate.errors import SpecurateInputError, check_positive, check_positive_int
+from specurate._rng import stream
+from specurate._validate import (
+    check_choice,
+    check_names,
+    check_positive_int,
+    check_real,
+    check_seed,
+)
+from specurate.bench._json import json_value
+from specurate.bench._threads import torch_threads
+from specurate.errors import SpecurateInputError
 
-__all__ = ["SOURCES", "plot_span", "render_span", "span_experiment"]
+__all__ = ["SOURCES", "SpanConfig", "SpanResult", "run_span"]
 
 SOURCES: tuple[str, ...] = ("none", "self", "self-sampled", "teacher", "real")
 """Stage-2 data sources, in report order."""
+
+SETTINGS: tuple[str, ...] = ("gaussian", "mnist1d")
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "gaussian": {
@@ -141,21 +153,225 @@ _ONLY = {
     "gaussian": ("dim", "span", "a", "b", "noise"),
     "mnist1d": ("n_test", "teacher_steps", "labels"),
 }
+_INTS: tuple[str, ...] = ("dim", "span", "n_real", "n_teacher", "n_syn", "n_test", "steps")
+_INTS += ("teacher_steps", "finetune_steps", "batch_size")
 _MOMENTUM = 0.9  # gaussian SGD momentum
+
+# numpy sub-streams of "experiments.span" (the gaussian setting's draws)
+_SIGNS, _STUDENT_DATA, _TEACHER_DATA, _POOL_DATA, _SAMPLED_NOISE = 0, 1, 2, 3, 4
+
+# torch batch generators are seeded seed * _TORCH_STRIDE + sub-stream (values unchanged since
+# the first release): one per training stage, and one for the self-sampled labels
+_TORCH_STRIDE = 1_000_003
+_TORCH_STREAMS = {"student": 1, "teacher": 2, "self-sampled": 4, "finetune": 10}
+_TEACHER_INIT = 7919  # the mnist1d teacher's initialisation seed is seed + this offset
+
+
+def _torch_seed(seed: int, name: str) -> int:
+    """The seed of torch sub-stream ``name`` (:data:`_TORCH_STREAMS`) for the user's seed."""
+    return seed * _TORCH_STRIDE + _TORCH_STREAMS[name]
+
+
+# ---------------------------------------------------------------------------- config / result
+@dataclass(frozen=True)
+class SpanConfig:
+    """Settings of the synthetic-data span experiment (module docstring).
+
+    Options left None take the setting's default; after construction every option of the
+    setting holds its value (:attr:`settings`), those of the other setting stay None.
+
+    Attributes:
+        setting: ``"gaussian"`` (exact mode bookkeeping) or ``"mnist1d"`` (MLP student, CNN
+            teacher, previously-wrong test examples as the out-of-span proxy).
+        seed: seeds every draw, initialisation and batch order.
+        dim, span, a, b, noise: gaussian only — d, the student's learned span m (stage-1
+            corpus carries modes 1…m, m < d), target exponent (λ_k w_k² = k^-a), spectral
+            exponent (λ_k = k^-b), label noise σ. Defaults 100, 10, 2.0, 1.5, 0.3.
+        n_real: real labelled examples of the student's stage 1 (2000 / 1000).
+        n_teacher: real labelled examples of the teacher (4000 / 4000).
+        n_syn: fresh stage-2 inputs (2000 / 3000).
+        n_test: mnist1d only — balanced test-set size (4000).
+        steps: student's stage-1 steps (2000 / 1000).
+        teacher_steps: mnist1d only — the CNN teacher's training steps (3000).
+        finetune_steps: stage-2 steps, the same for every source (2000 / 1000).
+        batch_size, lr: 64 and 0.1 (gaussian SGD, momentum 0.9) / 2e-3 (mnist1d Adam).
+        labels: mnist1d only — ``"hard"`` (argmax) or ``"soft"`` (probabilities) labels.
+        sources: subset of :data:`SOURCES` to run (default all), kept in report order.
+        eval_points: log-spaced evaluation steps in [1, finetune_steps] (step 0 is added).
+        num_threads: torch intra-op threads during the run (small models: 1 is fastest).
+    """
+
+    setting: Literal["gaussian", "mnist1d"] = "gaussian"
+    seed: int = 0
+    dim: int | None = None
+    span: int | None = None
+    a: float | None = None
+    b: float | None = None
+    noise: float | None = None
+    n_real: int | None = None
+    n_teacher: int | None = None
+    n_syn: int | None = None
+    n_test: int | None = None
+    steps: int | None = None
+    teacher_steps: int | None = None
+    finetune_steps: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    labels: Literal["hard", "soft"] | None = None
+    sources: Sequence[str] | None = None
+    eval_points: int = 12
+    num_threads: int = 1
+
+    def __post_init__(self) -> None:
+        setting = check_choice("setting", self.setting, SETTINGS)
+        other = "mnist1d" if setting == "gaussian" else "gaussian"
+        for name in _ONLY[other]:
+            if getattr(self, name) is not None:
+                raise SpecurateInputError(f"{name} applies to the {other} setting only")
+        given = {k: getattr(self, k) for k in _DEFAULTS[setting]}
+        values = {k: v if given[k] is None else given[k] for k, v in _DEFAULTS[setting].items()}
+        fields = {k: _check_option(k, v) for k, v in values.items()}
+        if setting == "gaussian" and fields["span"] >= fields["dim"]:
+            raise SpecurateInputError(
+                f"span must be smaller than dim, got span={fields['span']} and dim={fields['dim']}"
+            )
+        srcs = SOURCES if self.sources is None else self.sources
+        chosen = check_names("sources", srcs, SOURCES)
+        fields |= {
+            "seed": check_seed(self.seed),
+            "eval_points": check_positive_int("eval_points", self.eval_points),
+            "num_threads": check_positive_int("num_threads", self.num_threads),
+            "sources": tuple(s for s in SOURCES if s in chosen),  # report order
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def source_list(self) -> tuple[str, ...]:
+        """The sources to run, in report order."""
+        return cast("tuple[str, ...]", self.sources)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The setting's options with their values (the result's ``config``)."""
+        return {k: getattr(self, k) for k in _DEFAULTS[self.setting]}
+
+
+def _check_option(name: str, value: Any) -> Any:
+    """One option of a setting, validated and converted."""
+    if name in _INTS:
+        return check_positive_int(name, value)
+    if name == "labels":
+        return check_choice("labels", value, ("hard", "soft"))
+    if name == "noise":
+        return check_real("noise", value, lo=0.0)
+    return check_real(name, value, lo=0.0, lo_open=True)  # lr, a, b
+
+
+@dataclass(frozen=True)
+class SpanResult:
+    """The span experiment's curves and summaries (module docstring).
+
+    Attributes:
+        setting, seed: as configured.
+        config: the setting's options (:attr:`SpanConfig.settings`).
+        definition: how the span and the out-of-span loss are defined in this setting.
+        sources: the stage-2 sources run, in report order.
+        steps: evaluated fine-tuning steps (0 first).
+        curves: {source: {metric: values aligned with ``steps``}}.
+        summary: {source: start / end values and ``in_span_ratio`` / ``out_span_ratio``}.
+        student, teacher: the two models before fine-tuning.
+        wall_s: wall-clock seconds of the run.
+        noise_floor: σ² (gaussian only; None for mnist1d).
+    """
+
+    setting: str
+    seed: int
+    config: Mapping[str, Any]
+    definition: str
+    sources: tuple[str, ...]
+    steps: tuple[int, ...]
+    curves: Mapping[str, Mapping[str, list[Any]]]
+    summary: Mapping[str, Mapping[str, Any]]
+    student: Mapping[str, Any]
+    teacher: Mapping[str, Any]
+    wall_s: float
+    noise_floor: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-JSON document of the result (NaN and ±inf as None)."""
+        out: dict[str, Any] = {
+            "setting": self.setting,
+            "seed": self.seed,
+            "config": dict(self.config),
+            "definition": self.definition,
+            "sources": list(self.sources),
+            "steps": list(self.steps),
+            "curves": dict(self.curves),
+            "summary": dict(self.summary),
+            "student": dict(self.student),
+            "teacher": dict(self.teacher),
+        }
+        if self.noise_floor is not None:
+            out["noise_floor"] = self.noise_floor
+        out["wall_s"] = self.wall_s
+        return json_value(out)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SpanResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            setting=d["setting"],
+            seed=d["seed"],
+            config=dict(d["config"]),
+            definition=d["definition"],
+            sources=tuple(d["sources"]),
+            steps=tuple(d["steps"]),
+            curves=dict(d["curves"]),
+            summary=dict(d["summary"]),
+            student=dict(d["student"]),
+            teacher=dict(d["teacher"]),
+            wall_s=d["wall_s"],
+            noise_floor=d.get("noise_floor"),
+        )
+
+
+def run_span(config: SpanConfig, *, progress: bool = False) -> SpanResult:
+    """Run the synthetic-data span experiment (module docstring).
+
+    Args:
+        config: the settings (validated when the config is built).
+        progress: show a progress bar over the sources.
+    """
+    cfg = config.settings
+    grid = _step_grid(cfg["finetune_steps"], config.eval_points)
+    t0 = time.perf_counter()
+    with torch_threads(config.num_threads):
+        run = _gaussian if config.setting == "gaussian" else _mnist1d
+        body = run(cfg, config.seed, config.source_list, grid, progress)
+    return SpanResult(
+        setting=config.setting,
+        seed=config.seed,
+        config=cfg,
+        definition=_definition(config.setting, cfg),
+        sources=config.source_list,
+        steps=tuple(grid),
+        **body,
+        wall_s=time.perf_counter() - t0,
+    )
 
 
 # ---------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Set torch's intra-op thread count for the block, restore it afterwards."""
-    import torch
-
-    prev = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
+def _definition(setting: str, cfg: Mapping[str, Any]) -> str:
+    if setting == "gaussian":
+        return (
+            f"span H = supp(student coefficients) = modes 1..{cfg['span']} of {cfg['dim']} "
+            "(stage-1 corpus carries only those); out_span = Σ_{k∉H} λ_k (β_k − w_k)², exact"
+        )
+    return (
+        "out_span = test CE on the examples the student misclassified before fine-tuning; "
+        f"in_span = on the rest; {cfg['labels']} labels"
+    )
 
 
 def _step_grid(steps: int, points: int) -> list[int]:
@@ -164,50 +380,12 @@ def _step_grid(steps: int, points: int) -> list[int]:
     return [0, *[int(s) for s in grid if s >= 1]]
 
 
-def _config(setting: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``given`` (None = default) with the setting's defaults and validate."""
-    if setting not in _DEFAULTS:
-        raise SpecurateInputError(f"setting must be 'gaussian' or 'mnist1d', got {setting!r}")
-    other = "mnist1d" if setting == "gaussian" else "gaussian"
-    for name in _ONLY[other]:
-        if given.get(name) is not None:
-            raise SpecurateInputError(f"{name} applies to the {other} setting only")
-    cfg = dict(_DEFAULTS[setting])
-    cfg.update({k: v for k, v in given.items() if v is not None and k in cfg})
-    ints = ["n_real", "n_teacher", "n_syn", "steps", "finetune_steps", "batch_size"]
-    ints += ["dim", "span"] if setting == "gaussian" else ["n_test", "teacher_steps"]
-    for name in ints:
-        cfg[name] = check_positive_int(name, cfg[name])
-    check_positive("lr", cfg["lr"])
-    cfg["lr"] = float(cfg["lr"])
-    if setting == "gaussian":
-        if cfg["span"] >= cfg["dim"]:
-            raise SpecurateInputError(
-                f"span must be smaller than dim, got span={cfg['span']} and dim={cfg['dim']}"
-            )
-        check_positive("a", cfg["a"])
-        check_positive("b", cfg["b"])
-        check_positive("noise", cfg["noise"], allow_zero=True)
-        cfg["a"], cfg["b"], cfg["noise"] = float(cfg["a"]), float(cfg["b"]), float(cfg["noise"])
-    elif cfg["labels"] not in ("hard", "soft"):
-        raise SpecurateInputError(f"labels must be 'hard' or 'soft', got {cfg['labels']!r}")
-    return cfg
+def _columns(points: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, list]:
+    """Per-step measurement dicts → {key: values in step order}."""
+    return {key: [p[key] for p in points] for key in keys}
 
 
-def _sources(sources: Sequence[str] | None) -> list[str]:
-    if sources is None:
-        return list(SOURCES)
-    if isinstance(sources, str):
-        sources = [sources]
-    bad = [s for s in sources if s not in SOURCES]
-    if bad or not sources:
-        raise SpecurateInputError(
-            f"sources must be a non-empty subset of {', '.join(SOURCES)}, got {list(sources)!r}"
-        )
-    return [s for s in SOURCES if s in sources]  # report order, no duplicates
-
-
-def _summary(curves: dict[str, dict[str, list]], keys: Sequence[str]) -> dict[str, dict]:
+def _summary(curves: Mapping[str, Mapping[str, list]], keys: Sequence[str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for src, c in curves.items():
         row: dict[str, Any] = {}
@@ -220,206 +398,395 @@ def _summary(curves: dict[str, dict[str, list]], keys: Sequence[str]) -> dict[st
     return out
 
 
-# ---------------------------------------------------------------------------- gaussian
-def _gaussian(cfg: dict[str, Any], seed: int, sources: list[str], grid: list[int], bar: bool):
+Target = Callable[[Any, Any], Any]  # target(batch indices, batch inputs) -> labels
+
+
+def _train_steps(
+    opt: Any,
+    loss_of: Callable[[Any], Any],
+    n: int,
+    *,
+    steps: int,
+    batch_size: int,
+    gen_seed: int,
+    measure: Callable[[], Any] | None = None,
+    marks: Iterable[int] = (),
+) -> list[Any]:
+    """``steps`` optimizer steps on batches of ``batch_size`` indices drawn with replacement
+    from range(n) by a torch Generator seeded ``gen_seed``; ``loss_of(idx)`` is the batch loss.
+    Returns ``measure()`` at every step in ``marks`` (0 = before the first step)."""
     import torch
 
-    d, m, noise = cfg["dim"], cfg["span"], cfg["noise"]
+    marks = set(marks)
+    gen = torch.Generator().manual_seed(gen_seed)
+    points = [measure()] if measure is not None and 0 in marks else []
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, n, (batch_size,), generator=gen)
+        loss = loss_of(idx)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if measure is not None and step in marks:
+            points.append(measure())
+    return points
+
+
+# ---------------------------------------------------------------------------- gaussian
+@dataclass(frozen=True)
+class _Modes:
+    """The gaussian setting's law: x_k ~ N(0, λ_k), λ_k = k^-b, y = wᵀx + σε, λ_k w_k² = k^-a."""
+
+    lam: np.ndarray
+    w: np.ndarray
+    span: int
+    noise: float
+    seed: int
+
+    def draw(self, n: int, sub: int, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """n examples of numpy sub-stream ``sub``; ``narrow``: modes 1…span only."""
+        r = stream("experiments.span", self.seed, sub)
+        x = r.standard_normal((n, self.lam.size)) * np.sqrt(self.lam)
+        if narrow:
+            x[:, self.span :] = 0.0  # the pretraining corpus carries modes 1…m only
+        return x, x @ self.w + self.noise * r.standard_normal(n)
+
+    def parts(self, beta: np.ndarray) -> tuple[float, float]:
+        """(L_in, L_out) of coefficients ``beta``."""
+        e = self.lam * (beta - self.w) ** 2
+        return float(e[: self.span].sum()), float(e[self.span :].sum())
+
+    def point(self, beta: Any) -> dict[str, Any]:
+        """The curves' values at coefficients ``beta`` (a tensor)."""
+        b = beta.detach().numpy()
+        li, lo = self.parts(b)
+        return {
+            "in_span": li,
+            "out_span": lo,
+            "total": li + lo + self.noise**2,
+            "out_modes_nonzero": int(np.count_nonzero(b[self.span :])),
+        }
+
+
+def _modes(cfg: Mapping[str, Any], seed: int) -> _Modes:
+    d = cfg["dim"]
     k = np.arange(1, d + 1, dtype=float)
     lam = k ** -cfg["b"]
-    signs = np.random.default_rng([seed, 0x59A, 0]).choice([-1.0, 1.0], size=d)
+    signs = stream("experiments.span", seed, _SIGNS).choice([-1.0, 1.0], size=d)
     w = signs * np.sqrt(k ** -cfg["a"] / lam)  # λ_k w_k² = k^-a
+    return _Modes(lam=lam, w=w, span=cfg["span"], noise=cfg["noise"], seed=seed)
 
-    def draw(n: int, stream: int, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        r = np.random.default_rng([seed, 0x59A, stream])
-        x = r.standard_normal((n, d)) * np.sqrt(lam)
-        if narrow:
-            x[:, m:] = 0.0  # the pretraining corpus carries modes 1…m only
-        return x, x @ w + noise * r.standard_normal(n)
 
-    def parts(beta: np.ndarray) -> tuple[float, float]:
-        e = lam * (beta - w) ** 2
-        return float(e[:m].sum()), float(e[m:].sum())
+def _sgd(
+    beta0: Any,
+    x: Any,
+    target: Target,
+    cfg: Mapping[str, Any],
+    *,
+    steps: int,
+    gen_seed: int,
+    modes: _Modes | None = None,
+    marks: Iterable[int] = (),
+) -> tuple[Any, list[dict[str, Any]]]:
+    """SGD(momentum) on ½ mean (βᵀx − ŷ)² from ``beta0``; ``target(idx, xb)`` gives ŷ.
+    Returns the final β and, with ``modes``, the curve points at ``marks``."""
+    import torch
 
-    def sgd(beta0: torch.Tensor, x: torch.Tensor, target, steps: int, stream: int, record=None):
-        """SGD(momentum) on ½ mean (βᵀx − ŷ)²; ``target(idx, xb)`` gives ŷ for a batch."""
-        beta = beta0.clone().requires_grad_(True)
-        opt = torch.optim.SGD([beta], lr=cfg["lr"], momentum=_MOMENTUM)
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + stream)
-        if record is not None:
-            record(0, beta)
-        for step in range(1, steps + 1):
-            idx = torch.randint(0, x.shape[0], (cfg["batch_size"],), generator=gen)
-            xb = x[idx]
-            loss = 0.5 * ((xb @ beta - target(idx, xb)) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if record is not None:
-                record(step, beta)
-        return beta.detach()
+    beta = beta0.clone().requires_grad_(True)
+    opt = torch.optim.SGD([beta], lr=cfg["lr"], momentum=_MOMENTUM)
 
-    # stage 1: the student on the narrow real corpus, from β = 0
-    x1, y1 = (torch.tensor(a) for a in draw(cfg["n_real"], 1, narrow=True))
-    beta0 = sgd(torch.zeros(d, dtype=torch.float64), x1, lambda i, xb: y1[i], cfg["steps"], 1)
-    b0 = beta0.numpy().copy()
-    train_mse = float(((x1 @ beta0 - y1) ** 2).mean())
-    # the teacher: least squares on the full distribution
-    xt, yt = draw(cfg["n_teacher"], 2)
-    beta_t = np.linalg.lstsq(xt, yt, rcond=None)[0]
-    # stage 2 pool: fresh full-distribution inputs (+ real labels for the control)
-    xs_np, ys_np = draw(cfg["n_syn"], 3)
-    xs, ys = torch.tensor(xs_np), torch.tensor(ys_np)
-    sampled = xs @ beta0 + math.sqrt(train_mse) * torch.tensor(
-        np.random.default_rng([seed, 0x59A, 4]).standard_normal(cfg["n_syn"])
+    def loss_of(idx: Any) -> Any:
+        xb = x[idx]
+        return 0.5 * ((xb @ beta - target(idx, xb)) ** 2).mean()
+
+    points = _train_steps(
+        opt,
+        loss_of,
+        x.shape[0],
+        steps=steps,
+        batch_size=cfg["batch_size"],
+        gen_seed=gen_seed,
+        measure=None if modes is None else (lambda: modes.point(beta)),
+        marks=marks,
     )
-    frozen, bt = beta0.clone(), torch.tensor(beta_t)
-    targets = {
+    return beta.detach(), points
+
+
+@dataclass(frozen=True)
+class _GaussianModels:
+    beta0: Any  # the student's coefficients after stage 1 (tensor)
+    train_mse: float
+    beta_t: np.ndarray  # the teacher's least-squares coefficients
+
+
+def _gaussian_models(modes: _Modes, cfg: Mapping[str, Any], seed: int) -> _GaussianModels:
+    """Stage 1 (the student on the narrow real corpus, from β = 0) and the teacher (least
+    squares on the full distribution)."""
+    import torch
+
+    x1, y1 = (torch.tensor(a) for a in modes.draw(cfg["n_real"], _STUDENT_DATA, narrow=True))
+    zero = torch.zeros(cfg["dim"], dtype=torch.float64)
+    beta0, _ = _sgd(
+        zero,
+        x1,
+        lambda i, xb: y1[i],
+        cfg,
+        steps=cfg["steps"],
+        gen_seed=_torch_seed(seed, "student"),
+    )
+    train_mse = float(((x1 @ beta0 - y1) ** 2).mean())
+    xt, yt = modes.draw(cfg["n_teacher"], _TEACHER_DATA)
+    beta_t = np.linalg.lstsq(xt, yt, rcond=None)[0]
+    return _GaussianModels(beta0=beta0, train_mse=train_mse, beta_t=beta_t)
+
+
+def _gaussian_targets(
+    modes: _Modes, models: _GaussianModels, cfg: Mapping[str, Any]
+) -> tuple[Any, dict[str, Target]]:
+    """The stage-2 pool (fresh full-distribution inputs) and each source's labeller."""
+    import torch
+
+    xs_np, ys_np = modes.draw(cfg["n_syn"], _POOL_DATA)
+    xs, ys = torch.tensor(xs_np), torch.tensor(ys_np)
+    beta0 = models.beta0
+    draw = stream("experiments.span", modes.seed, _SAMPLED_NOISE).standard_normal(cfg["n_syn"])
+    sampled = xs @ beta0 + math.sqrt(models.train_mse) * torch.tensor(draw)
+    frozen, bt = beta0.clone(), torch.tensor(models.beta_t)
+    return xs, {
         "self": lambda i, xb: xb @ frozen,  # same op, same batch: bitwise β₀ᵀx
         "self-sampled": lambda i, xb: sampled[i],
         "teacher": lambda i, xb: xb @ bt,
         "real": lambda i, xb: ys[i],
     }
-    marks = set(grid)
+
+
+def _gaussian(
+    cfg: Mapping[str, Any], seed: int, sources: Sequence[str], grid: list[int], bar: bool
+) -> dict[str, Any]:
+    modes = _modes(cfg, seed)
+    models = _gaussian_models(modes, cfg, seed)
+    xs, targets = _gaussian_targets(modes, models, cfg)
+    keys = ("in_span", "out_span", "total", "out_modes_nonzero")
     curves: dict[str, dict[str, list]] = {}
     for src in progress_iter(sources, "span (gaussian)", enabled=bar, total=len(sources)):
-        c: dict[str, list] = {"in_span": [], "out_span": [], "total": [], "out_modes_nonzero": []}
-
-        def record(step: int, beta: torch.Tensor, c: dict[str, list] = c) -> None:
-            if step in marks:
-                b = beta.detach().numpy()
-                li, lo = parts(b)
-                c["in_span"].append(li)
-                c["out_span"].append(lo)
-                c["total"].append(li + lo + noise**2)
-                c["out_modes_nonzero"].append(int(np.count_nonzero(b[m:])))
-
         if src == "none":
-            for step in grid:
-                record(step, beta0)
+            points = [modes.point(models.beta0) for _ in grid]
         else:
-            sgd(beta0, xs, targets[src], cfg["finetune_steps"], 10, record)
-        curves[src] = c
-    li0, lo0 = parts(b0)
-    lit, lot = parts(beta_t)
+            _, points = _sgd(
+                models.beta0,
+                xs,
+                targets[src],
+                cfg,
+                steps=cfg["finetune_steps"],
+                gen_seed=_torch_seed(seed, "finetune"),
+                modes=modes,
+                marks=grid,
+            )
+        curves[src] = _columns(points, keys)
+    b0 = models.beta0.numpy().copy()
+    li0, lo0 = modes.parts(b0)
+    lit, lot = modes.parts(models.beta_t)
     return {
         "curves": curves,
-        "summary": _summary(curves, ("in_span", "out_span", "total", "out_modes_nonzero")),
+        "summary": _summary(curves, keys),
         "student": {
             "in_span": li0,
             "out_span": lo0,
             "span_modes": int(np.count_nonzero(b0)),
-            "train_mse": train_mse,
+            "train_mse": models.train_mse,
         },
-        "teacher": {"in_span": lit, "out_span": lot, "span_modes": int(np.count_nonzero(beta_t))},
-        "noise_floor": noise**2,
+        "teacher": {
+            "in_span": lit,
+            "out_span": lot,
+            "span_modes": int(np.count_nonzero(models.beta_t)),
+        },
+        "noise_floor": modes.noise**2,
     }
 
 
 # ---------------------------------------------------------------------------- mnist1d
-def _mnist1d(cfg: dict[str, Any], seed: int, sources: list[str], grid: list[int], bar: bool):
-    import torch
-    import torch.nn.functional as F
+_MNIST_KEYS = ("in_span", "out_span", "total", "in_span_acc", "out_span_acc", "test_acc")
 
-    from specurate.bench.tasks import make_cnn1d, mnist1d
-    from specurate.bench.train import evaluate
+
+@dataclass(frozen=True)
+class _Mnist1dData:
+    """The three disjoint training slices (student, teacher, stage-2 pool) and the test set."""
+
+    task: Any
+    x_s: Any
+    y_s: Any
+    x_t: Any
+    y_t: Any
+    x_p: Any
+    y_p: Any
+    x_te: Any
+    y_te: Any
+
+
+def _mnist1d_data(cfg: Mapping[str, Any], seed: int) -> _Mnist1dData:
+    import torch
+
+    from specurate.bench.tasks import mnist1d
 
     n_real, n_teacher, n_syn = cfg["n_real"], cfg["n_teacher"], cfg["n_syn"]
     task = mnist1d(n_real + n_teacher + n_syn, seed=seed, n_test=cfg["n_test"], model="mlp")
     x = torch.tensor(np.asarray(task.x_train, dtype=np.float32))
     y = torch.tensor(np.asarray(task.y_train, dtype=np.int64))
-    x_te = torch.tensor(np.asarray(task.x_test, dtype=np.float32))
-    y_te = torch.tensor(np.asarray(task.y_test, dtype=np.int64))
-    x_s, y_s = x[:n_real], y[:n_real]
-    x_t, y_t = x[n_real : n_real + n_teacher], y[n_real : n_real + n_teacher]
-    x_p, y_p = x[n_real + n_teacher :], y[n_real + n_teacher :]
-    soft = cfg["labels"] == "soft"
+    cut = n_real + n_teacher
+    return _Mnist1dData(
+        task=task,
+        x_s=x[:n_real],
+        y_s=y[:n_real],
+        x_t=x[n_real:cut],
+        y_t=y[n_real:cut],
+        x_p=x[cut:],
+        y_p=y[cut:],
+        x_te=torch.tensor(np.asarray(task.x_test, dtype=np.float32)),
+        y_te=torch.tensor(np.asarray(task.y_test, dtype=np.int64)),
+    )
 
-    def fit(model: Any, xx: torch.Tensor, target, steps: int, stream: int, record=None) -> None:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + stream)
-        model.train()
-        if record is not None:
-            record(0, model)
-        for step in range(1, steps + 1):
-            idx = torch.randint(0, xx.shape[0], (cfg["batch_size"],), generator=gen)
-            xb = xx[idx]
-            loss = F.cross_entropy(model(xb).double(), target(idx, xb))  # float64: see docstring
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if record is not None:
-                record(step, model)
 
-    student = task.make_model(seed)
-    fit(student, x_s, lambda i, xb: y_s[i], cfg["steps"], 1)
-    teacher = make_cnn1d(x.shape[1], task.n_classes, channels=32)(seed + 7919)
-    fit(teacher, x_t, lambda i, xb: y_t[i], cfg["teacher_steps"], 2)
+def _fit(
+    model: Any,
+    xx: Any,
+    target: Target,
+    cfg: Mapping[str, Any],
+    *,
+    steps: int,
+    gen_seed: int,
+    measure: Callable[[Any], dict[str, Any]] | None = None,
+    marks: Iterable[int] = (),
+) -> list[dict[str, Any]]:
+    """Adam on the cross-entropy to ``target(idx, xb)`` (float64 loss: see the module
+    docstring); returns ``measure(model)`` at ``marks``."""
+    import torch
+    import torch.nn.functional as F
+
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    model.train()
+
+    def loss_of(idx: Any) -> Any:
+        xb = xx[idx]
+        return F.cross_entropy(model(xb).double(), target(idx, xb))
+
+    return _train_steps(
+        opt,
+        loss_of,
+        xx.shape[0],
+        steps=steps,
+        batch_size=cfg["batch_size"],
+        gen_seed=gen_seed,
+        measure=None if measure is None else (lambda: measure(model)),
+        marks=marks,
+    )
+
+
+def _mnist1d_models(data: _Mnist1dData, cfg: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
+    """The student (the task's MLP on the first slice) and the teacher (a 1-D CNN on the
+    second), trained and frozen."""
+    from specurate.bench.tasks import make_cnn1d
+
+    student = data.task.make_model(seed)
+    _fit(
+        student,
+        data.x_s,
+        lambda i, xb: data.y_s[i],
+        cfg,
+        steps=cfg["steps"],
+        gen_seed=_torch_seed(seed, "student"),
+    )
+    n_in, n_out = data.x_s.shape[1], data.task.n_classes
+    teacher = make_cnn1d(n_in, n_out, channels=32)(seed + _TEACHER_INIT)
+    _fit(
+        teacher,
+        data.x_t,
+        lambda i, xb: data.y_t[i],
+        cfg,
+        steps=cfg["teacher_steps"],
+        gen_seed=_torch_seed(seed, "teacher"),
+    )
     for mod in (student, teacher):
         mod.eval()
         for p in mod.parameters():
             p.requires_grad_(False)
+    return student, teacher
+
+
+def _labeller(model: Any, soft: bool) -> Target:
+    """A frozen model's labels of a batch: softmax probabilities (``soft``) or argmax."""
+    import torch
+
+    def target(i: Any, xb: Any) -> Any:
+        with torch.no_grad():
+            z = model(xb)
+        return torch.softmax(z.double(), 1) if soft else z.argmax(1)
+
+    return target
+
+
+def _mnist1d_targets(
+    data: _Mnist1dData, student: Any, teacher: Any, cfg: Mapping[str, Any], seed: int
+) -> dict[str, Target]:
+    import torch
+
     with torch.no_grad():
-        wrong = student(x_te).argmax(1) != y_te
-        probs = torch.softmax(student(x_p), 1)
-    sampled = torch.multinomial(
-        probs, 1, generator=torch.Generator().manual_seed(seed * 1_000_003 + 4)
-    ).squeeze(1)
-
-    def labeller(model: Any):
-        def target(i: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                z = model(xb)
-            return torch.softmax(z.double(), 1) if soft else z.argmax(1)
-
-        return target
-
-    targets = {
-        "self": labeller(student),  # a frozen copy: the fine-tuned model is a deepcopy
+        probs = torch.softmax(student(data.x_p), 1)
+    gen = torch.Generator().manual_seed(_torch_seed(seed, "self-sampled"))
+    sampled = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+    soft = cfg["labels"] == "soft"
+    return {
+        "self": _labeller(student, soft),  # a frozen copy: the fine-tuned model is a deepcopy
         "self-sampled": lambda i, xb: sampled[i],
-        "teacher": labeller(teacher),
-        "real": lambda i, xb: y_p[i],
+        "teacher": _labeller(teacher, soft),
+        "real": lambda i, xb: data.y_p[i],
     }
-    x_w, y_w, x_r, y_r = x_te[wrong], y_te[wrong], x_te[~wrong], y_te[~wrong]
-    marks = set(grid)
-    keys = ("in_span", "out_span", "total", "in_span_acc", "out_span_acc", "test_acc")
+
+
+def _mnist1d_point(model: Any, splits: Sequence[tuple[str, str, Any, Any]]) -> dict[str, Any]:
+    """Loss and accuracy of ``model`` on every (loss key, accuracy key, x, y) split."""
+    from specurate.bench.train import evaluate
+
+    point: dict[str, Any] = {}
+    for lk, ak, xx, yy in splits:
+        point[lk], point[ak] = evaluate(model, xx, yy) if len(yy) else (math.nan, math.nan)
+    return point
+
+
+def _mnist1d(
+    cfg: Mapping[str, Any], seed: int, sources: Sequence[str], grid: list[int], bar: bool
+) -> dict[str, Any]:
+    import torch
+
+    from specurate.bench.train import evaluate
+
+    data = _mnist1d_data(cfg, seed)
+    student, teacher = _mnist1d_models(data, cfg, seed)
+    with torch.no_grad():
+        wrong = student(data.x_te).argmax(1) != data.y_te
+    targets = _mnist1d_targets(data, student, teacher, cfg, seed)
+    x_w, y_w = data.x_te[wrong], data.y_te[wrong]
+    splits = (
+        ("total", "test_acc", data.x_te, data.y_te),
+        ("out_span", "out_span_acc", x_w, y_w),
+        ("in_span", "in_span_acc", data.x_te[~wrong], data.y_te[~wrong]),
+    )
     curves: dict[str, dict[str, list]] = {}
     for src in progress_iter(sources, "span (mnist1d)", enabled=bar, total=len(sources)):
-        c: dict[str, list] = {key: [] for key in keys}
-
-        def record(step: int, model: Any, c: dict[str, list] = c) -> None:
-            if step in marks:
-                for lk, ak, xx, yy in (
-                    ("total", "test_acc", x_te, y_te),
-                    ("out_span", "out_span_acc", x_w, y_w),
-                    ("in_span", "in_span_acc", x_r, y_r),
-                ):
-                    loss, acc = evaluate(model, xx, yy) if len(yy) else (math.nan, math.nan)
-                    c[lk].append(loss)
-                    c[ak].append(acc)
-
-        if src == "none":
-            for step in grid:
-                record(step, student)
-        else:
-            model = copy.deepcopy(student)
-            for p in model.parameters():
-                p.requires_grad_(True)
-            fit(model, x_p, targets[src], cfg["finetune_steps"], 10, record)
-        curves[src] = c
-    s_loss, s_acc = evaluate(student, x_te, y_te)
-    t_loss, t_acc = evaluate(teacher, x_te, y_te)
+        curves[src] = _columns(
+            _mnist1d_curve(src, student, data, targets, cfg, seed, grid, splits), _MNIST_KEYS
+        )
+    s_loss, s_acc = evaluate(student, data.x_te, data.y_te)
+    t_loss, t_acc = evaluate(teacher, data.x_te, data.y_te)
     with torch.no_grad():
         t_wrong_acc = float((teacher(x_w).argmax(1) == y_w).float().mean()) if len(y_w) else 0.0
     return {
         "curves": curves,
-        "summary": _summary(curves, keys),
+        "summary": _summary(curves, _MNIST_KEYS),
         "student": {
             "model": "mlp",
             "test_loss": s_loss,
             "test_acc": s_acc,
             "n_wrong": int(wrong.sum()),
-            "n_test": len(y_te),
+            "n_test": len(data.y_te),
         },
         "teacher": {
             "model": "cnn",
@@ -430,223 +797,29 @@ def _mnist1d(cfg: dict[str, Any], seed: int, sources: list[str], grid: list[int]
     }
 
 
-# ---------------------------------------------------------------------------- public API
-def span_experiment(
-    setting: Literal["gaussian", "mnist1d"] = "gaussian",
-    *,
-    seed: int = 0,
-    dim: int | None = None,
-    span: int | None = None,
-    a: float | None = None,
-    b: float | None = None,
-    noise: float | None = None,
-    n_real: int | None = None,
-    n_teacher: int | None = None,
-    n_syn: int | None = None,
-    n_test: int | None = None,
-    steps: int | None = None,
-    teacher_steps: int | None = None,
-    finetune_steps: int | None = None,
-    batch_size: int | None = None,
-    lr: float | None = None,
-    labels: Literal["hard", "soft"] | None = None,
-    sources: Sequence[str] | None = None,
-    eval_points: int = 12,
-    num_threads: int = 1,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Run the synthetic-data span experiment (module docstring) and return a JSON-able dict.
-
-    Args:
-        setting: ``"gaussian"`` (exact mode bookkeeping) or ``"mnist1d"`` (MLP student, CNN
-            teacher, previously-wrong test examples as the out-of-span proxy).
-        seed: seeds every draw, initialisation and batch order.
-        dim, span, a, b, noise: gaussian only — d, the student's learned span m (stage-1
-            corpus carries modes 1…m), target exponent (λ_k w_k² = k^-a), spectral exponent
-            (λ_k = k^-b), label noise σ. Defaults 100, 10, 2.0, 1.5, 0.3.
-        n_real: real labelled examples of the student's stage 1 (2000 / 1000).
-        n_teacher: real labelled examples of the teacher (4000 / 4000).
-        n_syn: fresh stage-2 inputs (2000 / 3000).
-        n_test: mnist1d only — balanced test-set size (4000).
-        steps: student's stage-1 steps (2000 / 1000).
-        teacher_steps: mnist1d only — the CNN teacher's training steps (3000).
-        finetune_steps: stage-2 steps, the same for every source (2000 / 1000).
-        batch_size, lr: 64 and 0.1 (gaussian SGD, momentum 0.9) / 2e-3 (mnist1d Adam).
-        labels: mnist1d only — ``"hard"`` (argmax) or ``"soft"`` (probabilities) labels.
-        sources: subset of :data:`SOURCES` to run (default all).
-        eval_points: log-spaced evaluation steps in [1, finetune_steps] (step 0 is added).
-        num_threads: torch intra-op threads during the run (small models: 1 is fastest).
-        progress: show a progress bar over the sources.
-
-    Raises:
-        SpecurateInputError: a bad setting, size, rate or source, or an option of the other
-            setting.
-    """
-    cfg = _config(
-        setting,
-        {
-            "dim": dim,
-            "span": span,
-            "a": a,
-            "b": b,
-            "noise": noise,
-            "n_real": n_real,
-            "n_teacher": n_teacher,
-            "n_syn": n_syn,
-            "n_test": n_test,
-            "steps": steps,
-            "teacher_steps": teacher_steps,
-            "finetune_steps": finetune_steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "labels": labels,
-        },
+def _mnist1d_curve(
+    src: str,
+    student: Any,
+    data: _Mnist1dData,
+    targets: Mapping[str, Target],
+    cfg: Mapping[str, Any],
+    seed: int,
+    grid: list[int],
+    splits: Sequence[tuple[str, str, Any, Any]],
+) -> list[dict[str, Any]]:
+    """The measurements of one source at the grid steps (``none``: the student unchanged)."""
+    if src == "none":
+        return [_mnist1d_point(student, splits) for _ in grid]
+    model = copy.deepcopy(student)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return _fit(
+        model,
+        data.x_p,
+        targets[src],
+        cfg,
+        steps=cfg["finetune_steps"],
+        gen_seed=_torch_seed(seed, "finetune"),
+        measure=lambda m: _mnist1d_point(m, splits),
+        marks=grid,
     )
-    if int(seed) != seed or seed < 0:
-        raise SpecurateInputError(f"seed must be a non-negative integer, got {seed}")
-    seed = int(seed)
-    eval_points = check_positive_int("eval_points", eval_points)
-    num_threads = check_positive_int("num_threads", num_threads)
-    srcs = _sources(sources)
-    grid = _step_grid(cfg["finetune_steps"], eval_points)
-    t0 = time.perf_counter()
-    with _torch_threads(num_threads):
-        run = _gaussian if setting == "gaussian" else _mnist1d
-        body = run(cfg, seed, srcs, grid, progress)
-    if setting == "gaussian":
-        definition = (
-            f"span H = supp(student coefficients) = modes 1..{cfg['span']} of {cfg['dim']} "
-            "(stage-1 corpus carries only those); out_span = Σ_{k∉H} λ_k (β_k − w_k)², exact"
-        )
-    else:
-        definition = (
-            "out_span = test CE on the examples the student misclassified before fine-tuning; "
-            f"in_span = on the rest; {cfg['labels']} labels"
-        )
-    return {
-        "setting": setting,
-        "seed": seed,
-        "config": cfg,
-        "definition": definition,
-        "sources": srcs,
-        "steps": grid,
-        **body,
-        "wall_s": time.perf_counter() - t0,
-    }
-
-
-def _fmt(v: float) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-
-
-def render_span(result: dict[str, Any]) -> list[Any]:
-    """Rich tables of a :func:`span_experiment` result: per-source summary, then the setup."""
-    from rich.table import Table
-
-    setting = result["setting"]
-    summ = result["summary"]
-    title = (
-        f"Synthetic-data span ({setting}, seed {result['seed']}, "
-        f"{result['config']['finetune_steps']} fine-tuning steps)"
-    )
-    t = Table(title=title)
-    t.add_column("source")
-    t.add_column("out-of-span loss start → end", justify="right")
-    t.add_column("ratio", justify="right")
-    t.add_column("in-span loss start → end", justify="right")
-    t.add_column("ratio", justify="right")
-    if setting == "gaussian":
-        t.add_column("out-of-span modes β≠0", justify="right")
-        t.add_column("test loss end", justify="right")
-    else:
-        t.add_column("acc on W start → end", justify="right")
-        t.add_column("test loss / acc end", justify="right")
-    for src in result["sources"]:
-        s = summ[src]
-        row = [
-            src,
-            f"{_fmt(s['out_span_start'])} → {_fmt(s['out_span_end'])}",
-            _fmt(s["out_span_ratio"]),
-            f"{_fmt(s['in_span_start'])} → {_fmt(s['in_span_end'])}",
-            _fmt(s["in_span_ratio"]),
-        ]
-        if setting == "gaussian":
-            row += [str(s["out_modes_nonzero_end"]), _fmt(s["total_end"])]
-        else:
-            row += [
-                f"{s['out_span_acc_start']:.3f} → {s['out_span_acc_end']:.3f}",
-                f"{_fmt(s['total_end'])} / {s['test_acc_end']:.3f}",
-            ]
-        t.add_row(*row)
-    setup = Table(title="Setup")
-    setup.add_column("item")
-    setup.add_column("value")
-    setup.add_row("definition", result["definition"])
-    st, te = result["student"], result["teacher"]
-    if setting == "gaussian":
-        c = result["config"]
-        setup.add_row(
-            "data", f"d={c['dim']}, λ_k=k^-{c['b']:g}, λ_k w_k²=k^-{c['a']:g}, σ={c['noise']:g}"
-        )
-        setup.add_row(
-            "student (stage 1)",
-            f"{st['span_modes']} non-zero modes, in {_fmt(st['in_span'])}, "
-            f"out {_fmt(st['out_span'])}",
-        )
-        setup.add_row(
-            "teacher (least squares)",
-            f"{te['span_modes']} non-zero modes, in {_fmt(te['in_span'])}, "
-            f"out {_fmt(te['out_span'])}",
-        )
-        setup.add_row("noise floor σ²", _fmt(result["noise_floor"]))
-    else:
-        setup.add_row(
-            "student (mlp)",
-            f"test loss {_fmt(st['test_loss'])}, acc {st['test_acc']:.3f}, "
-            f"|W| = {st['n_wrong']} of {st['n_test']}",
-        )
-        setup.add_row(
-            "teacher (cnn)",
-            f"test loss {_fmt(te['test_loss'])}, acc {te['test_acc']:.3f}, "
-            f"acc on W {te['acc_on_student_wrong']:.3f}",
-        )
-    setup.add_row("wall time", f"{result['wall_s']:.1f} s")
-    return [t, setup]
-
-
-def plot_span(result: dict[str, Any], path: str | Path) -> Path:
-    """Save a PNG: out-of-span (left) and in-span (right) loss vs fine-tuning step per source."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2)
-    steps = np.asarray(result["steps"], dtype=float)
-    gauss = result["setting"] == "gaussian"
-    titles = (
-        ("out-of-span excess loss Σ_{k∉H} λ_k(β_k−w_k)²", "in-span excess loss")
-        if gauss
-        else ("test CE on previously-wrong examples (W)", "test CE on previously-right examples")
-    )
-    for ax, key, ttl in zip(axes, ("out_span", "in_span"), titles, strict=True):
-        for src in result["sources"]:
-            v = np.asarray(result["curves"][src][key], dtype=float)
-            style = "--" if src in ("none", "real") else "-"
-            wide = {"lw": 4, "alpha": 0.4} if src == "none" else {}  # visible under "self"
-            ax.plot(steps, v, style, marker=".", label=src, **wide)
-        ax.set_xscale("symlog", linthresh=1.0)
-        if gauss:
-            ax.set_yscale("log")
-        ax.set_xlabel("fine-tuning step")
-        ax.set_ylabel("loss")
-        ax.set_title(ttl, fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Synthetic-data span ({result['setting']}, seed {result['seed']})", fontsize=10)
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    return out

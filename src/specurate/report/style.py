@@ -36,6 +36,12 @@ COLORS: dict[str, str] = {
     "random": "tab:blue",
     "el2n": "tab:red",
     "prototype": "tab:green",
+    # sources of the span experiment's second stage
+    "none": "black",
+    "self": "tab:orange",
+    "self-sampled": "tab:brown",
+    "teacher": "tab:green",
+    "real": "tab:blue",
 }
 
 _FALLBACK = (
