@@ -35,8 +35,6 @@ LAYERS = {
     "torch": 1,
     "bench": 2,
     "report": 3,
-    "plots": 3,  # TEMP
-    "results": 3,  # TEMP
     "study": 4,
     "cli": 5,
 }

@@ -4,10 +4,8 @@ imports nothing from the presentation or application layers."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,42 +212,3 @@ def test_torch_threads_sets_and_restores():
     assert torch.get_num_threads() == before
     with torch_threads(None):
         assert torch.get_num_threads() == before
-
-
-# ---------------------------------------------------------------------------- layering
-FORBIDDEN = (
-    "specurate.plots",
-    "specurate.results",
-    "specurate.report",
-    "specurate.cli",
-    "specurate.study",
-    "specurate.bench.report",
-)
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{a.name}" for a in node.names}
-    return names
-
-
-def test_bench_imports_no_presentation_or_application_module():
-    import specurate.bench
-
-    folder = Path(specurate.bench.__file__).parent
-    files = sorted(folder.glob("*.py"))
-    assert len(files) > 10
-    for path in files:
-        bad = [m for m in _imports(path) if m.startswith(FORBIDDEN)]
-        assert not bad, f"{path.name} imports {bad}"
-
-
-def test_the_layering_check_sees_function_level_imports(tmp_path):
-    f = tmp_path / "m.py"
-    f.write_text("def g():\n    from specurate.report.style import fmt\n")
-    assert "specurate.report.style" in _imports(f)

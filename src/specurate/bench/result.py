@@ -50,7 +50,7 @@ class RunResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:
         """Inverse of :meth:`to_dict` (e.g. a run cached as JSON); JSON's null for a float is NaN
-        (accuracy of regression tasks, written by :func:`specurate.results.jsonable`)."""
+        (accuracy of regression tasks, written by :func:`specurate.report.json.jsonable`)."""
 
         def nan(v: Any) -> Any:
             return math.nan if v is None else v
