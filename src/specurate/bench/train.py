@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from specurate._validate import check_positive_int
+from specurate._validate import check_positive_int, check_real
 from specurate.bench._threads import torch_threads
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
@@ -151,182 +151,228 @@ def train(
             current setting). One thread is fastest for these small models and keeps
             concurrent runs from oversubscribing the cores.
     """
-    import torch
+    check_real("budget_passes", budget_passes, lo=0, lo_open=True)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("eval_points", eval_points)
+    n_threads = None if threads is None else check_positive_int("threads", threads)
+    with torch_threads(n_threads):
+        run = _Run(task, strategy, seed=int(seed), lr=lr, track=track, label=label)
+        return run.train(
+            float(budget_passes),
+            int(batch_size),
+            int(eval_points),
+            oracle=oracle,
+            progress=progress,
+        )
 
-    if threads is not None:
-        with torch_threads(check_positive_int("threads", threads)):
-            return train(
-                task,
-                strategy,
-                seed=seed,
-                budget_passes=budget_passes,
-                batch_size=batch_size,
-                lr=lr,
-                eval_points=eval_points,
-                label=label,
-                progress=progress,
-                oracle=oracle,
-                track=track,
-                threads=None,
+
+class _Run:
+    """The state of one training run: data as tensors, model, optimizer, sampler, the learning
+    curve and the clocks. :meth:`train` is the loop; each method is one step of it."""
+
+    def __init__(
+        self,
+        task: Task,
+        strategy: Any,
+        *,
+        seed: int,
+        lr: float,
+        track: np.ndarray | None,
+        label: str | None,
+    ) -> None:
+        import torch
+
+        from specurate.torch import CurationSampler
+
+        self.task, self.strategy, self.seed, self.lr = task, strategy, seed, lr
+        self.n = n = task.n_train
+        self.name = label or strategy.name
+        self.kind = task.loss
+        y_dtype = np.int64 if self.kind == "ce" else np.float32
+        self.x_tr = torch.tensor(np.asarray(task.x_train, dtype=np.float32))
+        self.y_tr = torch.tensor(np.asarray(task.y_train, dtype=y_dtype))
+        self.x_te = torch.tensor(np.asarray(task.x_test, dtype=np.float32))
+        self.y_te = torch.tensor(np.asarray(task.y_test, dtype=y_dtype))
+        self.model = task.make_model(seed)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
+        self.sampler = CurationSampler(strategy, n, seed=seed)  # 1. the sampler
+        self.g_te = None if task.test_groups is None else np.asarray(task.test_groups)
+        self.track = None if track is None else np.asarray(track, dtype=bool)
+        if self.track is not None and self.track.shape != (n,):
+            raise SpecurateInputError(
+                f"track has shape {self.track.shape} for {n} training examples"
             )
+        self.track_t = None if self.track is None else torch.as_tensor(self.track)
+        # multiplier mass in the mask and in total since the last evaluation
+        self.tracked_in, self.tracked_all = 0.0, 0.0
+        self.curve: list[dict[str, Any]] = []
+        self.wall = 0.0
+        self.diverged = False
+        self.progress = False
 
-    from specurate.torch import CurationSampler
-
-    if not (np.isfinite(budget_passes) and budget_passes > 0):
-        raise SpecurateInputError(f"budget_passes must be > 0, got {budget_passes}")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise SpecurateInputError(f"batch_size must be a positive integer, got {batch_size}")
-    if int(eval_points) != eval_points or eval_points < 1:
-        raise SpecurateInputError(f"eval_points must be ≥ 1, got {eval_points}")
-    n = task.n_train
-    name = label or strategy.name
-    kind = task.loss
-    y_dtype = np.int64 if kind == "ce" else np.float32
-    x_tr = torch.tensor(np.asarray(task.x_train, dtype=np.float32))
-    y_tr = torch.tensor(np.asarray(task.y_train, dtype=y_dtype))
-    x_te = torch.tensor(np.asarray(task.x_test, dtype=np.float32))
-    y_te = torch.tensor(np.asarray(task.y_test, dtype=y_dtype))
-
-    model = task.make_model(int(seed))
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    sampler = CurationSampler(strategy, n, seed=int(seed))  # 1. the sampler
-
-    budget = float(budget_passes) * n  # in examples
-    lo = min(float(batch_size), budget)
-    grid = np.geomspace(lo, budget, int(eval_points)) if eval_points > 1 else np.array([budget])
-    grid[-1] = budget
-    curve: list[dict[str, Any]] = []
-    next_eval = 0
-    wall = 0.0
-
-    def charged() -> tuple[float, float]:
-        acc = sampler.accounting()
+    def charged(self) -> tuple[float, float]:
+        """(backward + scoring examples spent, scoring examples spent)."""
+        acc = self.sampler.accounting()
         scoring = acc["extra_forward"] + acc["extra_compute"]
         return acc["trained"] + scoring, scoring
 
-    g_te = None if task.test_groups is None else np.asarray(task.test_groups)
-    if track is not None:
-        track = np.asarray(track, dtype=bool)
-        if track.shape != (n,):
-            raise SpecurateInputError(f"track has shape {track.shape} for {n} training examples")
-        track_t = torch.as_tensor(track)
-    tracked = [0.0, 0.0]  # multiplier mass in the mask, total, since the last evaluation
-
-    def record(spent: float) -> None:
-        per, loss, accuracy = _evaluated(model, x_te, y_te, kind)  # one pass over the test set
+    def record(self, spent: float) -> None:
+        """Evaluate on the test set (one pass) and append a point to the curve."""
+        per, loss, accuracy = _evaluated(self.model, self.x_te, self.y_te, self.kind)
         point: dict[str, Any] = {
-            "passes": spent / n,
+            "passes": spent / self.n,
             "test_loss": loss,
             "test_acc": accuracy,
-            "wall_s": wall,
+            "wall_s": self.wall,
         }
-        if track is not None:
-            point["tracked_share"] = tracked[0] / tracked[1] if tracked[1] > 0 else float("nan")
-            tracked[0] = tracked[1] = 0.0
-        if g_te is not None:  # mean test loss of every true mode (the learning frontier)
-            k = int(g_te.max()) + 1
-            cnt = np.bincount(g_te, minlength=k)
+        if self.track is not None:
+            share = self.tracked_in / self.tracked_all if self.tracked_all > 0 else float("nan")
+            point["tracked_share"] = share
+            self.tracked_in = self.tracked_all = 0.0
+        if self.g_te is not None:  # mean test loss of every true mode (the learning frontier)
+            k = int(self.g_te.max()) + 1
+            cnt = np.bincount(self.g_te, minlength=k)
             point["mode_loss"] = (
-                np.bincount(g_te, weights=per, minlength=k) / np.maximum(cnt, 1)
+                np.bincount(self.g_te, weights=per, minlength=k) / np.maximum(cnt, 1)
             ).tolist()
-        curve.append(point)
-        if progress:
+        self.curve.append(point)
+        if self.progress:
             print(
-                f"[{name} seed {seed}] {spent / n:8.3f} passes  loss {loss:.4f}  acc {accuracy:.3f}"
+                f"[{self.name} seed {self.seed}] {spent / self.n:8.3f} passes  "
+                f"loss {loss:.4f}  acc {accuracy:.3f}"
             )
 
-    wants_residual = "residual" in strategy.needs
-    model.train()
-    epoch = 0
-    done = False
-    diverged = False
-    while not done:
-        if oracle:  # free, exact residuals of every example (reference only; not charged)
-            exact = all_losses(model, x_tr, y_tr, kind)
-            if not np.all(np.isfinite(exact)):
-                diverged = True
-                break
-            before = sampler.state
-            new = strategy.update(before, np.arange(n), {"loss": exact})
-            new = dataclasses.replace(new, accounting=before.accounting)  # free: not charged
-            if strategy.accounting(new) != strategy.accounting(before):
-                raise SpecurateInputError("the oracle needs a strategy with a flat state")
-            sampler.state = new
-        t0 = time.perf_counter()
-        sampler.set_epoch(epoch)
-        order = torch.as_tensor(sampler.shard())  # what iterating the sampler yields
-        wall += time.perf_counter() - t0
-        if order.numel() == 0:
-            raise SpecurateInputError(f"strategy {name!r} planned an empty epoch")
-        for s in range(0, order.numel(), batch_size):
-            t0 = time.perf_counter()
-            spent, _ = charged()
-            remaining = round(budget - spent)
-            if remaining <= 0:
-                done = True
-                wall += time.perf_counter() - t0
-                break
-            idx = order[s : s + min(batch_size, remaining)]
-            out = model(x_tr[idx])
-            per_example = per_example_loss(out, y_tr[idx], kind)
-            if not bool(torch.isfinite(per_example).all()):  # the learning rate is too large
-                diverged = True
-                done = True
-                wall += time.perf_counter() - t0
-                break
-            scale = sampler.loss_scale(idx)
-            loss = (per_example * scale).mean()  # 2. plan multipliers
-            if track is not None:
-                tracked[0] += float(scale[track_t[idx]].sum())
-                tracked[1] += float(scale.sum())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            extra = {}
-            if wants_residual:  # signed residual: f − y (mse), p − onehot (ce)
-                extra["residual"] = residual(out.detach(), y_tr[idx], kind)
-            sampler.observe(idx, per_example.detach(), **extra)  # 3. feed the strategy
-            wall += time.perf_counter() - t0
-            spent, _ = charged()
-            while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
-                record(spent)
-                next_eval += 1
-                while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
-                    next_eval += 1  # several grid points passed by one step: one evaluation
-            if spent >= budget - 0.5:
-                done = True
-                break
-        epoch += 1
+    def oracle_look(self) -> bool:
+        """Give the strategy every example's exact loss, free; False if the losses diverged."""
+        exact = all_losses(self.model, self.x_tr, self.y_tr, self.kind)
+        if not np.all(np.isfinite(exact)):
+            return False
+        before = self.sampler.state
+        new = self.strategy.update(before, np.arange(self.n), {"loss": exact})
+        new = dataclasses.replace(new, accounting=before.accounting)  # free: not charged
+        if self.strategy.accounting(new) != self.strategy.accounting(before):
+            raise SpecurateInputError("the oracle needs a strategy with a flat state")
+        self.sampler.state = new
+        return True
 
-    spent, scoring = charged()
-    if diverged:  # the run ends here: its loss is infinite from now on
-        curve.append(
-            {
-                "passes": max(spent, 1.0) / n,
-                "test_loss": math.inf,
-                "test_acc": math.nan,
-                "wall_s": wall,
-            }
+    def step(self, idx: Any) -> bool:
+        """One SGD step on the examples ``idx``; False (nothing updated) if their loss is not
+        finite — the learning rate is too large."""
+        import torch
+
+        out = self.model(self.x_tr[idx])
+        per_example = per_example_loss(out, self.y_tr[idx], self.kind)
+        if not bool(torch.isfinite(per_example).all()):
+            return False
+        scale = self.sampler.loss_scale(idx)
+        loss = (per_example * scale).mean()  # 2. plan multipliers
+        if self.track_t is not None:
+            self.tracked_in += float(scale[self.track_t[idx]].sum())
+            self.tracked_all += float(scale.sum())
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        extra = {}
+        if "residual" in self.strategy.needs:  # signed residual: f − y (mse), p − onehot (ce)
+            extra["residual"] = residual(out.detach(), self.y_tr[idx], self.kind)
+        self.sampler.observe(idx, per_example.detach(), **extra)  # 3. feed the strategy
+        return True
+
+    def epoch_order(self, epoch: int) -> Any:
+        """The sampler's order for ``epoch`` (what iterating it yields), timed."""
+        import torch
+
+        t0 = time.perf_counter()
+        self.sampler.set_epoch(epoch)
+        order = torch.as_tensor(self.sampler.shard())
+        self.wall += time.perf_counter() - t0
+        if order.numel() == 0:
+            raise SpecurateInputError(f"strategy {self.name!r} planned an empty epoch")
+        return order
+
+    def train(
+        self,
+        budget_passes: float,
+        batch_size: int,
+        eval_points: int,
+        *,
+        oracle: bool,
+        progress: bool,
+    ) -> RunResult:
+        """Train until backward + scoring passes reach the budget (or the loss diverges)."""
+        self.progress = progress
+        n = self.n
+        budget = budget_passes * n  # in examples
+        lo = min(float(batch_size), budget)
+        grid = np.geomspace(lo, budget, eval_points) if eval_points > 1 else np.array([budget])
+        grid[-1] = budget
+        next_eval = 0
+        self.model.train()
+        epoch = 0
+        done = False
+        while not done:
+            # free, exact residuals of every example (reference only; not charged)
+            if oracle and not self.oracle_look():
+                self.diverged = True
+                break
+            order = self.epoch_order(epoch)
+            for s in range(0, order.numel(), batch_size):
+                t0 = time.perf_counter()
+                spent, _ = self.charged()
+                remaining = round(budget - spent)
+                if remaining <= 0:
+                    done = True
+                    self.wall += time.perf_counter() - t0
+                    break
+                if not self.step(order[s : s + min(batch_size, remaining)]):
+                    self.diverged = done = True
+                    self.wall += time.perf_counter() - t0
+                    break
+                self.wall += time.perf_counter() - t0
+                spent, _ = self.charged()
+                while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
+                    self.record(spent)
+                    next_eval += 1
+                    while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
+                        next_eval += 1  # several grid points passed by one step: one evaluation
+                if spent >= budget - 0.5:
+                    done = True
+                    break
+            epoch += 1
+        return self.result(budget_passes)
+
+    def result(self, budget_passes: float) -> RunResult:
+        """The finished run: a last evaluation if needed, accounting in passes."""
+        n = self.n
+        spent, scoring = self.charged()
+        if self.diverged:  # the run ends here: its loss is infinite from now on
+            self.curve.append(
+                {
+                    "passes": max(spent, 1.0) / n,
+                    "test_loss": math.inf,
+                    "test_acc": math.nan,
+                    "wall_s": self.wall,
+                }
+            )
+        elif not self.curve or self.curve[-1]["passes"] * n < spent - 0.5:
+            self.record(spent)
+        acc = self.sampler.accounting()
+        return RunResult(
+            strategy=self.name,
+            seed=self.seed,
+            forward_passes=(acc["trained"] + acc["extra_forward"]) / n,
+            backward_passes=acc["trained"] / n,
+            scoring_passes=scoring / n,
+            wall_s=self.wall,
+            test_loss=self.curve[-1]["test_loss"],
+            test_acc=self.curve[-1]["test_acc"],
+            curve=tuple(self.curve),
+            task=self.task.name,
+            budget_passes=float(budget_passes),
+            n_train=n,
+            diverged=self.diverged,
+            lr=float(self.lr),
         )
-    elif not curve or curve[-1]["passes"] * n < spent - 0.5:
-        record(spent)
-    acc = sampler.accounting()
-    return RunResult(
-        strategy=name,
-        seed=int(seed),
-        forward_passes=(acc["trained"] + acc["extra_forward"]) / n,
-        backward_passes=acc["trained"] / n,
-        scoring_passes=scoring / n,
-        wall_s=wall,
-        test_loss=curve[-1]["test_loss"],
-        test_acc=curve[-1]["test_acc"],
-        curve=tuple(curve),
-        task=task.name,
-        budget_passes=float(budget_passes),
-        n_train=n,
-        diverged=diverged,
-        lr=float(lr),
-    )
 
 
 LR_GRID = (0.025, 0.05, 0.1, 0.2, 0.4)
