@@ -38,8 +38,10 @@ def test_formats_round_trip(tmp_path, name):
 
 def test_csv_without_header_keeps_first_row(tmp_path):
     p = tmp_path / "nohead.csv"
-    np.savetxt(p, X, delimiter=",")
-    assert load_array(p).shape == X.shape
+    np.savetxt(p, X, delimiter=",")  # %.18e: float64 round-trips to the last bit but one
+    got = load_array(p)
+    assert got.shape == X.shape
+    np.testing.assert_allclose(got, X, rtol=1e-15)  # row 0 is data, not a header
 
 
 def test_labels_and_weights_roles(tmp_path):
@@ -47,8 +49,11 @@ def test_labels_and_weights_roles(tmp_path):
     np.save(p, np.arange(60) % 3)
     y = load_array(p, role="labels")
     assert y.dtype == np.int64 and y.shape == (60,)
-    np.save(p, np.ones((60, 1)))
-    assert load_array(p, role="weights").shape == (60,)
+    np.testing.assert_array_equal(y, np.arange(60) % 3)
+    np.save(p, np.linspace(0.5, 2.0, 60)[:, None])  # a one-column matrix is a weight vector
+    w = load_array(p, role="weights")
+    assert w.dtype == np.float64 and w.shape == (60,)
+    np.testing.assert_array_equal(w, np.linspace(0.5, 2.0, 60))
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,14 @@ import math
 
 import numpy as np
 
+from specurate._validate import check_positive, check_real, check_unit
 from specurate.errors import SpecurateInputError
 
 
 def check_cap(cap: float | None) -> None:
     """A weight bound C must be ≥ 1 (weights have mean 1) or None (unbounded)."""
-    if cap is not None and not (math.isfinite(cap) and cap >= 1):
-        raise SpecurateInputError(f"cap must be ≥ 1 (the mean weight is 1), got {cap}")
+    if cap is not None:
+        check_real("cap (a bound on mean-1 weights)", cap, lo=1.0)
 
 
 def waterfill(log_w: np.ndarray, mass: np.ndarray, cap: float, budget: float) -> np.ndarray:
@@ -56,10 +57,8 @@ def bounded_weights(
     s = np.asarray(scores, dtype=float)
     if not np.all(np.isfinite(s)) or np.any(s < 0):
         raise SpecurateInputError("scores must be finite and ≥ 0")
-    if not temperature > 0:
-        raise SpecurateInputError(f"temperature must be > 0, got {temperature}")
-    if not 0 <= mix <= 1:
-        raise SpecurateInputError(f"mix must be in [0, 1], got {mix}")
+    check_positive("temperature", temperature)
+    check_unit("mix", mix)
     with np.errstate(divide="ignore"):
         lw = np.log(s) / temperature
     top = lw.max()

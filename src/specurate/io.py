@@ -1,14 +1,20 @@
 """Reading user data: features, labels and weights from .npy, .npz, .parquet or .csv files.
 
-Rows are examples. Every problem raises :class:`~specurate.errors.SpecurateInputError` with one
-sentence that names the file and what is wrong (missing file, unsupported format, wrong shape,
+Rows are examples. A file is read whole (:func:`load_array`) or in chunks of rows
+(:func:`open_rows`, for data larger than memory: ``.npy`` is memory-mapped and Parquet read batch
+by batch; ``.npz`` and ``.csv`` cannot be read in parts and are loaded first). Both readers run the
+same checks, so every problem raises :class:`~specurate.errors.SpecurateInputError` with the same
+sentence, naming the file and what is wrong (missing file, unsupported format, wrong shape,
 NaN/inf, non-numeric column, too few examples).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,27 +29,91 @@ _NPZ_KEYS = {
 }
 
 
-def _table_to_array(table, path: Path, *, drop: str | None = None) -> tuple[np.ndarray, list[str]]:
+# --------------------------------------------------------------------------------------------
+# Checks shared by both readers
+# --------------------------------------------------------------------------------------------
+
+
+def check_path(path: str | os.PathLike) -> Path:
+    """An existing file with one of the supported suffixes (:data:`SUFFIXES`)."""
+    p = Path(path)
+    if not p.exists():
+        raise SpecurateInputError(f"{p}: no such file.")
+    if p.is_dir():
+        raise SpecurateInputError(f"{p}: is a directory, expected a data file.")
+    if p.suffix not in SUFFIXES:
+        raise SpecurateInputError(
+            f"{p.name}: unsupported format '{p.suffix}'; use one of {', '.join(SUFFIXES)}."
+        )
+    return p
+
+
+def _check_numeric_dtype(dtype: np.dtype, source: str) -> None:
+    """Real numbers only: bool, integer or float (no complex, strings, objects or records)."""
+    if dtype.kind not in "biuf" or dtype.fields is not None:
+        raise SpecurateInputError(f"{source}: array of type {dtype} is not numeric.")
+
+
+def _check_data_shape(shape: tuple[int, ...], source: str, min_rows: int) -> None:
+    """An (examples × features) shape with at least ``min_rows`` rows and one column."""
+    if len(shape) != 2:
+        raise SpecurateInputError(
+            f"{source}: expected a 2-D array (examples × features), got shape {shape}."
+        )
+    if shape[0] < min_rows:
+        raise SpecurateInputError(
+            f"{source}: has {shape[0]} examples; at least {min_rows} are needed."
+        )
+    if shape[1] < 1:
+        raise SpecurateInputError(f"{source}: has no feature columns.")
+
+
+def check_finite(arr: np.ndarray, source: str, *, row0: int = 0) -> None:
+    """Raise naming the first row (counted from ``row0``) of ``arr`` with a NaN or inf."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row = row0 + int(np.argwhere(bad)[0][0])
+        raise SpecurateInputError(
+            f"{source}: contains NaN or infinite values (first in row {row})."
+        )
+
+
+def _is_numeric_column(t: Any) -> bool:
     import pyarrow as pa
 
+    return (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_null(t)
+    )
+
+
+def _check_column_type(name: str, t: Any, source: str) -> None:
+    if not _is_numeric_column(t):
+        raise SpecurateInputError(f"{source}: column '{name}' is not numeric ({t}).")
+
+
+def _column_values(col: Any, name: str, source: str, *, row0: int = 0) -> np.ndarray:
+    """A numeric table column (a pyarrow array or chunked array) as numpy, without nulls."""
+    _check_column_type(name, col.type, source)
+    if col.null_count:
+        first = row0 + int(np.flatnonzero(np.asarray(col.is_null()))[0])
+        raise SpecurateInputError(f"{source}: column '{name}' has a missing value in row {first}.")
+    return col.to_numpy(zero_copy_only=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Whole files
+# --------------------------------------------------------------------------------------------
+
+
+def _table_to_array(table, path: Path, *, drop: str | None = None) -> tuple[np.ndarray, list[str]]:
     names = [c for c in table.column_names if c != drop]
-    cols = []
-    for name in names:
-        col = table.column(name)
-        t = col.type
-        if not (
-            pa.types.is_integer(t)
-            or pa.types.is_floating(t)
-            or pa.types.is_boolean(t)
-            or pa.types.is_null(t)
-        ):
-            raise SpecurateInputError(f"{path.name}: column '{name}' is not numeric ({t}).")
-        if col.null_count:
-            first = int(np.flatnonzero(np.asarray(col.is_null()))[0])
-            raise SpecurateInputError(
-                f"{path.name}: column '{name}' has a missing value in row {first}."
-            )
-        cols.append(np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64))
+    cols = [
+        np.asarray(_column_values(table.column(name), name, path.name), dtype=np.float64)
+        for name in names
+    ]
     if not cols:
         raise SpecurateInputError(f"{path.name}: the table has no numeric columns.")
     return np.column_stack(cols), names
@@ -74,18 +144,44 @@ def _read_csv(path: Path):
 def read_table(path: str | Path) -> tuple[object, list[str]]:
     """Read a .csv or .parquet file as a pyarrow Table (for column access)."""
     p = Path(path)
-    if p.suffix == ".csv":
-        table = _read_csv(p)
-    else:
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(p)
-        except Exception as exc:
-            raise SpecurateInputError(
-                f"{p.name}: not a readable Parquet file ({str(exc).splitlines()[0]})."
-            ) from None
+    table = _read_csv(p) if p.suffix == ".csv" else _parquet_file(p).read()
     return table, table.column_names
+
+
+def _parquet_file(p: Path) -> Any:
+    """The opened ``pyarrow.parquet.ParquetFile`` (metadata read, no data yet)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(p)
+    except Exception as exc:
+        raise SpecurateInputError(
+            f"{p.name}: not a readable Parquet file ({str(exc).splitlines()[0]})."
+        ) from None
+
+
+def _load_numpy(p: Path, role: Role, *, mmap: bool = False) -> np.ndarray:
+    """The array of a .npy file (memory-mapped with ``mmap``) or the one for ``role`` in a .npz,
+    checked to be numeric."""
+    try:
+        loaded = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except Exception as exc:
+        raise SpecurateInputError(f"{p.name}: not a readable NumPy file ({exc}).") from None
+    if p.suffix == ".npz":
+        keys = list(loaded.keys())
+        pick = [k for k in _NPZ_KEYS[role] if k in keys]
+        if len(keys) == 1:
+            pick = keys
+        if not pick:
+            raise SpecurateInputError(
+                f"{p.name}: holds arrays {keys}; name one of "
+                f"{list(_NPZ_KEYS[role])} or store a single array."
+            )
+        arr = loaded[pick[0]]
+    else:
+        arr = loaded
+    _check_numeric_dtype(arr.dtype, p.name)
+    return arr
 
 
 def load_array(
@@ -109,38 +205,12 @@ def load_array(
     Returns:
         The array (float64 for data and weights; labels keep integer type when integral).
     """
-    p = Path(path)
-    if not p.exists():
-        raise SpecurateInputError(f"{p}: no such file.")
-    if p.is_dir():
-        raise SpecurateInputError(f"{p}: is a directory, expected a data file.")
-    if p.suffix not in SUFFIXES:
-        raise SpecurateInputError(
-            f"{p.name}: unsupported format '{p.suffix}'; use one of {', '.join(SUFFIXES)}."
-        )
+    p = check_path(path)
     if p.suffix in (".csv", ".parquet"):
         table, _ = read_table(p)
         arr, _ = _table_to_array(table, p, drop=drop_column)
     else:
-        try:
-            loaded = np.load(p, allow_pickle=False)
-        except Exception as exc:
-            raise SpecurateInputError(f"{p.name}: not a readable NumPy file ({exc}).") from None
-        if p.suffix == ".npz":
-            keys = list(loaded.keys())
-            pick = [k for k in _NPZ_KEYS[role] if k in keys]
-            if len(keys) == 1:
-                pick = keys
-            if not pick:
-                raise SpecurateInputError(
-                    f"{p.name}: holds arrays {keys}; name one of "
-                    f"{list(_NPZ_KEYS[role])} or store a single array."
-                )
-            arr = loaded[pick[0]]
-        else:
-            arr = loaded
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise SpecurateInputError(f"{p.name}: array of type {arr.dtype} is not numeric.")
+        arr = _load_numpy(p, role)
     return validate_array(arr, source=p.name, role=role, min_rows=min_rows)
 
 
@@ -150,16 +220,7 @@ def validate_array(
     """Check shape and values of an in-memory array for ``role`` (see :func:`load_array`)."""
     arr = np.asarray(arr)
     if role == "data":
-        if arr.ndim != 2:
-            raise SpecurateInputError(
-                f"{source}: expected a 2-D array (examples × features), got shape {arr.shape}."
-            )
-        if arr.shape[0] < min_rows:
-            raise SpecurateInputError(
-                f"{source}: has {arr.shape[0]} examples; at least {min_rows} are needed."
-            )
-        if arr.shape[1] < 1:
-            raise SpecurateInputError(f"{source}: has no feature columns.")
+        _check_data_shape(arr.shape, source, min_rows)
         arr = arr.astype(np.float64, copy=False)
     else:
         if arr.ndim == 2 and arr.shape[1] == 1:
@@ -177,12 +238,7 @@ def validate_array(
         else:
             arr = arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row = int(np.argwhere(bad)[0][0])
-            raise SpecurateInputError(
-                f"{source}: contains NaN or infinite values (first in row {row})."
-            )
+        check_finite(arr, source)
     return arr
 
 
@@ -192,3 +248,140 @@ def check_same_length(n: int, other: np.ndarray, *, data_source: str, other_sour
         raise SpecurateInputError(
             f"{other_source}: has {other.shape[0]} rows but {data_source} has {n} examples."
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Chunks of rows
+# --------------------------------------------------------------------------------------------
+
+Chunks = Callable[[int], Iterator[tuple[int, np.ndarray]]]
+
+
+@dataclass(frozen=True, eq=False)
+class RowSource:
+    """A data file or array opened for reading in chunks of rows (nothing read yet for .npy and
+    Parquet).
+
+    Attributes:
+        label: the name used in messages (the file name, or ``"the input array"``).
+        n, d: rows (examples) and columns (features).
+        dtype: numpy dtype of the chunks (for tables, the common type of the columns).
+        format: ``".npy"``, ``".npz"``, ``".parquet"``, ``".csv"`` or ``"array"``.
+    """
+
+    label: str
+    n: int
+    d: int
+    dtype: np.dtype
+    format: str
+    _chunks: Chunks
+
+    def chunks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first row, chunk)`` for consecutive chunks of at most ``rows`` rows, in order.
+
+        Array, .npy and .npz chunks are views of the source (no copy; values not checked);
+        table chunks are new arrays, checked for nulls (the row is named in the message).
+        """
+        return self._chunks(rows)
+
+
+def _array_chunks(x: np.ndarray) -> Chunks:
+    def gen(rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        for r0 in range(0, x.shape[0], rows):
+            yield r0, np.asarray(x[r0 : r0 + rows])
+
+    return gen
+
+
+def _table_dtype(schema: Any) -> np.dtype:
+    """Common numpy type of numeric table columns (float64 for none; all-null columns count as
+    float64: their nulls are reported when read)."""
+    import pyarrow as pa
+
+    dtypes = [
+        np.dtype(np.float64) if pa.types.is_null(f.type) else np.dtype(f.type.to_pandas_dtype())
+        for f in schema
+    ]
+    return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+
+
+def _batch_to_array(batch: Any, names: list[str], source: str, row0: int, dtype: np.dtype):
+    out = np.empty((batch.num_rows, len(names)), dtype=dtype)
+    for j, col in enumerate(batch.columns):
+        out[:, j] = _column_values(col, names[j], source, row0=row0)
+    return out
+
+
+def _open_parquet(p: Path, min_rows: int) -> RowSource:
+    pf = _parquet_file(p)
+    schema = pf.schema_arrow
+    for f in schema:
+        _check_column_type(f.name, f.type, p.name)
+    names, dtype = schema.names, _table_dtype(schema)
+    _check_data_shape((int(pf.metadata.num_rows), len(names)), p.name, min_rows)
+
+    def gen(rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        r0 = 0
+        for batch in pf.iter_batches(batch_size=rows):
+            yield r0, _batch_to_array(batch, names, p.name, r0, dtype)
+            r0 += batch.num_rows
+
+    return RowSource(p.name, int(pf.metadata.num_rows), len(names), dtype, ".parquet", gen)
+
+
+def _open_csv(p: Path, min_rows: int) -> RowSource:
+    table = _read_csv(p)
+    for f in table.schema:
+        _check_column_type(f.name, f.type, p.name)
+    names, dtype = table.column_names, _table_dtype(table.schema)
+    _check_data_shape((table.num_rows, len(names)), p.name, min_rows)
+
+    def gen(rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        for r0 in range(0, table.num_rows, rows):
+            yield r0, _batch_to_array(table.slice(r0, rows), names, p.name, r0, dtype)
+
+    return RowSource(p.name, table.num_rows, len(names), dtype, ".csv", gen)
+
+
+def _open_array(x: np.ndarray, label: str, fmt: str, min_rows: int) -> RowSource:
+    _check_data_shape(x.shape, label, min_rows)
+    _check_numeric_dtype(x.dtype, label)
+    return RowSource(label, int(x.shape[0]), int(x.shape[1]), x.dtype, fmt, _array_chunks(x))
+
+
+def open_rows(
+    source: str | os.PathLike | np.ndarray | RowSource,
+    *,
+    min_rows: int = 50,
+    array_label: str = "the input array",
+) -> RowSource:
+    """Open a data file (any of :data:`SUFFIXES`) or a 2-D array for reading in chunks of rows.
+
+    The checks (and messages) of :func:`load_array` for data that need no pass over the values:
+    existence, format, readability, numeric type, 2-D shape, at least ``min_rows`` rows and one
+    column. NaN/inf are found while reading (:func:`check_finite` on the chunks). ``.npy`` files
+    are memory-mapped and Parquet files read batch by batch; ``.npz`` and ``.csv`` files are
+    loaded whole first. An already opened :class:`RowSource` is checked for ``min_rows`` and
+    returned.
+
+    Args:
+        source: a path, an (n, d) array (or ``np.memmap``), or a :class:`RowSource`.
+        min_rows: fewest rows accepted.
+        array_label: the name of an in-memory array in messages.
+    """
+    if isinstance(source, RowSource):
+        _check_data_shape((source.n, source.d), source.label, min_rows)
+        return source
+    if isinstance(source, np.ndarray):
+        return _open_array(source, array_label, "array", min_rows)
+    if not isinstance(source, str | os.PathLike):
+        raise SpecurateInputError(
+            f"the data source must be a path to a {', '.join(SUFFIXES)} file or a 2-D numpy "
+            f"array, got {type(source).__name__}."
+        )
+    p = check_path(source)
+    if p.suffix == ".parquet":
+        return _open_parquet(p, min_rows)
+    if p.suffix == ".csv":
+        return _open_csv(p, min_rows)
+    return _open_array(_load_numpy(p, "data", mmap=p.suffix == ".npy"), p.name, p.suffix, min_rows)

@@ -208,7 +208,7 @@ def test_cli_simulate_knobs_and_kappa_grow():
     [
         (["--a", "1.0"], "a must be > 1"),
         (["--b", "0"], "b must be > 0"),
-        (["--policy", "oracle", "--kappa", "0"], "must be > 0"),
+        (["--policy", "oracle", "--kappa", "0"], "(kappa) must be a finite number > 0"),
         (["--policy", "oracle", "--kappa", "x"], "number or 'grow'"),
         (["--policy", "magic"], "unknown policy"),
         (["--modes", "5"], "≥ 10"),

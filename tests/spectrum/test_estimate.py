@@ -5,15 +5,11 @@ import pytest
 
 from specurate.datasets import planted_powerlaw
 from specurate.errors import SpecurateInputError
-from specurate.spectrum.estimate import (
-    _Whitened,
-    chance_energy,
-    estimate_spectrum,
-    mode_energies,
-    operator_features,
-    weighted_eigh,
-)
+from specurate.spectrum.estimate import estimate_spectrum
+from specurate.spectrum.features import operator_features, weighted_eigh
 from specurate.spectrum.operators import center_gram, rbf_kernel
+from specurate.spectrum.resample import WhitenedReplicates
+from specurate.spectrum.target import chance_energy, mode_energies
 
 RNG = np.random.default_rng(1)
 X = RNG.standard_normal((300, 12)) * np.arange(1, 13) ** -0.8
@@ -40,7 +36,7 @@ def test_bootstrap_replicate_equals_resampled_covariance():
     lam, v = weighted_eigh(op.features)
     y = X @ RNG.standard_normal(12)
     yc = y - y.mean()
-    eng = _Whitened(op.features, lam, v, yc[:, None], center=True)
+    eng = WhitenedReplicates(op.features, lam, v, yc[:, None], center=True)
     counts = RNG.multinomial(300, np.full(300, 1 / 300))
     lam_b, e_b = eng.replicate(counts)
     xb, yb = np.repeat(X, counts, axis=0), np.repeat(y, counts)

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specurate.errors import SpecurateInputError
+from specurate.io import load_array
 from specurate.spectrum.streaming import (
     StreamingCovariance,
     StreamingMoments,
@@ -266,8 +267,10 @@ def test_peak_memory_eigvalsh(precision, tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert w.shape == (d,)
     assert peak <= 2 * matrix_bytes, f"peak {peak / matrix_bytes:.2f} × the d×d matrix"
+    # and the low-memory result is the covariance spectrum (mixed: float32 sums, see above)
+    ref = np.linalg.eigvalsh(np.cov(np.load(path).astype(np.float64), rowvar=False, bias=True))
+    _close(w, ref[::-1], rtol=d * RTOL if precision == "double" else 1e-5)
 
 
 def test_peak_memory_covariance(tmp_path):
@@ -280,8 +283,8 @@ def test_peak_memory_covariance(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert res.covariance.shape == (d, d)
     assert peak <= 2 * d * d * 8
+    _close(res.covariance, np.cov(np.load(path).astype(np.float64), rowvar=False, bias=True))
 
 
 def test_progress_bar(tmp_path, capsys):
@@ -305,34 +308,118 @@ def _raises(src, fragments, **kwargs):
     return msg
 
 
-def test_error_missing_file(tmp_path):
-    _raises(tmp_path / "absent.npy", ["absent.npy", "does not exist"])
-    _raises(tmp_path / "absent.parquet", ["absent.parquet", "does not exist"])
+def _message(fn, *args, **kwargs) -> str:
+    with pytest.raises(SpecurateInputError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
 
 
-def test_error_unsupported_extension(tmp_path):
-    path = tmp_path / "table.csv"
-    path.write_text("1,2\n3,4\n")
-    _raises(path, ["table.csv", "unsupported extension"])
-    with pytest.raises(SpecurateInputError):
+def _bad_files(d: Path) -> dict[str, Path]:
+    """One file per problem a data file can have (each named after its problem)."""
+    x = _data(n=300, d=3)
+    holes = x.copy()
+    holes[211, 1] = np.nan
+    files = {
+        "missing": d / "absent.npy",
+        "directory": d / "folder.npy",
+        "unsupported": d / "table.txt",
+        "not_numpy": d / "garbage.npy",
+        "not_parquet": d / "garbage.parquet",
+        "one_d": d / "vector.npy",
+        "three_d": d / "cube.npy",
+        "one_row": d / "one_row.npy",
+        "one_row_parquet": d / "one_row.parquet",
+        "strings_npy": d / "strings.npy",
+        "complex_npy": d / "complex.npy",
+        "two_arrays": d / "two.npz",
+        "nan_npy": d / "holes.npy",
+        "nan_parquet": d / "holes.parquet",
+        "nan_csv": d / "holes.csv",
+        "null_parquet": d / "nulls.parquet",
+        "text_parquet": d / "strings.parquet",
+        "text_csv": d / "strings.csv",
+    }
+    files["directory"].mkdir()
+    files["unsupported"].write_text("1,2\n3,4\n")
+    files["not_numpy"].write_text("not numpy")
+    files["not_parquet"].write_text("not parquet")
+    np.save(files["one_d"], np.ones(10))
+    np.save(files["three_d"], np.ones((4, 3, 2)))
+    np.save(files["one_row"], np.ones((1, 4)))
+    _write_parquet(files["one_row_parquet"], np.ones((1, 4)))
+    np.save(files["strings_npy"], np.array([["a", "b"], ["c", "d"]]))
+    np.save(files["complex_npy"], np.ones((5, 2), dtype=complex))
+    np.savez(files["two_arrays"], foo=x, bar=x)
+    np.save(files["nan_npy"], holes)
+    _write_parquet(files["nan_parquet"], holes)
+    np.savetxt(files["nan_csv"], holes, delimiter=",", header="a,b,c", comments="")
+    nulls = pa.table({"a": pa.array([1.0, 2.0, None, 4.0]), "b": [1.0, 2.0, 3.0, 4.0]})
+    pq.write_table(nulls, files["null_parquet"])
+    pq.write_table(
+        pa.table({"x": [1.0, 2.0, 3.0], "label": ["a", "b", "c"]}), files["text_parquet"]
+    )
+    files["text_csv"].write_text("x,label\n" + "1.0,a\n" * 4)
+    return files
+
+
+#: what each message must say (besides the file name)
+_PROBLEMS = {
+    "missing": "no such file",
+    "directory": "is a directory",
+    "unsupported": "unsupported format '.txt'",
+    "not_numpy": "not a readable NumPy file",
+    "not_parquet": "not a readable Parquet file",
+    "one_d": "expected a 2-D array",
+    "three_d": "expected a 2-D array",
+    "one_row": "has 1 examples; at least 2 are needed",
+    "one_row_parquet": "has 1 examples; at least 2 are needed",
+    "strings_npy": "is not numeric",
+    "complex_npy": "is not numeric",
+    "two_arrays": "holds arrays",
+    "nan_npy": "NaN or infinite values (first in row 211)",
+    "nan_parquet": "NaN or infinite values (first in row 211)",
+    "nan_csv": "column 'b' has a missing value in row 211",  # pyarrow reads nan as null
+    "null_parquet": "column 'a' has a missing value in row 2",
+    "text_parquet": "column 'label' is not numeric",
+    "text_csv": "column 'label' is not numeric",
+}
+
+
+@pytest.mark.parametrize("problem", sorted(_PROBLEMS))
+def test_bad_file_same_message_as_load_array(problem, tmp_path):
+    # The streaming reader and load_array share io.py's checks: one bad file, one sentence.
+    path = _bad_files(tmp_path)[problem]
+    streamed = _message(streaming_covariance, path, chunk_rows=50)
+    loaded = _message(load_array, path, min_rows=2)
+    assert streamed == loaded
+    assert path.name in streamed and _PROBLEMS[problem] in streamed, streamed
+    assert "\n" not in streamed
+    if not problem.startswith("nan"):  # iter_row_chunks yields values unchecked
+        assert _message(lambda: list(iter_row_chunks(path, chunk_rows=7))) == loaded
+
+
+def test_every_format_streams(tmp_path):
+    # .npy, .npz, .parquet and .csv (the formats of load_array) give the same covariance
+    x = _data(n=400, d=5)
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "x.npz", x=x)
+    _write_parquet(tmp_path / "x.parquet", x)
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",", fmt="%.17g")
+    ref = np.cov(x, rowvar=False, bias=True)
+    for name in ("x.npy", "x.npz", "x.parquet", "x.csv"):
+        res = streaming_covariance(tmp_path / name, chunk_rows=64)
+        assert res.n == 400
+        _close(res.covariance, ref)  # CSV round-trips float64 exactly with %.17g
+
+
+def test_error_in_memory_sources():
+    with pytest.raises(SpecurateInputError, match="must be a path"):
         streaming_covariance([[1.0, 2.0], [3.0, 4.0]])
-
-
-@pytest.mark.parametrize("shape", [(10,), (4, 3, 2)])
-def test_error_not_2d(shape, tmp_path):
-    path = tmp_path / "bad_shape.npy"
-    np.save(path, np.ones(shape))
-    _raises(path, ["bad_shape.npy", f"{len(shape)}-D"])
-    with pytest.raises(SpecurateInputError, match="input array"):
-        streaming_covariance(np.ones(shape))
-
-
-def test_error_too_few_rows(tmp_path):
-    path = tmp_path / "one_row.npy"
-    np.save(path, np.ones((1, 4)))
-    _raises(path, ["one_row.npy", "at least 2"])
-    pq_path = _write_parquet(tmp_path / "one_row.parquet", np.ones((1, 4)))
-    _raises(pq_path, ["one_row.parquet", "at least 2"])
+    for shape in [(10,), (4, 3, 2)]:
+        with pytest.raises(SpecurateInputError, match="the input array: expected a 2-D array"):
+            streaming_covariance(np.ones(shape))
+    with pytest.raises(SpecurateInputError, match="the input array: has 1 examples"):
+        streaming_covariance(np.ones((1, 3)))
 
 
 @pytest.mark.parametrize("bad_row", [0, 37, 1002])
@@ -342,30 +429,17 @@ def test_error_nonfinite_npy(bad_row, value, tmp_path):
     x[bad_row, 4] = value
     path = tmp_path / "holes.npy"
     np.save(path, x)
-    msg = _raises(path, ["holes.npy", f"row {bad_row}"], chunk_rows=100)
-    assert "non-finite" in msg
+    msg = _raises(path, ["holes.npy", f"first in row {bad_row}"], chunk_rows=100)
+    assert "NaN or infinite" in msg
     with pytest.raises(SpecurateInputError, match=f"row {bad_row}"):
         streaming_eigvalsh(path, precision="mixed")
 
 
-def test_error_nonfinite_parquet_and_null(tmp_path):
+def test_error_nonfinite_parquet_chunks(tmp_path):
     x = _data(n=300, d=3)
     x[211, 1] = np.nan
     path = _write_parquet(tmp_path / "holes.parquet", x)
     _raises(path, ["holes.parquet", "row 211"], chunk_rows=50)
-    table = pa.table({"a": pa.array([1.0, 2.0, None, 4.0]), "b": [1.0, 2.0, 3.0, 4.0]})
-    null_path = tmp_path / "nulls.parquet"
-    pq.write_table(table, null_path)
-    _raises(null_path, ["nulls.parquet", "'a'", "row 2"])
-
-
-def test_error_non_numeric_parquet_column(tmp_path):
-    table = pa.table({"x": [1.0, 2.0, 3.0], "label": ["a", "b", "c"]})
-    path = tmp_path / "strings.parquet"
-    pq.write_table(table, path)
-    _raises(path, ["strings.parquet", "'label'", "non-numeric"])
-    with pytest.raises(SpecurateInputError, match=r"strings\.parquet"):
-        list(iter_row_chunks(path))
 
 
 def test_error_targets(tmp_path):

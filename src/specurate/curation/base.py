@@ -9,7 +9,8 @@ configuration object — settings only, so strategies compare and hash — plus 
   never into the configuration;
 * ``plan(state, epoch) -> Plan`` — the epoch's example indices and per-example loss scales;
   the same (state, epoch) always gives the same plan (randomness comes from
-  ``numpy.random.default_rng([seed, epoch])``, never from a global generator);
+  :func:`epoch_rng`, the random stream ``curation.epoch`` of :mod:`specurate._rng`:
+  ``numpy.random.default_rng([seed, epoch, sub-stream])``, never from a global generator);
 * ``update(state, indices, stats) -> state`` — a NEW state from per-example statistics observed
   in training (``stats["loss"]`` etc.), rows in observation order.
 
@@ -50,8 +51,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate import _rng
+from specurate._validate import check_int, check_positive_int, check_seed
 from specurate._weights import bounded_weights, cap_weights, check_cap
-from specurate.errors import SpecurateInputError, check_positive_int
+from specurate.errors import SpecurateInputError
 
 __all__ = [
     "CORRECTIONS",
@@ -257,28 +260,21 @@ def states_equal(a: Any, b: Any, *, rtol: float = 0.0) -> bool:
 
 # ----------------------------------------------------------------------------- validation
 def check_n(n_examples: int) -> int:
-    """n must be a positive integer."""
+    """n must be a positive integer (public name; the check is :mod:`specurate._validate`'s)."""
     return check_positive_int("n_examples", n_examples)
 
 
 def epoch_rng(state: StrategyState, epoch: int, stream: int = 0) -> np.random.Generator:
-    """The generator of one epoch: a pure function of (seed, epoch, stream)."""
-    if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
-        raise SpecurateInputError(f"epoch must be a non-negative integer, got {epoch}")
-    return np.random.default_rng([state.seed, int(epoch), stream])
+    """The generator of one epoch: a pure function of (seed, epoch, stream) — the registered
+    random stream ``curation.epoch`` (``default_rng([seed, epoch, stream])``)."""
+    epoch = check_int("epoch", epoch, lo=0, what="a non-negative integer")
+    return _rng.stream("curation.epoch", state.seed, epoch, stream)
 
 
 def check_epoch_length(m: int | None) -> None:
     """``epoch_length`` is a positive integer or None (the strategy's default)."""
-    if m is not None and (isinstance(m, bool) or int(m) != m or m < 1):
-        raise SpecurateInputError(f"epoch_length must be a positive integer or None, got {m}")
-
-
-def check_seed(seed: int) -> int:
-    """A seed is an integer ≥ 0 (numpy's SeedSequence rejects negative entries)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SpecurateInputError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    if m is not None:
+        check_int("epoch_length", m, lo=1, what="a positive integer or None")
 
 
 def check_indices(indices: np.ndarray, n: int) -> np.ndarray:
@@ -455,7 +451,7 @@ class Strategy:
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> StrategyState:
         """Initial state for ``n_examples`` examples (seed of all randomness; per-example
         arrays named by :attr:`data_keys`)."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         self._init_data(data)
         return StrategyState(n=n, seed=seed, epoch_length=n)
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from specurate import _rng
 from specurate.curation.base import Plan, Strategy, StrategyState, states_equal
 from specurate.curation.combine import chain, declares_unbiased
 from specurate.errors import SpecurateInputError
@@ -85,7 +86,7 @@ class CheckSetup:
 
     def warmed(self, strategy: Strategy) -> tuple[StrategyState, np.random.Generator]:
         """A state after ``warmup`` epochs of observations (dynamic strategies non-trivial)."""
-        rng = np.random.default_rng(self.seed)
+        rng = _rng.stream("root", self.seed)
         state = self.init(strategy)
         for e in range(self.warmup):
             p = strategy.plan(state, e)
@@ -255,7 +256,7 @@ def check_accounting_composed(strategy: Strategy, setup: CheckSetup) -> None:
     data = {**setup.init_data(), "mask": np.ones(setup.n, dtype=bool)}
     alone = setup.init(strategy)
     inside = composed.init(setup.n, seed=setup.seed, **data)
-    rng = np.random.default_rng(setup.seed)
+    rng = _rng.stream("root", setup.seed)
     for e in range(2):
         p = strategy.plan(alone, e)
         stats = setup.stats_fn(p.indices, rng)

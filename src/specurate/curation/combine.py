@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from specurate._validate import check_positive_int, check_seed
 from specurate.curation.base import (
     Accounting,
     Plan,
@@ -31,14 +32,16 @@ from specurate.curation.base import (
     StrategyState,
     bind,
     check_batch,
-    check_n,
-    check_seed,
     epoch_rng,
     readonly,
 )
 from specurate.errors import SpecurateInputError
 
 __all__ = ["Anneal", "Chain", "ChainState", "chain", "declares_unbiased"]
+
+#: sub-stream of :func:`~specurate.curation.base.epoch_rng` for :class:`Anneal`'s uniform draws
+#: (the inner strategy's plans use sub-stream 0, so the two never share random numbers)
+_ANNEAL_UNIFORM_STREAM = 7
 
 
 def declares_unbiased(strategy: Strategy) -> bool:
@@ -124,7 +127,7 @@ class Chain(Strategy):
         return tuple(dict.fromkeys(k for s in self.stages for k in s.data_keys))
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> ChainState:
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         unknown = set(data) - set(self.data_keys)
         if unknown:
             raise SpecurateInputError(
@@ -280,7 +283,7 @@ class Anneal(Strategy):
         n_uni = round(self.alpha(epoch) * m)
         if n_uni == 0:
             return p
-        rng = epoch_rng(state, epoch, stream=7)
+        rng = epoch_rng(state, epoch, stream=_ANNEAL_UNIFORM_STREAM)
         # uniform over the examples the inner strategy can plan (a chain's filtered set)
         pool = state.positions[-1] if isinstance(state, ChainState) else None
         uni = rng.integers(0, state.n if pool is None else pool.size, size=n_uni)

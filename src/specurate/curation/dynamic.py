@@ -35,6 +35,14 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate import _rng
+from specurate._validate import (
+    check_int,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    check_unit,
+)
 from specurate.curation.base import (
     Accounting,
     Correction,
@@ -46,8 +54,6 @@ from specurate.curation.base import (
     check_cap,
     check_data_array,
     check_epoch_length,
-    check_n,
-    check_seed,
     check_stat,
     data_field,
     draw_plan,
@@ -57,7 +63,7 @@ from specurate.curation.base import (
     resolve_correction,
     scatter,
 )
-from specurate.errors import SpecurateInputError, check_positive, check_unit
+from specurate.errors import SpecurateInputError
 
 __all__ = [
     "Bandit",
@@ -124,7 +130,7 @@ class _Tracker(Strategy):
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> ScoreState:
         """State with zeroed running statistics and ``last_seen = −1``."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         self._init_data(data)
         m = self._default_epoch_length(n) if self.epoch_length is None else self.epoch_length
         values = {k: readonly(np.zeros(n)) for k in self._tracked()}
@@ -311,9 +317,8 @@ class InfoBatchStyle(_Tracker):
         self._validate_tracker()
         check_unit("prune", self.prune, closed=False)
         check_unit("anneal", self.anneal)
-        te = self.total_epochs
-        if te is not None and (isinstance(te, bool) or int(te) != te or te < 1):
-            raise SpecurateInputError(f"total_epochs must be a positive integer or None, got {te}")
+        if self.total_epochs is not None:
+            check_int("total_epochs", self.total_epochs, lo=1, what="a positive integer or None")
 
     def _default_epoch_length(self, n: int) -> int:
         return max(1, round(n * (1.0 - 0.5 * self.prune)))
@@ -386,9 +391,9 @@ def split_halves(n_examples: int, *, seed: int) -> np.ndarray:
 
     The holdout-free RHO-LOSS protocol trains model A on half A and model B on half B.
     """
-    n = check_n(n_examples)
+    n = check_positive_int("n_examples", n_examples)
     halves = np.zeros(n, dtype=np.int8)
-    halves[np.random.default_rng(seed).permutation(n)[(n + 1) // 2 :]] = 1
+    halves[_rng.stream("root", seed).permutation(n)[(n + 1) // 2 :]] = 1
     return halves
 
 
@@ -454,7 +459,7 @@ class ReducibleLoss(_ScoreSampler):
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> ScoreState:
         """Tracker state; with ``irreducible="holdout"`` keeps ``holdout_loss`` (n,) ≥ 0."""
-        n = check_n(n_examples)
+        n = check_positive_int("n_examples", n_examples)
         d = self._init_data(data)
         state = super().init(n, seed=seed)
         if self.irreducible == "cross-half":
@@ -619,13 +624,12 @@ class Bandit(Strategy):
             raise SpecurateInputError(f"policy must be 'ucb' or 'eps-greedy', got {self.policy!r}")
         check_unit("eps", self.eps)
         check_positive("c", self.c, allow_zero=True)
-        if isinstance(self.chunk, bool) or int(self.chunk) != self.chunk or self.chunk < 1:
-            raise SpecurateInputError(f"chunk must be a positive integer, got {self.chunk}")
+        check_positive_int("chunk", self.chunk)
         check_epoch_length(self.epoch_length)
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> BanditState:
         """Per-arm state: last mean loss (NaN: never seen), reward sums, reward counts, visits."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         arms = self._init_data(data)["arms"]
         if arms is None:
             arm_of = np.arange(n, dtype=np.int64)

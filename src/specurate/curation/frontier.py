@@ -50,6 +50,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from specurate import _rng
+from specurate._validate import check_positive, check_positive_int, check_seed, check_unit
 from specurate._weights import waterfill
 from specurate.curation.base import (
     Accounting,
@@ -62,8 +64,6 @@ from specurate.curation.base import (
     check_cap,
     check_data_array,
     check_epoch_length,
-    check_n,
-    check_seed,
     check_stat,
     data_field,
     draw_plan,
@@ -77,8 +77,6 @@ from specurate.curation.base import (
 from specurate.errors import SpecurateInputError
 
 __all__ = ["FrontierSampler", "FrontierState"]
-
-_MEMBERS_STREAM = 11  # the seeded order of each group's members (a 2-word seed: no epoch's)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -204,27 +202,16 @@ class FrontierSampler(Strategy):
         object.__setattr__(self, "mode", None)
         if self.groups is not None and self.features is not None:
             raise SpecurateInputError("give exactly one of groups (labels) or features (n, d)")
-        for name, v in (("kappa", self.kappa), ("power", self.power)):
-            if not (math.isfinite(v) and v > 0):
-                raise SpecurateInputError(f"{name} must be > 0, got {v}")
-        if not 0 <= self.floor <= 1:
-            raise SpecurateInputError(f"floor must be in [0, 1], got {self.floor}")
+        check_positive("kappa", self.kappa)
+        check_positive("power", self.power)
+        check_unit("floor", self.floor)
         check_cap(self.cap)
         check_epoch_length(self.epoch_length)
-        if not (math.isfinite(self.cap_growth) and self.cap_growth >= 0):
-            raise SpecurateInputError(f"cap_growth must be ≥ 0, got {self.cap_growth}")
-        if self.rank < 1:
-            raise SpecurateInputError(f"rank must be ≥ 1, got {self.rank}")
-        if (
-            isinstance(self.reference, bool)
-            or int(self.reference) != self.reference
-            or (self.reference < 1)
-        ):
-            raise SpecurateInputError(f"reference must be a positive integer, got {self.reference}")
-        if self.horizon is not None and (
-            isinstance(self.horizon, bool) or int(self.horizon) != self.horizon or self.horizon < 1
-        ):
-            raise SpecurateInputError(f"horizon must be a positive integer, got {self.horizon}")
+        check_positive("cap_growth", self.cap_growth, allow_zero=True)
+        check_positive_int("rank", self.rank)
+        check_positive_int("reference", self.reference)
+        if self.horizon is not None:
+            check_positive_int("horizon", self.horizon)
 
     # ----------------------------------------------------------------- modes of the examples
     @staticmethod
@@ -252,7 +239,7 @@ class FrontierSampler(Strategy):
         return shares, proj / np.sqrt(np.maximum((proj**2).mean(axis=0), 1e-300))
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> FrontierState:
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         d = self._init_data(data)
         if (d["groups"] is None) == (d["features"] is None):
             raise SpecurateInputError(
@@ -266,7 +253,8 @@ class FrontierSampler(Strategy):
             k = int(labels.max()) + 1
             zeros = lambda: readonly(np.zeros(k))  # noqa: E731
             counts = np.bincount(labels, minlength=k)
-            shuffled = np.random.default_rng([seed, _MEMBERS_STREAM]).permutation(n)
+            # the seeded order of each group's members (a 2-word seed: no epoch's)
+            shuffled = _rng.stream("curation.frontier.members", seed).permutation(n)
             members = shuffled[_group_order(labels[shuffled], k)]
             arrays: dict[str, Any] = {
                 "labels": readonly(labels),

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate import _rng
+from specurate._validate import (
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_seed,
+    check_unit,
+)
 from specurate.curation.base import (
     Correction,
     Plan,
@@ -28,8 +35,6 @@ from specurate.curation.base import (
     bounded_weights,
     check_data_array,
     check_epoch_length,
-    check_n,
-    check_seed,
     data_field,
     draw_plan,
     epoch_rng,
@@ -57,10 +62,6 @@ __all__ = [
 
 Prefer = Literal["easy", "hard", "random"]
 PREFERS: tuple[str, ...] = ("easy", "hard", "random")
-
-# Stream of the one-off subset selection (a 2-word seed, distinct from every epoch's 3-word
-# seed [seed, epoch, stream] used by ``epoch_rng``).
-_SELECT_STREAM = 7
 
 # ---------------------------------------------------------------------------------------------
 # input helpers
@@ -465,8 +466,7 @@ class StaticSubset(_Subset):
         self._deprecated_data()
         if self.prefer not in PREFERS:
             raise SpecurateInputError(f"prefer must be one of {PREFERS}, got {self.prefer!r}")
-        if not (isinstance(self.keep, Real) and 0 < self.keep <= 1):
-            raise SpecurateInputError(f"keep must be a fraction in (0, 1], got {self.keep}")
+        check_real("keep", self.keep, lo=0.0, lo_open=True, hi=1.0)
         check_epoch_length(self.epoch_length)
 
     @staticmethod
@@ -481,7 +481,7 @@ class StaticSubset(_Subset):
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> SubsetState:
         """Select the kept indices (``state.kept``, sorted) for n examples."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         d = self._init_data(data)
         scores = (
             None if d["scores"] is None else _scores(check_data_array("scores", d["scores"], n))
@@ -489,7 +489,9 @@ class StaticSubset(_Subset):
         if scores is None and self.prefer != "random":
             raise SpecurateInputError(f'prefer="{self.prefer}" needs the init data scores')
         labels = d["class_labels"]
-        rng = np.random.default_rng([seed, _SELECT_STREAM])
+        # the one-off subset selection: a 2-word seed, distinct from every epoch's 3-word
+        # seed [seed, epoch, stream] used by ``epoch_rng``
+        rng = _rng.stream("curation.static.select", seed)
         if labels is None:
             k = _round_half_up(self.keep * n)
             if k == 0:
@@ -531,7 +533,7 @@ class KeepMask(_Subset):
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> SubsetState:
         """Kept indices = flatnonzero(mask), or the given indices (deduplicated, sorted)."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         d = self._init_data(data)
         if (d["mask"] is None) == (d["indices"] is None):
             raise SpecurateInputError("KeepMask needs exactly one of the init data mask or indices")
@@ -586,17 +588,14 @@ class StaticWeights(Strategy):
             self, "correction", resolve_correction(self.correction, self.mode, "StaticWeights")
         )
         object.__setattr__(self, "mode", None)
-        if not (isinstance(self.cap, Real) and math.isfinite(self.cap) and self.cap >= 1):
-            raise SpecurateInputError(f"cap must be a finite number ≥ 1, got {self.cap}")
-        if not (isinstance(self.temperature, Real) and self.temperature > 0):
-            raise SpecurateInputError(f"temperature must be > 0, got {self.temperature}")
-        if not (isinstance(self.mix, Real) and 0 <= self.mix <= 1):
-            raise SpecurateInputError(f"mix must be in [0, 1], got {self.mix}")
+        check_real("cap", self.cap, lo=1.0)
+        check_positive("temperature", self.temperature)
+        check_unit("mix", self.mix)
         check_epoch_length(self.epoch_length)
 
     def init(self, n_examples: int, *, seed: int = 0, **data: Any) -> WeightsState:
         """Compute the bounded weights (``state.weights``, mean 1, max ≤ cap)."""
-        n, seed = check_n(n_examples), check_seed(seed)
+        n, seed = check_positive_int("n_examples", n_examples), check_seed(seed)
         scores = self._init_data(data)["scores"]
         if scores is None:
             raise SpecurateInputError("StaticWeights needs the init data scores (n,)")

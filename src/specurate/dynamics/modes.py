@@ -31,10 +31,13 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from specurate._validate import check_int, check_positive
 from specurate.errors import SpecurateInputError
 
 Budget = Literal["operator", "mass"]
 BUDGETS: tuple[str, ...] = ("operator", "mass")
+#: fewest modes of a problem (no power law can be seen on fewer)
+MIN_MODES = 10
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,7 @@ class LearningLaw:
 
     def __post_init__(self) -> None:
         for name in ("c", "alpha", "beta"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise SpecurateInputError(f"learning law: {name} must be > 0, got {v}")
+            check_positive(f"learning law: {name}", getattr(self, name))
 
     @property
     def rho(self) -> float:
@@ -157,12 +158,6 @@ def check_exponents(a: float, b: float) -> None:
         )
 
 
-def check_n_modes(n_modes: int) -> None:
-    """Reject mode counts below 10 (no power law can be seen on fewer modes)."""
-    if int(n_modes) != n_modes or n_modes < 10:
-        raise SpecurateInputError(f"the number of modes must be an integer ≥ 10, got {n_modes}")
-
-
 def power_law_modes(
     a: float,
     b: float,
@@ -185,7 +180,7 @@ def power_law_modes(
         :class:`Modes` with ``a``, ``b`` recorded.
     """
     check_exponents(a, b)
-    check_n_modes(n_modes)
+    check_int("n_modes", n_modes, lo=MIN_MODES)
     if budget not in BUDGETS:
         raise SpecurateInputError(f"budget must be one of {BUDGETS}, got {budget!r}")
     k = np.arange(1, int(n_modes) + 1, dtype=float)
@@ -231,7 +226,7 @@ def modes_from_arrays(
         raise SpecurateInputError(
             f"eigenvalues ({lam.size}) and target energies ({energy.size}) differ in length"
         )
-    check_n_modes(lam.size)
+    check_int("the number of modes", lam.size, lo=MIN_MODES)
     if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(energy))):
         raise SpecurateInputError("eigenvalues and energies must be finite")
     if np.any(lam <= 0):

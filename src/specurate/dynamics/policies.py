@@ -27,9 +27,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from specurate._validate import check_positive, check_positive_int, check_real, check_unit
 from specurate._weights import check_cap, waterfill
 from specurate.dynamics.modes import LearningLaw, Modes
-from specurate.errors import SpecurateInputError, check_positive, check_unit
+from specurate.errors import SpecurateInputError
 
 StaticShape = Literal["prune-easy", "upweight-tail", "random", "custom"]
 
@@ -238,14 +239,12 @@ class Static(Policy):
                 "static shape must be prune-easy, upweight-tail, random or custom, "
                 f"got {self.shape!r}"
             )
-        if not (math.isfinite(self.factor) and self.factor >= 1):
-            raise SpecurateInputError(f"factor must be ≥ 1, got {self.factor}")
+        check_real("factor", self.factor, lo=1.0)
         check_unit("strength", self.strength, closed=self.shape == "prune-easy")
         check_unit("head_mass", self.head_mass, closed=False)
         if self.shape == "custom" and self.weights_ is None:
             raise SpecurateInputError("a custom static policy needs weights")
-        if self.n_examples < 1:
-            raise SpecurateInputError(f"n_examples must be ≥ 1, got {self.n_examples}")
+        check_positive_int("n_examples", self.n_examples)
 
     def weights(self, ctx: Context) -> tuple[np.ndarray, float]:
         m = ctx.modes
@@ -536,8 +535,7 @@ class _Synthetic(_Refreshing):
     fraction: float = 0.5
 
     def _check(self) -> None:
-        if self.span < 1:
-            raise SpecurateInputError(f"span must be ≥ 1 mode, got {self.span}")
+        check_positive_int("span", self.span)
         check_unit("fraction", self.fraction, closed=False)
         self._check_refresh()
 
@@ -583,8 +581,7 @@ class SyntheticTeacher(_Synthetic):
 
     def __post_init__(self) -> None:
         self._check()
-        if self.teacher_span < 1:
-            raise SpecurateInputError(f"teacher_span must be ≥ 1, got {self.teacher_span}")
+        check_positive_int("teacher_span", self.teacher_span)
         check_positive("teacher_time", self.teacher_time)
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:

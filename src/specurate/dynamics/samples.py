@@ -39,27 +39,29 @@ budget (trace preserving, Σ ω_k λ_k = Σ λ_k) keeps the intended weights ide
 mode-space problem with the same spectrum. Mode weights become example weights by
 :func:`example_weights_from_modes` (``example_rule="modes"``), or examples are scored by their
 own loss (:func:`example_weights_from_loss`, ``example_rule="loss"``). The weights the optimizer
-*realizes* are read off T_w in the population basis (:func:`realized_weights`).
+*realizes* are read off T_w in the population basis (:func:`realized_weights`). These weight
+functions live in :mod:`specurate.dynamics.sample_weights` (re-exported here).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from scipy import linalg
 from threadpoolctl import threadpool_limits
 
+from specurate import _rng
 from specurate._progress import progress_iter
-from specurate._weights import bounded_weights, check_cap
+from specurate._validate import check_int, check_positive, check_positive_int, check_real
 from specurate.dynamics.modes import (
+    MIN_MODES,
     LearningLaw,
     Modes,
     check_exponents,
-    check_n_modes,
     modes_from_arrays,
 )
 from specurate.dynamics.policies import (
@@ -69,20 +71,44 @@ from specurate.dynamics.policies import (
     Policy,
     SelfScore,
     State,
-    normalize,
+)
+from specurate.dynamics.sample_weights import (
+    WEIGHT_FLOOR,
+    diagonal_ratio,
+    draw_loss_weights,
+    example_weights_from_loss,
+    example_weights_from_modes,
+    leakage,
+    oracle_mode_weights,
+    realized_weights,
+    weight_mismatch,
 )
 from specurate.dynamics.simulate import simulate, time_grid
 from specurate.errors import SpecurateInputError
+
+__all__ = [
+    "FAMILIES",
+    "WEIGHT_FLOOR",
+    "SampleData",
+    "SampleRun",
+    "compare_families",
+    "example_weights_from_loss",  # defined in specurate.dynamics.sample_weights
+    "example_weights_from_modes",
+    "make_samples",
+    "mode_residuals",
+    "oracle_mode_weights",
+    "population_loss",
+    "realized_weights",
+    "run_samples",
+    "time_to_target",
+    "weight_mismatch",
+]
 
 Family = Literal["gaussian", "clusters"]
 FAMILIES: tuple[str, ...] = ("gaussian", "clusters")
 Method = Literal["gd", "sgd"]
 ExampleRule = Literal["modes", "loss"]
 
-#: Floor added to realized and intended weights before taking logs in the weight mismatch
-#: (weights are on a mean-one scale: 0.01 is 1 % of the average weight, so a zero weight that
-#: is realized as zero counts as a match and one realized as 0.5 as a mismatch of ln 51).
-WEIGHT_FLOOR = 1e-2
 _MAX_ENTRIES = 50_000_000  # n·d above this the dense sample mode would need > 400 MB
 
 
@@ -221,15 +247,14 @@ def make_samples(
     if family not in FAMILIES:
         raise SpecurateInputError(f"family must be one of {FAMILIES}, got {family!r}")
     check_exponents(a, b)
-    check_n_modes(n_modes)
-    if int(n_examples) != n_examples or n_examples < 10:
-        raise SpecurateInputError(f"n_examples must be an integer ≥ 10, got {n_examples}")
+    check_int("n_modes", n_modes, lo=MIN_MODES)
+    check_int("n_examples", n_examples, lo=10)
     n, d = int(n_examples), int(n_modes)
     if n * d > _MAX_ENTRIES:
         raise SpecurateInputError(
             f"n_examples × n_modes = {n * d} exceeds the {_MAX_ENTRIES} entries of sample mode"
         )
-    rng = np.random.default_rng(seed)
+    rng = _rng.stream("root", seed)
     k = np.arange(1, d + 1, dtype=float)
     if family == "gaussian":
         lam = k**-b
@@ -267,218 +292,6 @@ def _check_theta(data: SampleData, theta: np.ndarray) -> np.ndarray:
             f"theta has shape {theta.shape}, the data has {data.n_modes} modes"
         )
     return theta
-
-
-def _check_weights(w: np.ndarray, n: int) -> np.ndarray:
-    w = np.asarray(w, dtype=float).ravel()
-    if w.size != n:
-        raise SpecurateInputError(f"got {w.size} example weights for {n} examples")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise SpecurateInputError("example weights must be finite and ≥ 0")
-    if not w.sum() > 0:
-        raise SpecurateInputError("example weights are all zero")
-    return w
-
-
-def _mean_one(w: np.ndarray) -> np.ndarray:
-    mean = float(w.mean())
-    if not mean > 0:
-        raise SpecurateInputError("the example weights are all zero")
-    return w / mean
-
-
-def example_weights_from_modes(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
-    r"""Example weights that carry mode weights ω through each example's mode content.
-
-    w_i ∝ Σ_k ω_k s_ik with s_ik = x_ik² / Σ_j x_ij² (the share of example i's squared norm in
-    mode k, in the population eigenbasis), normalized to mean 1. For mode-local (one-hot)
-    examples w_i ∝ ω_{k(i)} exactly; for Gaussian examples it is a mixture over all modes.
-
-    Args:
-        x: (n, d) inputs in the population eigenbasis; omega: (d,) mode weights ≥ 0.
-
-    Returns:
-        (n,) weights with mean 1.
-    """
-    x = np.asarray(x, dtype=float)
-    omega = np.asarray(omega, dtype=float).ravel()
-    if x.ndim != 2 or omega.size != x.shape[1]:
-        raise SpecurateInputError(f"got {omega.size} mode weights for inputs of shape {x.shape}")
-    if not np.all(np.isfinite(omega)) or np.any(omega < 0):
-        raise SpecurateInputError("mode weights must be finite and ≥ 0")
-    sq = x**2
-    norm = sq.sum(axis=1)
-    if np.any(norm <= 0):
-        raise SpecurateInputError("every example needs a non-zero input to carry a mode weight")
-    return _mean_one((sq @ omega) / norm)
-
-
-def _loss_weights(
-    x: np.ndarray,
-    y: np.ndarray,
-    theta: np.ndarray,
-    rng: np.random.Generator,
-    temperature: float,
-    noise: float,
-    mix: float,
-    cap: float | None,
-) -> np.ndarray:
-    ell = (x @ theta - y) ** 2
-    if not np.any(ell > 0):  # nothing left to learn: uniform
-        return np.ones(x.shape[0])
-    score = ell
-    if noise > 0:
-        score = score * np.exp(noise * rng.standard_normal(score.size))
-    return bounded_weights(score, temperature=temperature, cap=cap, mix=mix)
-
-
-def example_weights_from_loss(
-    x: np.ndarray,
-    y: np.ndarray,
-    theta: np.ndarray,
-    *,
-    temperature: float = 1.0,
-    noise: float = 0.0,
-    mix: float = 0.0,
-    cap: float | None = None,
-    seed: int = 0,
-) -> np.ndarray:
-    r"""Self-scoring at the example level: w_i ∝ (ℓ_i ε_i)^{1/T}, ℓ_i = (x_i·θ − y_i)².
-
-    ε_i = exp(σ z_i), z_i ~ N(0, 1), is score noise (σ = ``noise``); weights are normalized to
-    mean 1, mixed with a fraction ``mix`` of uniform, w ← (1 − mix) w + mix, and clipped at
-    ``cap`` (water-filling, mean kept at 1). All ℓ_i = 0 gives uniform weights. On clusters
-    ℓ_i = e_k u_k² / p_k for k = k(i), the per-example loss of the mode-space
-    :class:`~specurate.dynamics.policies.SelfScore`.
-
-    Args:
-        x: (n, d) inputs; y: (n,) targets; theta: (d,) parameters.
-        temperature: T > 0; noise: σ ≥ 0; mix: in [0, 1]; cap: ≥ 1 or None.
-        seed: seed of the score noise.
-
-    Returns:
-        (n,) weights with mean 1.
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float).ravel()
-    theta = np.asarray(theta, dtype=float).ravel()
-    if x.ndim != 2 or y.size != x.shape[0] or theta.size != x.shape[1]:
-        raise SpecurateInputError(
-            f"inputs {x.shape}, targets ({y.size},) and theta ({theta.size},) do not match"
-        )
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise SpecurateInputError(f"temperature must be > 0, got {temperature}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise SpecurateInputError(f"noise must be ≥ 0, got {noise}")
-    if not (0 <= mix <= 1):
-        raise SpecurateInputError(f"mix must be in [0, 1], got {mix}")
-    check_cap(cap)
-    rng = np.random.default_rng(seed)
-    return _loss_weights(x, y, theta, rng, temperature, noise, mix, cap)
-
-
-@threadpool_limits.wrap(limits=1, user_api="blas")
-def realized_weights(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    r"""Mode weights the optimizer sees, read off the weighted empirical operator.
-
-    T_w = Xᵀ diag(w) X / n (d, d) in the population eigenbasis (the coordinate basis here);
-    ω̂_k = (T_w)_kk / λ̂_k with λ̂_k = (XᵀX/n)_kk the unweighted empirical diagonal, and the
-    leakage ‖offdiag(T_w)‖_F / ‖T_w‖_F (0 when T_w is diagonal: weights act mode by mode).
-
-    Args:
-        x: (n, d) inputs; w: (n,) example weights ≥ 0 (not renormalized here).
-
-    Returns:
-        ω̂ (d,) (NaN where λ̂_k = 0: no example carries mode k) and the leakage.
-    """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2:
-        raise SpecurateInputError(f"inputs must be a 2-d array, got shape {x.shape}")
-    w = _check_weights(w, x.shape[0])
-    t_w = x.T @ (w[:, None] * x) / x.shape[0]
-    lam_hat = np.einsum("ij,ij->j", x, x) / x.shape[0]
-    return _ratio(np.diag(t_w).copy(), lam_hat), _leakage(t_w)
-
-
-def _ratio(diag_w: np.ndarray, lam_hat: np.ndarray) -> np.ndarray:
-    out = np.full(diag_w.shape, np.nan)
-    np.divide(diag_w, lam_hat, out=out, where=lam_hat > 0)
-    return out
-
-
-def _leakage(t_w: np.ndarray) -> float:
-    total = float(np.linalg.norm(t_w))
-    if total == 0:
-        return 0.0
-    off = t_w - np.diag(np.diag(t_w))
-    return float(np.linalg.norm(off)) / total
-
-
-def weight_mismatch(
-    realized: np.ndarray,
-    intended: np.ndarray,
-    mask: np.ndarray,
-    mass: np.ndarray,
-    *,
-    floor: float = WEIGHT_FLOOR,
-) -> float:
-    r"""How far realized mode weights are from intended ones, in log units (0 = identical).
-
-    On the compared modes S (``mask``, and ω̂_k finite) the realized weights are first put on the
-    intended budget, ω̃_k = ω̂_k Σ_S p_k ω_k / Σ_S p_k ω̂_k (the example weights' mean-one
-    normalization over the *empirical* data is not a mismatch of shape), then
-
-        mismatch = mean_{k∈S} |ln((ω̃_k + ε)/(ω_k + ε))|,  ε = ``floor``.
-
-    Args:
-        realized: (d,) realized weights ω̂; intended: (d,) intended ω ≥ 0.
-        mask: (d,) bool, the modes to compare (e.g. modes carried by enough examples).
-        mass: (d,) example mass p_k of the budget (``Modes.mass``).
-        floor: ε > 0, so that a zero weight realized as zero counts as a match.
-
-    Returns:
-        The mismatch; NaN if no mode is compared.
-    """
-    realized = np.asarray(realized, dtype=float)
-    intended = np.asarray(intended, dtype=float)
-    mass = np.asarray(mass, dtype=float)
-    if not (realized.shape == intended.shape == mass.shape == np.shape(mask)):
-        raise SpecurateInputError("realized, intended, mask and mass must have the same shape")
-    if not (math.isfinite(floor) and floor > 0):
-        raise SpecurateInputError(f"floor must be > 0, got {floor}")
-    mask = np.asarray(mask, dtype=bool) & np.isfinite(realized)
-    if not mask.any():
-        return float("nan")
-    r, i, p = realized[mask], intended[mask], mass[mask]
-    zr, zi = float(np.dot(p, r)), float(np.dot(p, i))
-    if zr > 0 and zi > 0:
-        r = r * (zi / zr)
-    return float(np.mean(np.abs(np.log((r + floor) / (i + floor)))))
-
-
-def oracle_mode_weights(modes: Modes, u: np.ndarray, kappa: float) -> np.ndarray:
-    r"""Hard frontier-oracle weights from the true state: ω_k = 0 if |u_k| ≤ e^{−κ}, else C.
-
-    C is set by the budget, C Σ_{k unlearned} p_k = 1 (p_k = ``modes.mass``). When every mode
-    is learned the weights are uniform (ω = 1): nothing is left to focus on.
-
-    Args:
-        modes: the problem (its ``mass`` fixes the budget); u: (N,) relative residuals;
-        kappa: κ > 0.
-
-    Returns:
-        (N,) weights with Σ p_k ω_k = 1.
-    """
-    u = np.asarray(u, dtype=float).ravel()
-    if u.size != modes.n_modes:
-        raise SpecurateInputError(f"got {u.size} residuals for {modes.n_modes} modes")
-    if not (math.isfinite(kappa) and kappa > 0):
-        raise SpecurateInputError(f"κ (kappa) must be > 0, got {kappa}")
-    unlearned = np.abs(u) > math.exp(-kappa)
-    if not np.any(unlearned & (modes.mass > 0)):
-        return np.ones(u.size)
-    w, _ = normalize(unlearned.astype(float), 0.0, modes)
-    return w
 
 
 def _intended(
@@ -531,7 +344,7 @@ def _stats(data: SampleData, w: np.ndarray) -> _Stats:
     h_w = x.T @ (w * data.y) / n
     lam_max = float(linalg.eigh(t_w, eigvals_only=True, subset_by_index=[d - 1, d - 1])[0])
     r2 = float(np.einsum("ij,ij->i", x, x)[w > 0].max())
-    return _Stats(w, np.diag(t_w).copy(), t_w, h_w, lam_max, _leakage(t_w), r2)
+    return _Stats(w, np.diag(t_w).copy(), t_w, h_w, lam_max, leakage(t_w), r2)
 
 
 def _validate_policy(policy: Policy, example_rule: str) -> None:
@@ -548,6 +361,253 @@ def _validate_policy(policy: Policy, example_rule: str) -> None:
         raise SpecurateInputError(
             "sample mode has noise-free labels: set the SelfScore label_noise to 0"
         )
+
+
+def _check_run_settings(
+    data: SampleData,
+    method: str,
+    *,
+    batch_size: int,
+    lr: float | None,
+    lr_factor: float,
+    refresh: float,
+    staleness: float,
+    kappa: float,
+    min_examples: int,
+) -> None:
+    """The settings of :func:`run_samples` (the policy is checked by :func:`_validate_policy`)."""
+    if not isinstance(data, SampleData):
+        raise SpecurateInputError("data must be a SampleData from make_samples")
+    if method not in ("gd", "sgd"):
+        raise SpecurateInputError(f"method must be 'gd' or 'sgd', got {method!r}")
+    check_int("batch_size", batch_size, lo=1, hi=data.n_examples)
+    if lr is not None:
+        check_positive("lr", lr)
+    check_real("lr_factor", lr_factor, lo=0.0, lo_open=True, hi=1.0)
+    check_positive("refresh (epochs)", refresh)
+    check_positive("staleness", staleness, allow_zero=True)
+    check_positive("κ (kappa)", kappa)
+    check_positive_int("min_examples", min_examples)
+
+
+#: the refresh log of a run: time, leakage, mismatch, step size, largest intended / realized weight
+_REFRESH_LOG = ("t", "leak", "mis", "lr", "max_i", "max_r")
+#: the logged grid points of a run: time, steps, epochs, population loss, k*
+_GRID_LOG = ("t", "steps", "epochs", "loss", "k")
+
+
+@dataclass
+class _RunState:
+    """What changes during a sample-level run: parameters, clocks, what the latest refresh fixed
+    (statistics of the weights, step size, SGD sampling table), and the logs."""
+
+    theta: np.ndarray
+    t: float = 0.0
+    steps: int = 0
+    epochs: float = 0.0
+    piece: Any = None  # the policy's piece at the last refresh (advanced at the next one)
+    piece_t: float = 0.0  # time of the last refresh
+    stats: _Stats | None = None
+    eta: float = math.nan
+    cum: np.ndarray | None = None  # SGD: normalized cumulative example weights
+    # the last refresh whose weights reached some example
+    omega: np.ndarray | None = None
+    realized: np.ndarray | None = None
+    mismatch: float = math.nan
+    notes: list[str] = field(default_factory=list)
+    refreshes: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in _REFRESH_LOG})
+    grid: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in _GRID_LOG})
+
+
+@dataclass(frozen=True)
+class _Trainer:
+    """The fixed parts of a sample-level run: data, policy (with its context and private state),
+    how mode weights become example weights, and the step rule."""
+
+    data: SampleData
+    policy: Policy
+    ctx: Context
+    private: dict[str, Any]  # the policy's own state (the policy updates it in place)
+    example_rule: str
+    sgd: bool
+    lr: float | None
+    lr_factor: float
+    batch_size: int
+    lam_hat: np.ndarray  # (d,) unweighted empirical diagonal λ̂_k
+    counts: np.ndarray  # (d,) examples that carry mode k
+    enough: np.ndarray  # (d,) modes carried by ≥ min_examples examples (compared in mismatch)
+    share: np.ndarray | None  # s_ik = x_ik² / Σ_j x_ij² (None for clusters: one-hot)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The run's one generator (policy randomness, score noise, SGD batches)."""
+        return self.ctx.rng
+
+    @property
+    def epoch_per_step(self) -> float:
+        return self.batch_size / self.data.n_examples if self.sgd else 1.0
+
+    def example_weights(self, run: _RunState, omega: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Mean-one example weights for mode weights ω, and whether ω was unrealizable (it
+        weighted only modes no example carries: uniform weights are used instead)."""
+        data = self.data
+        if self.example_rule == "loss":
+            sp: SelfScore = self.policy  # type: ignore[assignment]
+            w = draw_loss_weights(
+                data.x, data.y, run.theta, self.rng, sp.temperature, sp.noise, sp.mix, sp.cap
+            )
+            return w, False
+        w = omega[data.cluster] if self.share is None else self.share @ omega
+        unrealizable = not w.sum() > 0
+        if unrealizable:
+            if not run.notes:
+                run.notes.append(
+                    f"from t = {run.t:.3g} on the policy weighted only modes that no "
+                    "example carries; uniform weights were used instead"
+                )
+            w = np.ones(data.n_examples)
+        return w / w.mean(), unrealizable
+
+    def step_size(self, st: _Stats, t: float) -> float:
+        """η: the given ``lr`` (checked against GD's stability limit) or the stable default."""
+        if self.lr is not None:
+            if not self.sgd and self.lr * st.lam_max >= 2:
+                raise SpecurateInputError(
+                    f"lr = {self.lr:.4g} exceeds the GD stability limit 2/λ_max(T_w) = "
+                    f"{2 / st.lam_max:.4g} at t = {t:.4g}; lower it or leave lr unset"
+                )
+            return self.lr
+        return self.lr_factor * (1.0 / st.r2 if self.sgd else 1.0 / st.lam_max)
+
+    def refresh(self, run: _RunState) -> None:
+        """Ask the policy for mode weights at the current state and fix the example weights,
+        their statistics and the step size until the next refresh."""
+        data = self.data
+        u = (data.w_star - run.theta) / data.w_star
+        if run.piece is not None:
+            self.policy.advance(self.ctx, self.private, run.piece, run.t - run.piece_t)
+        omega, run.piece = _intended(self.policy, self.ctx, run.t, u, self.private)
+        run.piece_t = run.t
+        w, unrealizable = self.example_weights(run, omega)
+        prev = run.stats
+        st = prev if prev is not None and np.array_equal(prev.w, w) else _stats(data, w)
+        eta = self.step_size(st, run.t)
+        realized = diagonal_ratio(st.diag, self.lam_hat)
+        mis = (
+            math.nan
+            if unrealizable
+            else weight_mismatch(realized, omega, self.enough, self.ctx.modes.mass)
+        )
+        run.stats, run.eta = st, eta
+        if not unrealizable:
+            run.omega, run.realized, run.mismatch = omega, realized, mis
+        if self.sgd:
+            cum = np.cumsum(w)
+            run.cum = cum / cum[-1]
+        log = run.refreshes
+        log["t"].append(run.t)
+        log["leak"].append(st.leakage)
+        log["mis"].append(mis)
+        log["lr"].append(eta)
+        log["max_i"].append(float(omega.max()))
+        log["max_r"].append(float(np.nanmax(realized)))
+
+    def step(self, run: _RunState) -> None:
+        """One optimizer step at the current weights (GD on T_w, or one SGD batch)."""
+        st, eta, theta = run.stats, run.eta, run.theta
+        assert st is not None
+        if self.sgd:
+            assert run.cum is not None
+            b = self.batch_size
+            idx = np.searchsorted(run.cum, self.rng.random(b), side="right")
+            idx = np.minimum(idx, self.data.n_examples - 1)
+            xb = self.data.x[idx]
+            run.theta = theta - (eta / b) * (xb.T @ (xb @ theta - self.data.y[idx]))
+        elif st.t_w is None:
+            run.theta = theta - eta * (st.diag * theta - st.h_w)
+        else:
+            run.theta = theta - eta * (st.t_w @ theta - st.h_w)
+        run.t += eta
+        run.steps += 1
+        run.epochs += self.epoch_per_step
+
+    def log_point(self, run: _RunState, thresh: float) -> None:
+        """Log the population loss and k* at the current step (once per step)."""
+        grid = run.grid
+        if grid["steps"] and grid["steps"][-1] == run.steps:
+            return
+        data = self.data
+        u = (data.w_star - run.theta) / data.w_star
+        grid["t"].append(run.t)
+        grid["steps"].append(run.steps)
+        grid["epochs"].append(run.epochs)
+        grid["loss"].append(float(np.dot(data.lam, (run.theta - data.w_star) ** 2)))
+        grid["k"].append(float(np.count_nonzero(np.abs(u) <= thresh)))
+
+
+def _make_trainer(
+    data: SampleData,
+    policy: Policy,
+    *,
+    method: str,
+    example_rule: str,
+    lr: float | None,
+    lr_factor: float,
+    batch_size: int,
+    kappa: float,
+    min_examples: int,
+    seed: int,
+) -> _Trainer:
+    ctx = Context(data.modes(), LearningLaw(), _rng.stream("root", seed), float(kappa))
+    private = policy.init(ctx)
+    x = data.x
+    counts = np.count_nonzero(x, axis=0)
+    share = None
+    if data.cluster is None and example_rule == "modes":
+        sq = x**2
+        share = sq / sq.sum(axis=1, keepdims=True)
+    return _Trainer(
+        data=data,
+        policy=policy,
+        ctx=ctx,
+        private=private,
+        example_rule=example_rule,
+        sgd=method == "sgd",
+        lr=lr,
+        lr_factor=lr_factor,
+        batch_size=batch_size,
+        lam_hat=np.einsum("ij,ij->j", x, x) / data.n_examples,
+        counts=counts,
+        enough=counts >= min_examples,
+        share=share,
+    )
+
+
+def _train(
+    trainer: _Trainer,
+    run: _RunState,
+    grid: np.ndarray,
+    *,
+    refresh: float,
+    staleness: float,
+    kappa: float,
+    progress: bool,
+) -> None:
+    """Step until each time of ``grid`` and log it; refresh every max(``refresh``,
+    ``staleness`` × epochs so far) epochs (the first refresh has been made)."""
+    thresh = math.exp(-kappa)
+    next_refresh = run.epochs + refresh
+    for target in progress_iter(grid, "sample-level training", enabled=progress):
+        while run.t < target * (1 - 1e-12):
+            if run.epochs >= next_refresh - 1e-9:
+                trainer.refresh(run)
+                next_refresh = run.epochs + max(refresh, staleness * run.epochs)
+            trainer.step(run)
+        if not np.all(np.isfinite(run.theta)):
+            raise SpecurateInputError(
+                f"training diverged by t = {run.t:.4g} (step size {run.eta:.4g}); lower lr"
+            )
+        trainer.log_point(run, thresh)
 
 
 @threadpool_limits.wrap(limits=1, user_api="blas")  # d×d products: threads only contend
@@ -618,140 +678,46 @@ def run_samples(
     """
     start = time.perf_counter()
     _validate_policy(policy, example_rule)
-    if not isinstance(data, SampleData):
-        raise SpecurateInputError("data must be a SampleData from make_samples")
-    if method not in ("gd", "sgd"):
-        raise SpecurateInputError(f"method must be 'gd' or 'sgd', got {method!r}")
-    n, d = data.n_examples, data.n_modes
-    if int(batch_size) != batch_size or not 1 <= batch_size <= n:
-        raise SpecurateInputError(f"batch_size must be an integer in [1, {n}], got {batch_size}")
-    if lr is not None and not (math.isfinite(lr) and lr > 0):
-        raise SpecurateInputError(f"lr must be > 0, got {lr}")
-    if not (math.isfinite(lr_factor) and 0 < lr_factor <= 1):
-        raise SpecurateInputError(f"lr_factor must be in (0, 1], got {lr_factor}")
-    if not (math.isfinite(refresh) and refresh > 0):
-        raise SpecurateInputError(f"refresh must be > 0 epochs, got {refresh}")
-    if not (math.isfinite(staleness) and staleness >= 0):
-        raise SpecurateInputError(f"staleness must be ≥ 0, got {staleness}")
-    if not (math.isfinite(kappa) and kappa > 0):
-        raise SpecurateInputError(f"κ (kappa) must be > 0, got {kappa}")
-    if int(min_examples) != min_examples or min_examples < 1:
-        raise SpecurateInputError(f"min_examples must be an integer ≥ 1, got {min_examples}")
+    _check_run_settings(
+        data,
+        method,
+        batch_size=batch_size,
+        lr=lr,
+        lr_factor=lr_factor,
+        refresh=refresh,
+        staleness=staleness,
+        kappa=kappa,
+        min_examples=min_examples,
+    )
     if t_max is None:
-        t_max = 1.0 / float(data.lam[math.ceil(d / 4) - 1])
-    if not (math.isfinite(t_max) and t_max > 0):
-        raise SpecurateInputError(f"t_max must be > 0, got {t_max}")
-
-    rng = np.random.default_rng(seed)
-    modes = data.modes()
-    ctx = Context(modes, LearningLaw(), rng, float(kappa))
-    private = policy.init(ctx)
-    counts = np.count_nonzero(data.x, axis=0)
-    enough = counts >= min_examples
-    lam_hat = np.einsum("ij,ij->j", data.x, data.x) / n
-    x, y = data.x, data.y
-    sgd = method == "sgd"
-    epoch_per_step = batch_size / n if sgd else 1.0
-    thresh = math.exp(-kappa)
-    notes: list[str] = []
-    share = None  # s_ik = x_ik² / Σ_j x_ij² (one-hot for clusters: ω_{k(i)} directly)
-    if data.cluster is None and example_rule == "modes":
-        sq = x**2
-        share = sq / sq.sum(axis=1, keepdims=True)
-
-    theta = np.zeros(d)
-    t_now, steps, epochs = 0.0, 0, 0.0
-    hist: dict[str, list[float]] = {k: [] for k in ("t", "leak", "mis", "lr", "max_i", "max_r")}
-    cur: dict[str, Any] = {}
-    last_piece: list[Any] = [None, 0.0]  # piece and time of the last refresh
-
-    def do_refresh() -> None:
-        u = (data.w_star - theta) / data.w_star
-        if last_piece[0] is not None:
-            policy.advance(ctx, private, last_piece[0], t_now - last_piece[1])
-        omega, piece = _intended(policy, ctx, t_now, u, private)
-        last_piece[0], last_piece[1] = piece, t_now
-        unrealizable = False
-        if example_rule == "loss":
-            sp: SelfScore = policy  # type: ignore[assignment]
-            w = _loss_weights(x, y, theta, rng, sp.temperature, sp.noise, sp.mix, sp.cap)
-        else:
-            w = omega[data.cluster] if share is None else share @ omega
-            unrealizable = not w.sum() > 0
-            if unrealizable:
-                if not notes:
-                    notes.append(
-                        f"from t = {t_now:.3g} on the policy weighted only modes that no "
-                        "example carries; uniform weights were used instead"
-                    )
-                w = np.ones(n)
-            w = w / w.mean()
-        prev = cur.get("stats")
-        st = prev if prev is not None and np.array_equal(prev.w, w) else _stats(data, w)
-        if lr is not None:
-            eta = lr
-            if not sgd and eta * st.lam_max >= 2:
-                raise SpecurateInputError(
-                    f"lr = {lr:.4g} exceeds the GD stability limit 2/λ_max(T_w) = "
-                    f"{2 / st.lam_max:.4g} at t = {t_now:.4g}; lower it or leave lr unset"
-                )
-        else:
-            eta = lr_factor * (1.0 / st.r2 if sgd else 1.0 / st.lam_max)
-        realized = _ratio(st.diag, lam_hat)
-        mis = math.nan if unrealizable else weight_mismatch(realized, omega, enough, modes.mass)
-        cur.update(stats=st, eta=eta)
-        if not unrealizable:  # keep the last refresh whose weights reached some example
-            cur.update(omega=omega, realized=realized, mismatch=mis)
-        if sgd:
-            cum = np.cumsum(w)
-            cur["cum"] = cum / cum[-1]
-        hist["t"].append(t_now)
-        hist["leak"].append(st.leakage)
-        hist["mis"].append(mis)
-        hist["lr"].append(eta)
-        hist["max_i"].append(float(omega.max()))
-        hist["max_r"].append(float(np.nanmax(realized)))
-
-    do_refresh()
-    next_refresh = epochs + refresh
-    eta0 = cur["eta"]
-    if t_max <= eta0:
+        t_max = 1.0 / float(data.lam[math.ceil(data.n_modes / 4) - 1])
+    check_positive("t_max", t_max)
+    trainer = _make_trainer(
+        data,
+        policy,
+        method=method,
+        example_rule=example_rule,
+        lr=lr,
+        lr_factor=lr_factor,
+        batch_size=batch_size,
+        kappa=kappa,
+        min_examples=min_examples,
+        seed=seed,
+    )
+    run = _RunState(theta=np.zeros(data.n_modes))
+    trainer.refresh(run)
+    if t_max <= run.eta:
         raise SpecurateInputError(
-            f"t_max = {t_max:.4g} is not longer than one step (η = {eta0:.4g})"
+            f"t_max = {t_max:.4g} is not longer than one step (η = {run.eta:.4g})"
         )
-    grid = time_grid(eta0, t_max, points_per_decade)
-    rows: dict[str, list[float]] = {k: [] for k in ("t", "steps", "epochs", "loss", "k")}
-    for target in progress_iter(grid, "sample-level training", enabled=progress):
-        while t_now < target * (1 - 1e-12):
-            if epochs >= next_refresh - 1e-9:
-                do_refresh()
-                next_refresh = epochs + max(refresh, staleness * epochs)
-            st, eta = cur["stats"], cur["eta"]
-            if sgd:
-                idx = np.searchsorted(cur["cum"], rng.random(batch_size), side="right")
-                idx = np.minimum(idx, n - 1)
-                xb = x[idx]
-                theta = theta - (eta / batch_size) * (xb.T @ (xb @ theta - y[idx]))
-            elif st.t_w is None:
-                theta = theta - eta * (st.diag * theta - st.h_w)
-            else:
-                theta = theta - eta * (st.t_w @ theta - st.h_w)
-            t_now += eta
-            steps += 1
-            epochs += epoch_per_step
-        if not np.all(np.isfinite(theta)):
-            raise SpecurateInputError(
-                f"training diverged by t = {t_now:.4g} (step size {cur['eta']:.4g}); lower lr"
-            )
-        if rows["steps"] and rows["steps"][-1] == steps:
-            continue
-        u = (data.w_star - theta) / data.w_star
-        rows["t"].append(t_now)
-        rows["steps"].append(steps)
-        rows["epochs"].append(epochs)
-        rows["loss"].append(float(np.dot(data.lam, (theta - data.w_star) ** 2)))
-        rows["k"].append(float(np.count_nonzero(np.abs(u) <= thresh)))
-
+    grid = time_grid(run.eta, t_max, points_per_decade)
+    _train(trainer, run, grid, refresh=refresh, staleness=staleness, kappa=kappa, progress=progress)
+    if run.omega is None or run.realized is None:
+        raise SpecurateInputError(
+            f"policy {policy.name!r} weighted only modes that no example carries at every "
+            "refresh: there are no intended weights to compare"
+        )
+    rows, log = run.grid, run.refreshes
     return SampleRun(
         family=data.family,
         policy=policy.name,
@@ -764,20 +730,20 @@ def run_samples(
         loss=np.asarray(rows["loss"]),
         k_star=np.asarray(rows["k"]),
         initial_loss=float(data.energy.sum()),
-        intended=cur["omega"],
-        realized=cur["realized"],
-        counts=counts,
-        mismatch=cur["mismatch"],
-        refresh_t=np.asarray(hist["t"]),
-        leakage=np.asarray(hist["leak"]),
-        mismatch_history=np.asarray(hist["mis"]),
-        lr=np.asarray(hist["lr"]),
-        max_intended=np.asarray(hist["max_i"]),
-        max_realized=np.asarray(hist["max_r"]),
-        theta=theta,
+        intended=run.omega,
+        realized=run.realized,
+        counts=trainer.counts,
+        mismatch=run.mismatch,
+        refresh_t=np.asarray(log["t"]),
+        leakage=np.asarray(log["leak"]),
+        mismatch_history=np.asarray(log["mis"]),
+        lr=np.asarray(log["lr"]),
+        max_intended=np.asarray(log["max_i"]),
+        max_realized=np.asarray(log["max_r"]),
+        theta=run.theta,
         kappa=float(kappa),
         seconds=time.perf_counter() - start,
-        notes=tuple(notes),
+        notes=tuple(run.notes),
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from specurate import _rng
 from specurate.dynamics.modes import LearningLaw, Modes
 from specurate.dynamics.policies import Context, Oracle, Piece, Policy, State
 from specurate.errors import SpecurateInputError
@@ -140,7 +141,7 @@ def simulate(
     if not (0 < rtol < 1e-2):
         raise SpecurateInputError(f"rtol must be in (0, 0.01), got {rtol}")
     t = time_grid(t_min, t_max, points_per_decade)
-    ctx = Context(modes, law, np.random.default_rng(seed), float(kappa))
+    ctx = Context(modes, law, _rng.stream("root", seed), float(kappa))
     start = time.perf_counter()
     engine = policy.engine
     if engine == "static":

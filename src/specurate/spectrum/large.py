@@ -17,31 +17,23 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from specurate.errors import SpecurateInputError
-from specurate.spectrum.estimate import (
-    MIN_EXAMPLES,
-    EnergyFit,
-    SpectrumReport,
-    TargetReport,
-    fit_debiased,
-    fit_target,
-    mode_energies,
-    prepare_targets,
-    small_eigh,
-)
+from specurate.io import RowSource, open_rows
+from specurate.spectrum.debias import fit_debiased
+from specurate.spectrum.features import MIN_EXAMPLES, small_eigh
 from specurate.spectrum.powerlaw import PowerLawFit
-from specurate.spectrum.streaming import streaming_covariance
+from specurate.spectrum.report import SpectrumReport, TargetReport
+from specurate.spectrum.resample import jackknife_ci
+from specurate.spectrum.streaming import Precision, streaming_covariance
+from specurate.spectrum.target import EnergyFit, fit_target, mode_energies, prepare_targets
 
 
-def _source_dtype(source: str | Path | np.ndarray) -> np.dtype | None:
-    if isinstance(source, np.ndarray):
-        return source.dtype
-    p = Path(source)
-    if p.suffix == ".npy" and p.exists():
-        return np.load(p, mmap_mode="r").dtype
-    return None
+def _auto_precision(src: RowSource) -> Precision:
+    """``"mixed"`` for float32 arrays and .npy files, else ``"double"`` (tables are accumulated
+    in double precision whatever their column types)."""
+    mixed = src.dtype == np.float32 and src.format in ("array", ".npy")
+    return "mixed" if mixed else "double"
 
 
 def _exponents(
@@ -72,7 +64,8 @@ def estimate_spectrum_streaming(
     """Covariance spectrum, b and (with labels) a of a large data set, read in chunks.
 
     Args:
-        source: path to ``.npy`` (memory-mapped) or ``.parquet``, or an array.
+        source: a data file (``.npy``, memory-mapped; ``.parquet``, read batch by batch;
+            ``.npz`` or ``.csv``, loaded first: :func:`specurate.io.open_rows`) or an array.
         y: optional in-memory targets / class labels, one per row.
         groups: jackknife groups G (0: no CI); memory is (G + 1) × the d×d matrix.
         ci: confidence level of the normal jackknife intervals.
@@ -82,21 +75,18 @@ def estimate_spectrum_streaming(
     """
     if groups == 1 or groups < 0:
         raise SpecurateInputError(f"groups must be 0 or at least 2, got {groups}.")
+    src = open_rows(source, min_rows=MIN_EXAMPLES)
     if precision == "auto":
-        precision = "mixed" if _source_dtype(source) == np.float32 else "double"
+        precision = _auto_precision(src)
     yy = None if y is None else prepare_targets(y, task)
     mom = streaming_covariance(
-        source,
+        src,
         targets=yy,
         groups=groups,
         precision=precision,
         chunk_rows=chunk_rows,
         progress=progress,
     )
-    if mom.n < MIN_EXAMPLES:
-        raise SpecurateInputError(
-            f"the data have {mom.n} examples; spectral fits need at least {MIN_EXAMPLES}."
-        )
     fit, lam, efit, energies, total, chance = _exponents(
         mom.covariance, mom.cross, mom.target_var, mom.n
     )
@@ -112,16 +102,7 @@ def estimate_spectrum_streaming(
             continue
         a_g = efit_g.a if efit_g is not None else np.nan
         reps[g] = (fit_g.b, a_g, (a_g - 1) / fit_g.b)
-    z = stats.norm.ppf((1 + ci) / 2)
-
-    def jack(col: int, est: float) -> tuple[float, float]:
-        r = reps[:, col][np.isfinite(reps[:, col])]
-        if groups == 0 or r.size < 2:
-            return (float("nan"), float("nan"))
-        se = float(np.sqrt((r.size - 1) / r.size * np.sum((r - r.mean()) ** 2)))
-        return (float(est - z * se), float(est + z * se))
-
-    b_ci = jack(0, b)
+    b_ci = jackknife_ci(b, reps[:, 0], ci)
     target = None
     if yy is not None:
         target = TargetReport(
@@ -130,10 +111,10 @@ def estimate_spectrum_streaming(
             chance_energy=chance,
             a=a,
             log_c=efit.log_c,
-            a_ci=jack(1, a),
+            a_ci=jackknife_ci(a, reps[:, 1], ci),
             fit_range=efit.fit_range,
             learning_exponent=(a - 1) / b,
-            learning_exponent_ci=jack(2, (a - 1) / b),
+            learning_exponent_ci=jackknife_ci((a - 1) / b, reps[:, 2], ci),
         )
     return SpectrumReport(
         n=mom.n,

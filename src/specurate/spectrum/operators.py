@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specurate import _rng
 from specurate.errors import SpecurateInputError
 
 
@@ -40,7 +41,7 @@ def median_bandwidth(x: np.ndarray, *, max_points: int = 2000, seed: int = 0) ->
     is stable to about 1%). Raises if all sampled points coincide.
     """
     x = np.asarray(x, dtype=np.float64)
-    rng = np.random.default_rng(seed)
+    rng = _rng.stream("root", seed)
     if x.shape[0] > max_points:
         x = x[rng.choice(x.shape[0], max_points, replace=False)]
     sq = np.einsum("ij,ij->i", x, x)

@@ -31,6 +31,7 @@ import scipy.linalg
 import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
+from specurate._validate import check_int, check_positive
 from specurate.errors import SpecurateInputError
 
 __all__ = ["RandomizedEig", "randomized_eigh"]
@@ -78,12 +79,6 @@ class RandomizedEig:
     n_iter: int
     n_products: int
     converged: bool
-
-
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise SpecurateInputError(f"{name} must be an integer >= {lo}, got {value!r}.")
-    return int(value)
 
 
 def _as_operator(a: object) -> tuple[Callable[[np.ndarray], np.ndarray], int, np.dtype, object]:
@@ -365,20 +360,20 @@ def randomized_eigh(
     SIAM Review 53(2):217–288, 2011.
     """
     matmat, n, dtype, obj = _as_operator(a)
-    k = _check_int("k", k, 1)
+    k = check_int("k", k, lo=1)
     if k > n:
         raise SpecurateInputError(f"k must be at most n = {n}, got k = {k}.")
-    oversample = _check_int("oversample", oversample, 0)
-    max_iter = _check_int("max_iter", max_iter, 1)
+    oversample = check_int("oversample", oversample, lo=0)
+    max_iter = check_int("max_iter", max_iter, lo=1)
     if n_iter is not None:
-        n_iter = _check_int("n_iter", n_iter, 1)
+        n_iter = check_int("n_iter", n_iter, lo=1)
         if tol is not None:
             raise SpecurateInputError("give either n_iter or tol, not both.")
     if tol is None:
         tol = _DEFAULT_TOL
-    elif not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
-        raise SpecurateInputError(f"tol must be a positive finite number, got {tol!r}.")
-    n_check = k if n_check is None else _check_int("n_check", n_check, 1)
+    else:
+        check_positive("tol", tol)
+    n_check = k if n_check is None else check_int("n_check", n_check, lo=1)
     if n_check > k:
         raise SpecurateInputError(f"n_check must be at most k = {k}, got {n_check}.")
     rng = np.random.default_rng(seed)

@@ -2,7 +2,7 @@ r"""Curation weights as an operator: what a fixed weighting does to the spectrum
 
 A curation rule with per-example weights :math:`w_i \ge 0`, normalized to mean 1, turns the data
 operator T into :math:`T_w = M_{\sqrt w}\, T\, M_{\sqrt w}` (kernel :math:`k(x,y)\sqrt{w(x)w(y)}`).
-In feature form (:mod:`specurate.spectrum.estimate`) its non-zero eigenvalues are those of
+In feature form (:mod:`specurate.spectrum.features`) its non-zero eigenvalues are those of
 :math:`\Phi^\top \mathrm{diag}(w)\,\Phi/n`, with Φ centered under the *original* data. With
 :math:`C = \max_i w_i`, :math:`C\,\Phi^\top\Phi - \Phi^\top \mathrm{diag}(w)\Phi
 = \Phi^\top \mathrm{diag}(C - w)\Phi \succeq 0`, so :math:`0 \preceq T_w \preceq C\,T` and by
@@ -22,20 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specurate._validate import check_positive
 from specurate.errors import SpecurateInputError
-from specurate.spectrum.estimate import (
+from specurate.spectrum.debias import fit_debiased, fourth_moments
+from specurate.spectrum.features import (
     MIN_EXAMPLES,
+    RANK_TOL,
     Kernel,
-    _Whitened,
-    bootstrap_ci,
-    bootstrap_map,
     check_data,
-    fit_debiased,
-    fourth_moments,
     operator_features,
     weighted_eigh,
 )
 from specurate.spectrum.powerlaw import PowerLawFit
+from specurate.spectrum.resample import WhitenedReplicates, bootstrap_ci, bootstrap_map
 
 
 @dataclass(frozen=True)
@@ -172,8 +171,7 @@ def analyze_reweighting(
         ci: confidence level. seed: seed of all randomness.
     """
     x = check_data(x)
-    if tolerance <= 0:
-        raise SpecurateInputError(f"tolerance must be positive, got {tolerance}.")
+    check_positive("tolerance", tolerance)
     n = x.shape[0]
     w = normalize_weights(weights, n)
     n_kept = int(np.count_nonzero(w))
@@ -197,14 +195,14 @@ def analyze_reweighting(
     fit_c = fit_debiased(lam, n=n, moments=m_t, fit_range=common, compare=False)
     fit_w = fit_debiased(lam_w, n=n_kept, moments=m_w, fit_range=common)
     scale = lam[0]
-    ok = lam > scale * 1e-12
+    ok = lam > scale * RANK_TOL
     ratios = np.full(lam.shape, np.nan)
     ratios[ok] = lam_w[ok] / lam[ok]
     loewner_ok = bool(np.all(lam_w <= c_max * lam * (1 + 1e-9) + 1e-12 * scale))
     tail, k0, gain = finite_region(ratios, fit.fit_range, tolerance=tolerance)
     bs = np.full((bootstrap, 3), np.nan)
     if bootstrap:
-        engine = _Whitened(op.features, lam, v, None, center)
+        engine = WhitenedReplicates(op.features, lam, v, None, center)
 
         def replicate(counts: np.ndarray) -> tuple[float, float, float]:
             kept = int(np.count_nonzero(counts * w))

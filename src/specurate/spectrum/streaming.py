@@ -1,8 +1,9 @@
 r"""Streaming covariance of a data set too large for memory: O(d²) memory, independent of n.
 
-Rows are read in chunks from a memory-mapped ``.npy`` file, a Parquet file (every column a
-numeric feature, every row an example) or an in-memory array, and folded into one (d, d)
-float64 accumulator that BLAS ``syrk`` updates in place. The covariance convention is the
+Rows are read in chunks (:func:`specurate.io.open_rows`) from a data file — a memory-mapped
+``.npy``, a Parquet file read batch by batch, or a ``.npz`` / ``.csv`` file (loaded first): the
+formats and checks of :func:`specurate.io.load_array` — or an in-memory array, and folded into one
+(d, d) float64 accumulator that BLAS ``syrk`` updates in place. The covariance convention is the
 population one,
 
 .. math::
@@ -46,7 +47,9 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg.blas import dsyrk, ssyrk
 
+from specurate._validate import check_int, check_positive_int
 from specurate.errors import SpecurateInputError
+from specurate.io import RowSource, check_finite, check_same_length, open_rows
 
 __all__ = [
     "StreamingCovariance",
@@ -56,10 +59,11 @@ __all__ = [
     "streaming_eigvalsh",
 ]
 
-Source = str | os.PathLike | np.ndarray
+Source = str | os.PathLike | np.ndarray | RowSource
 Precision = Literal["double", "mixed"]
 
 _MIN_CHUNK_ROWS = 64
+_MIN_ROWS = 2  # a covariance needs two examples
 # precision="mixed": rows summed in the float32 block accumulator before it is added to the
 # float64 one. float32 rounding then grows like (rows per block) · 2⁻²⁴ at worst, about
 # sqrt(rows) · 2⁻²⁴ typically (≈ 4e-6 for 4096 rows).
@@ -73,119 +77,11 @@ _MIRROR_TILE = 64
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class _Source:
-    """An opened row source: its label for messages, its shape, and a chunk iterator."""
-
-    label: str
-    n: int
-    d: int
-    dtype: np.dtype
-    chunks: Callable[[int], Iterator[tuple[int, np.ndarray]]]
-
-
-def _numeric_dtype(dtype: np.dtype) -> bool:
-    return dtype.kind in "biuf" and dtype.fields is None
-
-
-def _array_chunks(x: np.ndarray) -> Callable[[int], Iterator[tuple[int, np.ndarray]]]:
-    def gen(chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-        for r0 in range(0, x.shape[0], chunk_rows):
-            yield r0, np.asarray(x[r0 : r0 + chunk_rows])
-
-    return gen
-
-
-def _open_array(x: np.ndarray, label: str) -> _Source:
-    if x.ndim != 2:
-        raise SpecurateInputError(
-            f"{label} holds a {x.ndim}-D array of shape {x.shape}, expected a 2-D "
-            "(examples × features) array."
-        )
-    if not _numeric_dtype(x.dtype):
-        raise SpecurateInputError(
-            f"{label} has dtype {x.dtype}, expected real numbers (bool, integer or float)."
-        )
-    return _Source(label, int(x.shape[0]), int(x.shape[1]), x.dtype, _array_chunks(x))
-
-
-def _open_parquet(path: Path, label: str) -> _Source:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise SpecurateInputError(f"{label} cannot be read as a Parquet file ({exc}).") from None
-    schema = pf.schema_arrow
-    dtypes = []
-    for field in schema:
-        t = field.type
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
-            raise SpecurateInputError(
-                f"{label} has non-numeric column {field.name!r} of type {t}, expected only "
-                "integer, float or boolean columns."
-            )
-        dtypes.append(np.dtype(t.to_pandas_dtype()))
-    n = int(pf.metadata.num_rows)
-    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
-    names = schema.names
-
-    def gen(chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-        r0 = 0
-        for batch in pf.iter_batches(batch_size=chunk_rows):
-            out = np.empty((batch.num_rows, batch.num_columns), dtype=dtype)
-            for j, col in enumerate(batch.columns):
-                if col.null_count:
-                    mask = col.is_null().to_numpy(zero_copy_only=False)
-                    row = r0 + int(np.flatnonzero(mask)[0])
-                    raise SpecurateInputError(
-                        f"{label} has a missing (null) value in column {names[j]!r} at row {row}."
-                    )
-                out[:, j] = col.to_numpy(zero_copy_only=False)
-            yield r0, out
-            r0 += batch.num_rows
-
-    return _Source(label, n, len(names), dtype, gen)
-
-
-def _open(source: Source) -> _Source:
-    """Validate ``source`` and return its shape and a chunk iterator (nothing is read yet)."""
-    if isinstance(source, np.ndarray):
-        src = _open_array(source, "the input array")
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        label = str(path)
-        ext = path.suffix.lower()
-        if ext not in (".npy", ".parquet"):
-            raise SpecurateInputError(
-                f"{label} has unsupported extension {path.suffix or '(none)'!r}, expected .npy "
-                "or .parquet."
-            )
-        if not path.is_file():
-            raise SpecurateInputError(f"{label} does not exist or is not a file.")
-        if ext == ".npy":
-            try:
-                x = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError, EOFError) as exc:
-                raise SpecurateInputError(
-                    f"{label} cannot be read as a .npy array ({exc})."
-                ) from None
-            src = _open_array(x, label)
-        else:
-            src = _open_parquet(path, label)
-    else:
-        raise SpecurateInputError(
-            "the data source must be a path to a .npy or .parquet file or a 2-D numpy array, "
-            f"got {type(source).__name__}."
-        )
-    if src.n < 2:
-        raise SpecurateInputError(
-            f"{src.label} has {src.n} row(s), at least 2 examples are needed for a covariance."
-        )
-    if src.d < 1:
-        raise SpecurateInputError(f"{src.label} has no feature columns.")
-    return src
+def _open(source: Source) -> RowSource:
+    """Check ``source`` and open it for chunked reading (:func:`specurate.io.open_rows`: the
+    formats, checks and messages of :func:`specurate.io.load_array`; nothing read yet for .npy
+    and Parquet). A covariance needs at least 2 rows."""
+    return open_rows(source, min_rows=_MIN_ROWS)
 
 
 def _default_chunk_rows(d: int) -> int:
@@ -194,16 +90,8 @@ def _default_chunk_rows(d: int) -> int:
 
 
 def _check_chunk_rows(chunk_rows: int | None, label: str) -> None:
-    if chunk_rows is None:
-        return
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)):
-        raise SpecurateInputError(
-            f"chunk_rows for {label} must be a positive integer, got {chunk_rows!r}."
-        )
-    if chunk_rows < 1:
-        raise SpecurateInputError(
-            f"chunk_rows for {label} must be a positive integer, got {chunk_rows}."
-        )
+    if chunk_rows is not None:
+        check_positive_int(f"chunk_rows for {label}", chunk_rows)
 
 
 def iter_row_chunks(source: Source, *, chunk_rows: int | None = None) -> Iterator[np.ndarray]:
@@ -211,10 +99,12 @@ def iter_row_chunks(source: Source, *, chunk_rows: int | None = None) -> Iterato
 
     Parameters
     ----------
-    source : str, os.PathLike or numpy.ndarray
+    source : str, os.PathLike, numpy.ndarray or specurate.io.RowSource
         Path to a ``.npy`` file (memory-mapped with ``np.load(path, mmap_mode="r")``, must be
         2-D), a ``.parquet`` file (every column numeric: integer, float or boolean; each row
-        one example), or an in-memory 2-D array / ``np.memmap`` of shape (n, d).
+        one example; read batch by batch), a ``.npz`` or ``.csv`` file (read whole first; see
+        :func:`specurate.io.load_array`), an in-memory 2-D array / ``np.memmap`` of shape
+        (n, d), or a source opened with :func:`specurate.io.open_rows`.
     chunk_rows : int, optional
         Rows per chunk. Default ``max(64, d // 4)``: a float64 chunk then holds at most
         :math:`d^2/4` values, a quarter of a (d, d) float64 matrix.
@@ -223,15 +113,16 @@ def iter_row_chunks(source: Source, *, chunk_rows: int | None = None) -> Iterato
     ------
     numpy.ndarray
         Chunks :math:`X_{[r_0, r_1)}` of shape (m, d), m ≤ ``chunk_rows`` (the last may be
-        shorter), in row order; stacked they give X of shape (n, d). For arrays and ``.npy``
-        files each chunk is a view of the source (read-only for files, no copy); for Parquet
-        each chunk is a new array of the columns' common numpy dtype.
+        shorter), in row order; stacked they give X of shape (n, d). For arrays, ``.npy`` and
+        ``.npz`` files each chunk is a view of the source (read-only for files, no copy); for
+        tables (Parquet, CSV) each chunk is a new array of the columns' common numpy dtype.
 
     Raises
     ------
     SpecurateInputError
-        Missing file, unsupported extension, not 2-D, non-numeric data, fewer than 2 rows,
-        a null Parquet value, or an invalid ``chunk_rows``.
+        Missing file, unsupported format, not 2-D, non-numeric data, fewer than 2 rows,
+        a missing table value, or an invalid ``chunk_rows`` (the messages of
+        :func:`specurate.io.load_array`).
     """
     src = _open(source)
     _check_chunk_rows(chunk_rows, src.label)
@@ -502,20 +393,13 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int],
         yield lambda k: bar.advance(task, k)
 
 
-def _first_bad_row(rows: np.ndarray) -> int | None:
-    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
-    return int(bad[0]) if bad.size else None
-
-
-def _raise_nonfinite(label: str, raw: np.ndarray, row0: int, what: str = "") -> None:
-    bad = _first_bad_row(raw)
-    if bad is None:
-        raise SpecurateInputError(
-            f"{label}{what} has values so large that the accumulated sums overflow near row "
-            f"{row0}; rescale the data."
-        )
+def _raise_nonfinite(source: str, raw: np.ndarray, row0: int) -> None:
+    """Name the first row of ``raw`` (rows from ``row0``) with a NaN/inf; if there is none, the
+    sums of finite values overflowed."""
+    check_finite(raw, source, row0=row0)
     raise SpecurateInputError(
-        f"{label}{what} has a non-finite value (NaN or inf) in row {row0 + bad}."
+        f"{source}: values so large that the accumulated sums overflow near row {row0}; "
+        "rescale the data."
     )
 
 
@@ -537,13 +421,17 @@ def _load_shifted(
         np.subtract(piece, shift, out=out)
 
 
-def _prepare_targets(targets: np.ndarray | None, src: _Source) -> np.ndarray | None:
+def _targets_label(src: RowSource) -> str:
+    return f"the targets for {src.label}"
+
+
+def _prepare_targets(targets: np.ndarray | None, src: RowSource) -> np.ndarray | None:
     if targets is None:
         return None
     y = np.asarray(targets)
-    if not _numeric_dtype(y.dtype):
+    if y.dtype.kind not in "biuf":
         raise SpecurateInputError(
-            f"the targets for {src.label} have dtype {y.dtype}, expected real numbers."
+            f"{_targets_label(src)} have dtype {y.dtype}, expected real numbers."
         )
     if y.ndim == 1:
         y = y.reshape(-1, 1)
@@ -551,18 +439,12 @@ def _prepare_targets(targets: np.ndarray | None, src: _Source) -> np.ndarray | N
         raise SpecurateInputError(
             f"the targets for {src.label} must be 1-D (n,) or 2-D (n, m), got shape {y.shape}."
         )
-    if y.shape[0] != src.n:
-        raise SpecurateInputError(
-            f"the targets have {y.shape[0]} rows but {src.label} has {src.n} rows."
-        )
+    check_same_length(src.n, y, data_source=src.label, other_source="the targets")
     return y
 
 
-def _group_bounds(groups: int, src: _Source) -> np.ndarray | None:
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
-        raise SpecurateInputError(
-            f"groups for {src.label} must be a non-negative integer, got {groups!r}."
-        )
+def _group_bounds(groups: int, src: RowSource) -> np.ndarray | None:
+    groups = check_int(f"groups for {src.label}", groups, lo=0, what="a non-negative integer")
     if groups == 0:
         return None
     if not 2 <= groups <= src.n:
@@ -572,8 +454,160 @@ def _group_bounds(groups: int, src: _Source) -> np.ndarray | None:
     return (np.arange(groups + 1, dtype=np.int64) * src.n) // groups
 
 
+@dataclass(eq=False)
+class _Sums:
+    """The running sums of one pass, per group g (rows ``edges[g] : edges[g + 1]``; one group
+    without jackknife groups), all about the shifts; with ``precision="mixed"`` also a float32
+    block of rows not yet added to its group's float64 scatter."""
+
+    scatter: np.ndarray  # (G, d, d) C-ordered; lower triangles valid
+    total: np.ndarray  # (G, d) Σ (x − s)
+    count: np.ndarray  # (G,) rows
+    cross: np.ndarray | None = None  # (G, d, m) Σ (x − s)(y − t)ᵀ
+    tsum: np.ndarray | None = None  # (G, m) Σ (y − t)
+    tsq: np.ndarray | None = None  # (G, m) Σ (y − t)²
+    block: np.ndarray | None = None  # (d, d) float32, mixed precision only
+    block_rows: int = 0
+    block_group: int = 0
+
+    @classmethod
+    def zeros(cls, n_groups: int, d: int, m_targets: int | None, mixed: bool) -> _Sums:
+        out = cls(np.zeros((n_groups, d, d)), np.zeros((n_groups, d)), np.zeros(n_groups, np.int64))
+        if m_targets is not None:
+            out.cross = np.zeros((n_groups, d, m_targets))
+            out.tsum = np.zeros((n_groups, m_targets))
+            out.tsq = np.zeros((n_groups, m_targets))
+        if mixed:
+            out.block = np.zeros((d, d), dtype=np.float32)
+        return out
+
+    def fold(self) -> None:
+        """Add the float32 block to its group's float64 scatter."""
+        if self.block is not None and self.block_rows:
+            g = self.block_group
+            np.add(self.scatter[g], self.block, out=self.scatter[g])
+            self.block_rows = 0
+
+    def add_rows(self, g: int, b: np.ndarray) -> None:
+        """Rows ``b`` (shifted, in the working precision) of group g. With mixed precision they go
+        to the float32 block, folded every ``_MIXED_BLOCK_ROWS`` rows and when the group changes."""
+        self.count[g] += b.shape[0]
+        if self.block is None:
+            _syrk_lower(self.scatter[g], b)
+            return
+        if self.block_rows and self.block_group != g:
+            self.fold()
+        _syrk_lower(self.block, b, beta=1.0 if self.block_rows else 0.0)
+        self.block_group = g
+        self.block_rows += b.shape[0]
+        if self.block_rows >= _MIXED_BLOCK_ROWS:
+            self.fold()
+
+    def add_targets(self, g: int, b: np.ndarray, yb: np.ndarray) -> None:
+        """Shifted targets ``yb`` (float64) of the rows ``b`` of group g."""
+        assert self.cross is not None and self.tsum is not None and self.tsq is not None
+        self.cross[g] += b.T @ yb.astype(b.dtype, copy=False)
+        self.tsum[g] += yb.sum(axis=0)
+        self.tsq[g] += np.einsum("ij,ij->j", yb, yb)
+
+    def finished(
+        self, n: int, shift: np.ndarray, tshift: np.ndarray | None, bounds: np.ndarray | None
+    ) -> _Pass:
+        """The pass's result: the total scatter (lower triangle) and, with groups, the per-group
+        sums (scatters mirrored to full symmetric matrices)."""
+        self.block = None  # release the float32 block before the O(d²) steps
+        gs = self.scatter
+        if bounds is None:
+            scatter, gs_out = gs[0], None
+        else:
+            scatter = np.zeros(gs.shape[1:])
+            for g in range(gs.shape[0]):
+                np.add(scatter, gs[g], out=scatter)
+            for g in range(gs.shape[0]):
+                _mirror_lower(gs[g])
+            gs_out = gs
+        grouped = bounds is not None
+        return _Pass(
+            n=n,
+            shift=shift,
+            scatter=scatter,
+            total=self.total.sum(axis=0),
+            gbounds=bounds,
+            gscatter=gs_out,
+            gsum=self.total if grouped else None,
+            gcount=self.count if grouped else None,
+            tshift=tshift,
+            gcross=self.cross,
+            gtsum=self.tsum,
+            gtsq=self.tsq,
+        )
+
+
+def _segments(edges: np.ndarray, r_lo: int, m: int) -> Iterator[tuple[int, int, int]]:
+    """``(group, first row, end row)`` of the rows ``r_lo : r_lo + m`` split at the group edges."""
+    g = int(np.searchsorted(edges, r_lo, side="right")) - 1
+    r = r_lo
+    while r < r_lo + m:
+        r_end = min(int(edges[g + 1]), r_lo + m)
+        yield g, r, r_end
+        r, g = r_end, g + 1
+
+
+def _shifts(
+    src: RowSource,
+    chunk: np.ndarray,
+    row0: int,
+    y: np.ndarray | None,
+    *,
+    center: bool,
+    mixed: bool,
+    work: np.dtype,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The shifts s (float64), s in the working precision (None uncentered) and t (targets), from
+    the first chunk (means when centering, else zeros)."""
+    k, d = chunk.shape
+    if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
+        _raise_nonfinite(src.label, chunk, row0)
+    shift = chunk.mean(axis=0, dtype=np.float64) if center else np.zeros(d)
+    if mixed:  # make s exactly representable so every x − s rounds once
+        shift = shift.astype(np.float32).astype(np.float64)
+    shift_w = shift.astype(work) if center else None
+    if y is None:
+        return shift, shift_w, None
+    ych = np.asarray(y[:k], dtype=np.float64)
+    if not np.isfinite(ych).all():
+        _raise_nonfinite(_targets_label(src), ych, 0)
+    return shift, shift_w, ych.mean(axis=0) if center else np.zeros(y.shape[1])
+
+
+def _accumulate(
+    sums: _Sums,
+    src: RowSource,
+    piece: np.ndarray,
+    shifted: np.ndarray,
+    r_lo: int,
+    edges: np.ndarray,
+    y: np.ndarray | None,
+    tshift: np.ndarray | None,
+) -> None:
+    """Add the rows ``r_lo : r_lo + len(piece)`` (raw ``piece``, ``shifted`` = piece − s) to the
+    sums of their groups, checking them (and their targets) for NaN/inf on the way."""
+    for g, r, r_end in _segments(edges, r_lo, piece.shape[0]):
+        b = shifted[r - r_lo : r_end - r_lo]
+        colsum = b.sum(axis=0, dtype=np.float64)
+        if not np.isfinite(colsum).all():
+            _raise_nonfinite(src.label, piece[r - r_lo : r_end - r_lo], r)
+        sums.total[g] += colsum
+        sums.add_rows(g, b)
+        if y is not None:
+            yb = np.asarray(y[r:r_end], dtype=np.float64) - tshift
+            if not np.isfinite(yb).all():
+                _raise_nonfinite(_targets_label(src), yb, r)
+            sums.add_targets(g, b, yb)
+
+
 def _run_pass(
-    src: _Source,
+    src: RowSource,
     *,
     center: bool,
     targets: np.ndarray | None,
@@ -592,37 +626,11 @@ def _run_pass(
     mixed = precision == "mixed"
     work = np.dtype(np.float32 if mixed else np.float64)
     d, n = src.d, src.n
-    if chunk_rows is None:
-        chunk_rows = _default_chunk_rows(d)
-    rows = int(chunk_rows)
-    n_groups = 1 if bounds is None else len(bounds) - 1
+    rows = int(chunk_rows) if chunk_rows is not None else _default_chunk_rows(d)
     edges = np.array([0, n], dtype=np.int64) if bounds is None else bounds
-
-    # Accumulators: (G, d, d) C-ordered; group g's matrix is gs[g] (lower triangle used).
-    gs = np.zeros((n_groups, d, d))
-    gsum = np.zeros((n_groups, d))
-    gcount = np.zeros(n_groups, dtype=np.int64)
-    m_t = 0 if y is None else y.shape[1]
-    gcross = np.zeros((n_groups, d, m_t)) if y is not None else None
-    gtsum = np.zeros((n_groups, m_t)) if y is not None else None
-    gtsq = np.zeros((n_groups, m_t)) if y is not None else None
-
-    # precision="mixed": float32 block accumulator, folded into gs[block_group] every
-    # _MIXED_BLOCK_ROWS rows and whenever the group changes.
-    block = np.zeros((d, d), dtype=np.float32) if mixed else None
-    block_rows = 0
-    block_group = 0
-
-    def fold() -> None:
-        nonlocal block_rows
-        if block is not None and block_rows:
-            np.add(gs[block_group], block, out=gs[block_group])
-            block_rows = 0
-
+    sums = _Sums.zeros(len(edges) - 1, d, None if y is None else y.shape[1], mixed)
     buf = np.empty((min(rows, n), d), dtype=work)
-    shift: np.ndarray | None = None
-    shift_w: np.ndarray | None = None
-    tshift: np.ndarray | None = None
+    shift = shift_w = tshift = None
     seen = 0
     with _progress(progress, n, src.label) as advance, np.errstate(all="ignore"):
         for row0, chunk in src.chunks(rows):
@@ -630,88 +638,25 @@ def _run_pass(
             if k == 0:
                 continue
             if shift is None:
-                if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
-                    _raise_nonfinite(src.label, chunk, row0)
-                shift = chunk.mean(axis=0, dtype=np.float64) if center else np.zeros(d)
-                if mixed:  # make s exactly representable so every x − s rounds once
-                    shift = shift.astype(np.float32).astype(np.float64)
-                shift_w = shift.astype(work) if center else None
-                if y is not None:
-                    ych = np.asarray(y[:k], dtype=np.float64)
-                    if not np.isfinite(ych).all():
-                        _raise_nonfinite(src.label, ych, 0, " targets")
-                    tshift = ych.mean(axis=0) if center else np.zeros(m_t)
-            # A Parquet batch may in principle exceed the buffer: take it in pieces.
+                shift, shift_w, tshift = _shifts(
+                    src, chunk, row0, y, center=center, mixed=mixed, work=work
+                )
+            # A table batch may in principle exceed the buffer: take it in pieces.
             for p0 in range(0, k, buf.shape[0]):
                 piece = chunk[p0 : p0 + buf.shape[0]]
-                r_lo = row0 + p0
-                b_all = buf[: piece.shape[0]]
-                _load_shifted(piece, shift, shift_w, b_all)
-                # Split at group boundaries (one segment without groups).
-                g_first = int(np.searchsorted(edges, r_lo, side="right")) - 1
-                r = r_lo
-                g = g_first
-                while r < r_lo + piece.shape[0]:
-                    r_end = min(int(edges[g + 1]), r_lo + piece.shape[0])
-                    b = b_all[r - r_lo : r_end - r_lo]
-                    colsum = b.sum(axis=0, dtype=np.float64)
-                    if not np.isfinite(colsum).all():
-                        _raise_nonfinite(src.label, piece[r - r_lo : r_end - r_lo], r)
-                    gsum[g] += colsum
-                    gcount[g] += r_end - r
-                    if block is None:
-                        _syrk_lower(gs[g], b)
-                    else:
-                        if block_rows and block_group != g:
-                            fold()
-                        _syrk_lower(block, b, beta=1.0 if block_rows else 0.0)
-                        block_group = g
-                        block_rows += r_end - r
-                        if block_rows >= _MIXED_BLOCK_ROWS:
-                            fold()
-                    if y is not None:
-                        assert gcross is not None and gtsum is not None and gtsq is not None
-                        yb = np.asarray(y[r:r_end], dtype=np.float64) - tshift
-                        if not np.isfinite(yb).all():
-                            _raise_nonfinite(src.label, yb, r, " targets")
-                        gcross[g] += b.T @ yb.astype(work, copy=False)
-                        gtsum[g] += yb.sum(axis=0)
-                        gtsq[g] += np.einsum("ij,ij->j", yb, yb)
-                    r = r_end
-                    g += 1
+                shifted = buf[: piece.shape[0]]
+                _load_shifted(piece, shift, shift_w, shifted)
+                _accumulate(sums, src, piece, shifted, row0 + p0, edges, y, tshift)
             seen += k
             advance(k)
-        fold()
-    buf = block = None  # release the chunk buffers before the caller's O(d²) steps
+        sums.fold()
+    del buf  # release the chunk buffer before the caller's O(d²) steps
     if seen != n:
         raise SpecurateInputError(
             f"{src.label} yielded {seen} rows but its metadata announces {n}."
         )
     assert shift is not None
-    if bounds is None:
-        scatter = gs[0]
-        gs_out = None
-    else:
-        scatter = np.zeros((d, d))
-        for g in range(n_groups):
-            np.add(scatter, gs[g], out=scatter)
-        for g in range(n_groups):
-            _mirror_lower(gs[g])
-        gs_out = gs
-    return _Pass(
-        n=n,
-        shift=shift,
-        scatter=scatter,
-        total=gsum.sum(axis=0),
-        gbounds=bounds,
-        gscatter=gs_out,
-        gsum=gsum if bounds is not None else None,
-        gcount=gcount if bounds is not None else None,
-        tshift=tshift,
-        gcross=gcross,
-        gtsum=gtsum,
-        gtsq=gtsq,
-    )
+    return sums.finished(n, shift, tshift, bounds)
 
 
 def _moments_fields(p: _Pass, center: bool, precision: str) -> dict:
@@ -806,9 +751,10 @@ def streaming_covariance(
 
     Parameters
     ----------
-    source : str, os.PathLike or numpy.ndarray
+    source : str, os.PathLike, numpy.ndarray or specurate.io.RowSource
         ``.npy`` file (memory-mapped), ``.parquet`` file (all columns numeric, one example per
-        row) or in-memory 2-D array of shape (n, d); see :func:`iter_row_chunks`.
+        row), ``.npz`` or ``.csv`` file, or in-memory 2-D array of shape (n, d); see
+        :func:`iter_row_chunks`.
     center : bool, default True
         Subtract the mean (covariance) or not (second-moment matrix :math:`X^\top X/n`).
     targets : numpy.ndarray, optional
@@ -842,8 +788,9 @@ def streaming_covariance(
     ------
     SpecurateInputError
         One sentence naming the file (or "the input array") and the problem: missing file,
-        unsupported extension, not 2-D, non-numeric data or Parquet column, fewer than 2 rows,
-        NaN/inf (with the first bad row index), targets of the wrong length, bad options.
+        unsupported format, not 2-D, non-numeric data or table column, fewer than 2 rows,
+        NaN/inf (with the first bad row index), targets of the wrong length, bad options. File
+        problems have the messages of :func:`specurate.io.load_array`.
 
     Notes
     -----

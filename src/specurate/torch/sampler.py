@@ -16,7 +16,8 @@ What it does *not* do (the failure modes of InfoBatch that this design avoids): 
 patches a DataLoader or its iterator (it is an ordinary sampler, so ``num_workers > 0``,
 ``persistent_workers`` and custom ``collate_fn`` work unchanged), never modifies the caller's
 tensors (``loss_scale`` returns a new tensor, ``observe`` copies), never touches a global random
-generator (all randomness is the strategy's ``numpy.random.default_rng([seed, epoch])``), and
+generator (all randomness is the strategy's seeded per-epoch stream, :func:`~specurate.curation.
+base.epoch_rng`), and
 never shrinks an epoch: every plan has ``state.epoch_length`` entries, so
 :meth:`CurationSampler.total_steps` gives a step-based LR scheduler (OneCycleLR) its exact
 length up front.
@@ -45,6 +46,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, Sampler
 
+from specurate._validate import check_int, check_positive_int, check_seed
 from specurate.curation.base import (
     Accounting,
     Plan,
@@ -236,21 +238,15 @@ class CurationSampler(Sampler[int]):
             raise SpecurateInputError(
                 f"strategy must be a specurate Strategy, got {type(strategy).__name__}"
             )
-        if isinstance(n_examples, bool) or int(n_examples) != n_examples or n_examples < 1:
-            raise SpecurateInputError(f"n_examples must be a positive integer, got {n_examples}")
         self.strategy = strategy
-        self.n_examples = int(n_examples)
-        self.seed = int(seed)
+        self.n_examples = check_positive_int("n_examples", n_examples)
+        self.seed = check_seed(seed)
         if num_replicas is None:
             num_replicas = dist.get_world_size() if _distributed() else 1
         if rank is None:
             rank = dist.get_rank() if _distributed() else 0
-        if int(num_replicas) != num_replicas or num_replicas < 1:
-            raise SpecurateInputError(f"num_replicas must be ≥ 1, got {num_replicas}")
-        if int(rank) != rank or not 0 <= rank < num_replicas:
-            raise SpecurateInputError(f"rank must be in [0, {num_replicas - 1}], got {rank}")
-        self.num_replicas = int(num_replicas)
-        self.rank = int(rank)
+        self.num_replicas = check_positive_int("num_replicas", num_replicas)
+        self.rank = check_int("rank", rank, lo=0, hi=self.num_replicas - 1)
         self.drop_last = bool(drop_last)
 
         if base_indices is None:
@@ -378,17 +374,15 @@ class CurationSampler(Sampler[int]):
 
     def planned_epoch_lengths(self, n_epochs: int) -> list[int]:
         """Per-rank examples of each of the next ``n_epochs`` epochs (all equal by contract)."""
-        if int(n_epochs) != n_epochs or n_epochs < 0:
-            raise SpecurateInputError(f"n_epochs must be a non-negative integer, got {n_epochs}")
-        return [self.num_samples] * int(n_epochs)
+        n_epochs = check_int("n_epochs", n_epochs, lo=0, what="a non-negative integer")
+        return [self.num_samples] * n_epochs
 
     def total_steps(self, n_epochs: int, batch_size: int, *, drop_last: bool = False) -> int:
         """Optimizer steps of ``n_epochs`` epochs on this rank (DataLoader batch_size, drop_last).
 
         Pass it to step-based schedulers, e.g. ``OneCycleLR(opt, max_lr, total_steps=...)``.
         """
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise SpecurateInputError(f"batch_size must be a positive integer, got {batch_size}")
+        batch_size = check_positive_int("batch_size", batch_size)
         per = (lambda k: k // batch_size) if drop_last else (lambda k: -(-k // batch_size))
         return sum(per(k) for k in self.planned_epoch_lengths(n_epochs))
 
@@ -399,13 +393,12 @@ class CurationSampler(Sampler[int]):
         Idempotent per epoch (a second call for the same epoch keeps the plan). A collective
         under DDP (see :meth:`flush`).
         """
-        if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
-            raise SpecurateInputError(f"epoch must be a non-negative integer, got {epoch}")
-        if self._resume_at is not None and int(epoch) == self.epoch:
+        epoch = check_int("epoch", epoch, lo=0, what="a non-negative integer")
+        if self._resume_at is not None and epoch == self.epoch:
             return  # resuming inside this epoch: keep its plan and position
         self._resume_at = None
         self.flush()
-        self.epoch = int(epoch)
+        self.epoch = epoch
         self._iterated = False
         self._snapshot()
 
