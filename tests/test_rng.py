@@ -20,13 +20,21 @@ SEEDS = [0, 1, 7, 12345, 2**32 + 3]
 @pytest.mark.parametrize("name", sorted(_rng.STREAMS))
 def test_stream_is_seed_then_tag(name):
     tag = _rng.STREAMS[name]
+    # extra words (epoch, replicate, sub-stream) follow the tag
+    words = (3, 0, 5)[: _rng.WORDS.get(name, 0)]
     for seed in SEEDS:
-        want = np.random.default_rng([seed, *tag]).integers(0, 2**62, size=8)
-        got = _rng.stream(name, seed).integers(0, 2**62, size=8)
+        want = np.random.default_rng([seed, *tag, *words]).integers(0, 2**62, size=8)
+        got = _rng.stream(name, seed, *words).integers(0, 2**62, size=8)
         np.testing.assert_array_equal(got, want)
-        # extra words (epoch, replicate, sub-stream) follow the tag
-        want = np.random.default_rng([seed, *tag, 3, 0]).random(4)
-        np.testing.assert_array_equal(_rng.stream(name, seed, 3, 0).random(4), want)
+        want = np.random.default_rng([seed, *tag, *words]).random(4)
+        np.testing.assert_array_equal(_rng.stream(name, seed, *words).random(4), want)
+
+
+def test_word_count_is_enforced():
+    with pytest.raises(TypeError, match="takes 2 extra words"):
+        _rng.stream("curation.epoch", 0, 1)
+    with pytest.raises(TypeError, match="takes 0 extra words"):
+        _rng.stream("tasks.train", 0, 1)
 
 
 def test_root_stream_is_the_bare_seed():
@@ -43,22 +51,35 @@ def test_numpy_integer_seeds_give_the_same_stream():
     np.testing.assert_array_equal(a, b)
 
 
-def test_no_two_names_share_a_tag_unless_declared():
-    by_tag: dict[tuple[int, ...], set[str]] = defaultdict(set)
-    for name, tag in _rng.STREAMS.items():
-        by_tag[tag].add(name)
-    for tag, names in by_tag.items():
-        if len(names) > 1:
-            assert any(names <= group for group in _rng.SHARED), (
-                f"streams {sorted(names)} share the tag {tag}; give one a new tag or declare "
-                "the reuse in _rng.SHARED"
+def _space(name: str) -> tuple[int | None, ...]:
+    """The entropy after the seed: the tag's words, then None for each free word."""
+    return (*_rng.STREAMS[name], *([None] * _rng.WORDS.get(name, 0)))
+
+
+def _overlap(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def test_no_two_streams_can_draw_the_same_numbers_unless_declared():
+    # two streams meet iff some seed and words give both the same entropy [seed, ...]
+    for a, b in itertools.combinations(sorted(_rng.STREAMS), 2):
+        if _overlap(_space(a), _space(b)):
+            assert any({a, b} <= group for group in _rng.SHARED), (
+                f"streams {a} and {b} can give the same random numbers; give one a new tag "
+                "or declare the overlap in _rng.SHARED"
             )
+
+
+def test_the_overlap_check_sees_planted_collisions():
+    assert _overlap((1,), (1,)) and not _overlap((1,), (2,)) and not _overlap((1,), (1, None))
+    assert _overlap((None, None), (1434, None)) and _overlap((), ())
 
 
 def test_shared_groups_name_registered_streams():
     for group in _rng.SHARED:
         assert group <= set(_rng.STREAMS), group - set(_rng.STREAMS)
-        assert len({_rng.STREAMS[name] for name in group}) == 1, group
+        names = sorted(group)
+        assert all(_overlap(_space(names[0]), _space(n)) for n in names[1:]), group
 
 
 def test_distinct_names_give_distinct_numbers():
@@ -79,7 +100,7 @@ def test_unknown_name_and_bad_seed_are_rejected():
         with pytest.raises(SpecurateInputError, match="seed must be a non-negative integer"):
             _rng.stream("root", seed)  # type: ignore[arg-type]
     with pytest.raises(SpecurateInputError, match="stream word"):
-        _rng.stream("curation.epoch", 0, -1)
+        _rng.stream("curation.epoch", 0, -1, 0)
 
 
 def test_offset_seeds():
