@@ -3,7 +3,6 @@ no two streams share one by accident, and no module builds a tagged generator by
 
 import ast
 import itertools
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +56,9 @@ def _space(name: str) -> tuple[int | None, ...]:
 
 
 def _overlap(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=False)
+    )
 
 
 def test_no_two_streams_can_draw_the_same_numbers_unless_declared():
