@@ -1,5 +1,7 @@
 """Reading user files: every format, and one clear sentence for every kind of bad input."""
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -66,7 +68,7 @@ def test_labels_and_weights_roles(tmp_path):
         (lambda d: _save(d / "nan.npy", _with(X, (7, 1), np.nan)), "row 7"),
         (lambda d: _save(d / "inf.npy", _with(X, (3, 0), np.inf)), "NaN or infinite"),
         (lambda d: _text(d / "t.csv", "a,b\n" + "1,x\n" * 60), "column 'b' is not numeric"),
-        (lambda d: _text(d / "bad.npy", "not numpy"), "not a readable NumPy file"),
+        (lambda d: _text(d / "bad.npy", "not numpy"), "not a NumPy .npy file (it looks like text"),
         (lambda d: _npz2(d / "two.npz"), "holds arrays"),
     ],
 )
@@ -109,3 +111,34 @@ def _with(a, idx, val):
 def _npz2(p):
     np.savez(p, foo=X, bar=X)
     return p
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"a,b\n1,2\n", "not a NumPy .npy file (it looks like text: save it as .csv)."),
+        (b"", "not a NumPy .npy file."),
+        (b"\x00\x01\x02\x03\x04\x05\x06", "not a NumPy .npy file."),
+    ],
+)
+def test_a_file_that_is_not_npy_is_named_as_such(tmp_path, content, message):
+    p = tmp_path / "x.npy"
+    p.write_bytes(content)
+    with pytest.raises(SpecurateInputError) as err:
+        load_array(p)
+    assert str(err.value) == f"x.npy: {message}"
+    assert "pickle" not in str(err.value)
+
+
+def test_a_text_file_named_npz_is_not_a_zip(tmp_path):
+    p = tmp_path / "x.npz"
+    p.write_text("1,2,3\n")
+    with pytest.raises(SpecurateInputError, match=r"x\.npz: not a NumPy \.npz \(zip\) file"):
+        load_array(p)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    p = tmp_path / "pipe.npy"
+    os.mkfifo(p)
+    with pytest.raises(SpecurateInputError, match="is not a regular file"):
+        load_array(p)

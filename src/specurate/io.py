@@ -41,6 +41,8 @@ def check_path(path: str | os.PathLike) -> Path:
         raise SpecurateInputError(f"{p}: no such file.")
     if p.is_dir():
         raise SpecurateInputError(f"{p}: is a directory, expected a data file.")
+    if not p.is_file():  # a FIFO or device would block or never end
+        raise SpecurateInputError(f"{p}: is not a regular file.")
     if p.suffix not in SUFFIXES:
         raise SpecurateInputError(
             f"{p.name}: unsupported format '{p.suffix}'; use one of {', '.join(SUFFIXES)}."
@@ -160,9 +162,24 @@ def _parquet_file(p: Path) -> Any:
         ) from None
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # a .npy header; a .npz is a zip archive
+
+
+def _check_magic(p: Path) -> None:
+    """The file starts as its suffix says (a text file renamed .npy is not "pickled data")."""
+    with open(p, "rb") as f:
+        head = f.read(len(_MAGIC[p.suffix]))
+    if head != _MAGIC[p.suffix]:
+        kind = "NumPy .npy" if p.suffix == ".npy" else "NumPy .npz (zip)"
+        text = head and all(32 <= c < 127 or c in b"\t\r\n" for c in head)
+        hint = " (it looks like text: save it as .csv)" if text else ""
+        raise SpecurateInputError(f"{p.name}: not a {kind} file{hint}.")
+
+
 def _load_numpy(p: Path, role: Role, *, mmap: bool = False) -> np.ndarray:
     """The array of a .npy file (memory-mapped with ``mmap``) or the one for ``role`` in a .npz,
     checked to be numeric."""
+    _check_magic(p)
     try:
         loaded = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
     except Exception as exc:

@@ -367,7 +367,7 @@ _PROBLEMS = {
     "missing": "no such file",
     "directory": "is a directory",
     "unsupported": "unsupported format '.txt'",
-    "not_numpy": "not a readable NumPy file",
+    "not_numpy": "not a NumPy .npy file (it looks like text",
     "not_parquet": "not a readable Parquet file",
     "one_d": "expected a 2-D array",
     "three_d": "expected a 2-D array",
