@@ -34,6 +34,7 @@ from typing import Any
 
 from specurate._validate import check_bool, check_positive_int, check_real, check_reals, check_seed
 from specurate.bench._json import json_value
+from specurate.bench.presets import STRATEGIES
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
 
@@ -51,16 +52,8 @@ SIMULATOR_ANALOGUE = {
     "loss": "self-score",
 }
 
-#: the strategies trained, in report order
-ORACLE_STRATEGIES = (
-    "uniform",
-    "oracle",
-    "frontier",
-    "loss",
-    "infobatch",
-    "balanced",
-    "random-subset",
-)
+#: the strategies trained, in report order: every built-in one
+ORACLE_STRATEGIES = STRATEGIES
 
 
 @dataclass(frozen=True)

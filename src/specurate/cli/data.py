@@ -40,6 +40,7 @@ TopOpt = Annotated[
 ]
 NoCenterOpt = Annotated[bool, typer.Option("--no-center", help="do not center the operator")]
 CIOpt = Annotated[float, typer.Option(min=0.5, max=0.999, help="confidence level")]
+PlotOpt = Annotated[Path | None, typer.Option(help="write the plot here (.png/.svg/.pdf)")]
 
 
 def spectrum(
@@ -79,9 +80,7 @@ def spectrum(
         int,
         typer.Option(min=2, help="jackknife groups (--ci-method jackknife, --stream)"),
     ] = 20,
-    plot: Annotated[
-        Path | None, typer.Option(help="write the spectrum plot here (.png/.svg/.pdf)")
-    ] = None,
+    plot: PlotOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Eigen-spectrum of a data set, its power-law exponent b and (with labels) the target's a."""
@@ -169,9 +168,7 @@ def reweight(
     bootstrap: Annotated[int, typer.Option(min=0, help="paired bootstrap replicates")] = 100,
     ci: CIOpt = 0.9,
     seed: SeedOpt = 0,
-    plot: Annotated[
-        Path | None, typer.Option(help="write the T vs T_w plot here (.png/.svg/.pdf)")
-    ] = None,
+    plot: PlotOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What fixed curation weights do to the spectrum: T_w = M√w T M√w against T."""
