@@ -138,7 +138,8 @@ def train(
         strategy: a :class:`~specurate.curation.base.Strategy` (fresh state per run).
         seed: seeds the model initialisation and the strategy.
         budget_passes: backward + scoring passes (examples / n_train) to spend.
-        batch_size, lr: SGD batch size and learning rate (momentum 0.9).
+        batch_size: SGD batch size.
+        lr: SGD learning rate (momentum 0.9).
         eval_points: log-spaced evaluations of the test loss and accuracy.
         label: name of the run in results (default ``strategy.name``).
         progress: print one line per evaluation.

@@ -47,9 +47,10 @@ import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from specurate import _rng
 from specurate._validate import check_int, check_positive_int, check_seed
@@ -86,7 +87,7 @@ CORRECTIONS: tuple[str, ...] = ("reweight", "importance")
 _OLD_MODES = {"reweight": "reweight", "unbiased": "importance"}
 
 
-def resolve_correction(correction: str, mode: str | None, owner: str) -> str:
+def resolve_correction(correction: str, mode: str | None, owner: str) -> Correction:
     """The loss correction, honouring the deprecated ``mode`` name ("unbiased" → "importance")."""
     if mode is not None:
         warnings.warn(
@@ -100,7 +101,7 @@ def resolve_correction(correction: str, mode: str | None, owner: str) -> str:
         correction = _OLD_MODES[mode]
     if correction not in CORRECTIONS:
         raise SpecurateInputError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    return correction
+    return cast(Correction, correction)  # checked against CORRECTIONS just above
 
 
 # ----------------------------------------------------------------------------- accounting
@@ -178,7 +179,7 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def scatter(base: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+def scatter(base: np.ndarray, indices: np.ndarray, values: ArrayLike) -> np.ndarray:
     """A NEW read-only copy of ``base`` with ``base[indices] = values`` (indices distinct)."""
     out = np.array(base, copy=True)
     out[indices] = values

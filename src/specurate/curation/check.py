@@ -29,6 +29,7 @@ Checks:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,12 +221,12 @@ def check_input_validation(strategy: Strategy, setup: CheckSetup) -> None:
     for key in sorted(strategy.needs):
         nan = dict(sub)
         nan[key] = np.full(idx.size, np.nan)
-        assert _raises(lambda nan=nan: strategy.update(state, idx, nan)), (
+        assert _raises(functools.partial(strategy.update, state, idx, nan)), (
             f"NaN {key} did not raise SpecurateInputError"
         )
         short = dict(sub)
         short[key] = sub[key][:-1]
-        assert _raises(lambda short=short: strategy.update(state, idx, short)), (
+        assert _raises(functools.partial(strategy.update, state, idx, short)), (
             f"{key} of the wrong length did not raise SpecurateInputError"
         )
     n2 = max(1, setup.n // 2)

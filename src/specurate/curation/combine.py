@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeGuard
 
 import numpy as np
 
@@ -66,7 +66,13 @@ class ChainState(StrategyState):
     inverse: tuple[np.ndarray, ...]
 
 
-def _is_filter(strategy: Strategy) -> bool:
+class _Filter(Protocol):
+    """A filter stage: a strategy with ``kept(state)``, the indices it keeps."""
+
+    def kept(self, state: StrategyState) -> np.ndarray: ...
+
+
+def _is_filter(strategy: Strategy) -> TypeGuard[_Filter]:
     return callable(getattr(strategy, "kept", None))
 
 

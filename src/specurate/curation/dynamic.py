@@ -186,7 +186,7 @@ class _Tracker(Strategy):
     def _raw_scores(self, state: ScoreState) -> np.ndarray:
         return np.asarray(state.values[self._tracked()[0]], dtype=float)
 
-    def scores(self, state: ScoreState) -> np.ndarray:
+    def scores(self, state: StrategyState) -> np.ndarray:
         r"""(n,) scores s_i ≥ 0: the running statistic for seen examples, neutral otherwise.
 
         s_i = raw_i if i was observed, else ``prior`` if given, else mean_{j seen} raw_j
@@ -564,10 +564,13 @@ class BanditState(StrategyState):
     Attributes:
         arm_of: (n,) int64 arm of every example.
         arm_loss: (A,) mean loss of each arm's last visit (NaN: never visited).
-        reward_sum: (A,) summed rewards; ``pulls`` (A,) rewards counted; ``visits`` (A,) int64.
+        reward_sum: (A,) summed rewards.
+        pulls: (A,) rewards counted.
+        visits: (A,) int64 visits of each arm.
         open_arm: arm of the last observation (−1 before any): its visit stays open, since the
             stream may go on with the same arm in the next update.
-        open_sum, open_count: loss sum and count of that open visit so far.
+        open_sum: loss sum of that open visit so far.
+        open_count: loss count of that open visit so far.
     """
 
     arm_of: np.ndarray

@@ -86,15 +86,18 @@ class FrontierState(StrategyState):
     Attributes:
         labels: (n,) int64 group of every example (groups), or None.
         counts: (K,) examples per group (groups), or None.
-        members, starts: (n,) example indices grouped by group (in a seeded random order
-            within each group) and (K + 1,) where each group's run begins: the plan draws
-            within groups from them in O(m + K).
-        ref_sum, ref_count: (K,) squared-residual sum and count of each group's first
-            ``reference`` observations (E_k(0) = ref_sum / ref_count), groups only.
-        ema_sum, ema_count: (K,) decayed sum Σ β^a x of the moving average and the count C_k of
-            observations it holds (horizon).
-        sq: (n,) last squared residual of each example; ``seen`` (n,) bool (no horizon).
-        shares, proj: (n, r) shares and whitened projections of the eigen-directions.
+        members: (n,) example indices grouped by group (in a seeded random order within each
+            group); the plan draws within groups from them and ``starts`` in O(m + K).
+        starts: (K + 1,) where each group's run in ``members`` begins.
+        ref_sum: (K,) squared-residual sum of each group's first ``reference`` observations
+            (E_k(0) = ref_sum / ref_count), groups only.
+        ref_count: (K,) count of each group's first ``reference`` observations, groups only.
+        ema_sum: (K,) decayed sum Σ β^a x of the moving average (horizon).
+        ema_count: (K,) the count C_k of observations the moving average holds (horizon).
+        sq: (n,) last squared residual of each example (no horizon).
+        seen: (n,) bool, whether each example was observed (no horizon, or eigen-directions).
+        shares: (n, r) shares of the eigen-directions.
+        proj: (n, r) whitened projections on the eigen-directions.
         residual: (n, o) last residual of each example (eigen-directions).
         energy0: (r,) reference energies of the eigen-directions, once every example was seen.
     """
@@ -160,7 +163,8 @@ class FrontierSampler(Strategy):
         power: exponent of the soft rule.
         floor: weight of learned modes (hard rule), or the least weight of a mode (soft rule),
             relative to an unlearned one.
-        cap: C at epoch 0; ``cap_growth`` γ: C(e) = cap (1 + e)^γ.
+        cap: C at epoch 0.
+        cap_growth: γ, the growth of the bound: C(e) = cap (1 + e)^γ.
         correction: ``reweight`` (changes T_w, the oracle) or ``importance`` (importance
             sampling).
         epoch_length: examples per epoch (default n; shorter epochs re-plan more often).
@@ -247,7 +251,7 @@ class FrontierSampler(Strategy):
                 "or features (n, d)"
             )
         m = n if self.epoch_length is None else int(self.epoch_length)
-        base = {"n": n, "seed": seed, "epoch_length": m}
+        base: dict[str, Any] = {"n": n, "seed": seed, "epoch_length": m}
         if d["groups"] is not None:
             labels = self._labels(d["groups"], n)
             k = int(labels.max()) + 1
@@ -313,18 +317,20 @@ class FrontierSampler(Strategy):
         charged = st.accounting + self.cost(idx.size)
         if st.labels is not None:
             return self._fold_groups(st, idx, (r**2).sum(axis=1), charged)
+        assert st.seen is not None  # set at init for eigen-directions
         last = last_occurrence(idx, st.n)
         pos = idx[last]
         res = st.residual
         if res is None or res.shape[1] != r.shape[1]:
             res = np.zeros((st.n, r.shape[1]))
+        seen = scatter(st.seen, pos, True)
         new = replace(
             st,
             residual=scatter(res, pos, r[last]),
-            seen=scatter(st.seen, pos, True),
+            seen=seen,
             accounting=charged,
         )
-        if new.energy0 is not None or not new.seen.all():
+        if new.energy0 is not None or not seen.all():
             return new
         # the reference energy E_k(0) of eigen-directions: once every example has been observed
         return replace(new, energy0=readonly(self._energy(new)))
@@ -334,6 +340,9 @@ class FrontierSampler(Strategy):
     ) -> FrontierState:
         """Fold squared residuals ``x`` (m,) of examples ``idx`` (stream order) into the group
         statistics: reference energies, and the moving average or the per-example memory."""
+        # the group statistics, set at init with groups
+        assert st.labels is not None and st.counts is not None
+        assert st.ref_sum is not None and st.ref_count is not None
         labels = st.labels[idx]
         k = st.counts.size
         rank, cnt = _rank_in_group(labels, k)
@@ -341,12 +350,13 @@ class FrontierSampler(Strategy):
         take = st.ref_count[labels] + rank < self.reference
         ref_sum = st.ref_sum + np.bincount(labels[take], weights=x[take], minlength=k)
         ref_count = st.ref_count + np.bincount(labels[take], minlength=k)
-        ref = {
+        ref: dict[str, Any] = {
             "ref_sum": readonly(ref_sum),
             "ref_count": readonly(ref_count),
             "accounting": charged,
         }
         if self.horizon is not None:  # O(m + K): no per-example memory
+            assert st.ema_sum is not None and st.ema_count is not None  # set with a horizon
             log_beta = np.log1p(-1.0 / np.maximum(self._horizons(st), 1.0 + 1e-12))  # log β_k
             after = (cnt[labels] - 1 - rank).astype(float)  # later rows of the same group
             w = np.exp(log_beta[labels] * after)
@@ -354,26 +364,35 @@ class FrontierSampler(Strategy):
             ema_sum = st.ema_sum * decay + np.bincount(labels, weights=w * x, minlength=k)
             ema_count = st.ema_count + cnt
             return replace(st, **ref, ema_sum=readonly(ema_sum), ema_count=readonly(ema_count))
+        assert st.sq is not None and st.seen is not None  # set without a horizon
         last = last_occurrence(idx, st.n)
         pos = idx[last]
         return replace(st, **ref, sq=scatter(st.sq, pos, x[last]), seen=scatter(st.seen, pos, True))
 
     def _horizons(self, state: FrontierState) -> np.ndarray:
         """(K,) h_k = min(horizon, n_k)."""
+        assert self.horizon is not None and state.counts is not None  # groups with a horizon
         return np.minimum(float(self.horizon), np.maximum(state.counts, 1.0))
 
     def _energy(self, state: FrontierState) -> np.ndarray:
         """Residual energy per mode, E_k (see the module docstring)."""
         if state.labels is None:
+            # eigen-directions: proj is set at init, residual by the first update (E_k is read
+            # only once every example was seen)
+            assert state.proj is not None and state.residual is not None
             res = state.residual
             return ((state.proj.T @ res) ** 2).sum(axis=1) / state.n**2
+        assert state.counts is not None  # groups
         k = state.counts.size
         if self.horizon is not None:
+            assert state.ref_sum is not None and state.ref_count is not None
+            assert state.ema_sum is not None and state.ema_count is not None
             beta = 1.0 - 1.0 / np.maximum(self._horizons(state), 1.0 + 1e-12)
             e0 = np.divide(
                 state.ref_sum, state.ref_count, out=np.zeros(k), where=state.ref_count > 0
             )
             return e0 * beta**state.ema_count + (1.0 - beta) * state.ema_sum
+        assert state.seen is not None and state.sq is not None  # groups without a horizon
         seen = state.seen
         c = np.bincount(state.labels[seen], minlength=k)
         tot = np.bincount(state.labels[seen], weights=state.sq[seen], minlength=k)
@@ -383,6 +402,7 @@ class FrontierSampler(Strategy):
         """E_k(0) per mode (NaN where not yet observed), or None before any reference."""
         if state.labels is None:
             return state.energy0
+        assert state.ref_sum is not None and state.ref_count is not None  # groups
         if not np.any(state.ref_count > 0):
             return None
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -391,7 +411,12 @@ class FrontierSampler(Strategy):
     def mode_weights(self, state: StrategyState, epoch: int) -> np.ndarray:
         """ω_k of each mode at ``epoch`` (1 everywhere before any residual was observed)."""
         state = self._check_state(state)
-        r = state.counts.size if state.labels is not None else state.shares.shape[1]
+        if state.labels is not None:
+            assert state.counts is not None  # groups
+            r = state.counts.size
+        else:
+            assert state.shares is not None  # eigen-directions
+            r = state.shares.shape[1]
         e0 = self._reference(state)
         if e0 is None:
             return np.ones(r)
@@ -416,6 +441,7 @@ class FrontierSampler(Strategy):
         state = self._check_state(state)
         if state.labels is None:
             raise SpecurateInputError("group weights need groups")
+        assert state.counts is not None  # groups
         omega = self.mode_weights(state, epoch)
         cap = self.cap_at(epoch)
         p = state.counts / state.n
@@ -446,6 +472,9 @@ class FrontierSampler(Strategy):
             w = self.example_weights(state, epoch)
             return draw_plan(w, m, rng, correction=self.correction)
         wk = self.group_weights(state, epoch)
+        # groups: counts, members and starts are set at init
+        assert state.counts is not None
+        assert state.members is not None and state.starts is not None
         nk = state.counts.astype(np.int64)
         c, total = systematic_counts(wk * nk, m, rng)
         g = np.repeat(np.arange(nk.size, dtype=np.int64), c)

@@ -475,6 +475,7 @@ class StaticSubset(_Subset):
     ) -> np.ndarray:
         if prefer == "random":
             return rng.choice(idx, size=k, replace=False)
+        assert scores is not None  # init requires scores unless prefer == "random"
         s = scores[idx]
         order = np.argsort(s if prefer == "easy" else -s, kind="stable")
         return idx[order[:k]]

@@ -41,14 +41,20 @@ class Analysis:
     """Measurements of one trajectory (against a baseline on the same problem).
 
     Attributes:
-        label: run name; ``policy`` the policy's name.
-        loss: fit of L ~ t^{-x}; ``frontier``: fit of k* ~ t^{x}.
+        label: run name.
+        policy: the policy's name.
+        params: the policy's knobs.
+        loss: fit of L ~ t^{-x}.
+        frontier: fit of k* ~ t^{x}.
         speedup_at_target: baseline compute / policy compute at each target loss.
-        max_weight: largest mode weight used; ``weight_growth`` its exponent in t (0 if bounded).
+        max_weight: largest mode weight used.
+        weight_growth: the exponent in t of ``max_weight`` (0 if bounded).
         bound_speedup: C^{α/β}, the largest speed-up weights ≤ C allow at any target.
-        final_loss: L at t_max; ``final_compute`` the compute then.
-        exponent_gain_recovered, time_gain_recovered: fraction of the reference oracle's
-            exponent gain (x − x_base)/(x_oracle − x_base) and of its log speed-up (mean over
+        final_loss: L at t_max.
+        final_compute: the compute at t_max.
+        exponent_gain_recovered: fraction of the reference oracle's exponent gain
+            (x − x_base)/(x_oracle − x_base) — open question 2 (None for the controls).
+        time_gain_recovered: fraction of the reference oracle's log speed-up (mean over
             targets of ln s/ln s_oracle) — open question 2 (None for the controls).
     """
 
@@ -197,10 +203,12 @@ def compare(
     r"""Run all policies on the power law (a, b) and measure what each does.
 
     Args:
-        a, b: target and spectral exponents (a > 1, b > 0).
+        a: target exponent (a > 1).
+        b: spectral exponent (b > 0).
         budget: budget convention of the main runs (the paper table adds mass-budget runs).
         n_modes: N (tail closure on where possible).
-        t_min, t_max: time range (passes).
+        t_min: start of the time range (passes).
+        t_max: end of the time range (passes).
         law: learning law (default gradient flow).
         policies: label → policy (default :func:`default_policies`); must contain
             ``"baseline"`` and the reference oracle to compute recovered fractions.

@@ -88,9 +88,11 @@ class Modes:
         energy: (N,) target energy e_k = λ_k w_k² ≥ 0 (loss at t = 0 is Σ e_k + remainder).
         mass: (N,) example mass p_k ≥ 0; ``mass.sum() + p_rem == 1``.
         budget: the convention that set ``mass``.
-        a, b: exponents when the problem is a power law (None for measured spectra).
+        a: target exponent when the problem is a power law (None for measured spectra).
+        b: spectral exponent when the problem is a power law (None for measured spectra).
         source: a short description.
-        p_rem, e_rem: mass and energy of the analytic tail beyond N (0 without closure).
+        p_rem: mass of the analytic tail beyond N (0 without closure).
+        e_rem: energy of the analytic tail beyond N (0 without closure).
     """
 
     lam: np.ndarray

@@ -67,7 +67,8 @@ def example_weights_from_modes(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
     examples w_i ∝ ω_{k(i)} exactly; for Gaussian examples it is a mixture over all modes.
 
     Args:
-        x: (n, d) inputs in the population eigenbasis; omega: (d,) mode weights ≥ 0.
+        x: (n, d) inputs in the population eigenbasis.
+        omega: (d,) mode weights ≥ 0.
 
     Returns:
         (n,) weights with mean 1.
@@ -124,8 +125,13 @@ def example_weights_from_loss(
     :class:`~specurate.dynamics.policies.SelfScore`.
 
     Args:
-        x: (n, d) inputs; y: (n,) targets; theta: (d,) parameters.
-        temperature: T > 0; noise: σ ≥ 0; mix: in [0, 1]; cap: ≥ 1 or None.
+        x: (n, d) inputs.
+        y: (n,) targets.
+        theta: (d,) parameters.
+        temperature: T > 0.
+        noise: σ ≥ 0.
+        mix: in [0, 1].
+        cap: ≥ 1 or None.
         seed: seed of the score noise.
 
     Returns:
@@ -155,7 +161,8 @@ def realized_weights(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     leakage ‖offdiag(T_w)‖_F / ‖T_w‖_F (0 when T_w is diagonal: weights act mode by mode).
 
     Args:
-        x: (n, d) inputs; w: (n,) example weights ≥ 0 (not renormalized here).
+        x: (n, d) inputs.
+        w: (n,) example weights ≥ 0 (not renormalized here).
 
     Returns:
         ω̂ (d,) (NaN where λ̂_k = 0: no example carries mode k) and the leakage.
@@ -200,7 +207,8 @@ def weight_mismatch(
         mismatch = mean_{k∈S} |ln((ω̃_k + ε)/(ω_k + ε))|,  ε = ``floor``.
 
     Args:
-        realized: (d,) realized weights ω̂; intended: (d,) intended ω ≥ 0.
+        realized: (d,) realized weights ω̂.
+        intended: (d,) intended ω ≥ 0.
         mask: (d,) bool, the modes to compare (e.g. modes carried by enough examples).
         mass: (d,) example mass p_k of the budget (``Modes.mass``).
         floor: ε > 0, so that a zero weight realized as zero counts as a match.
@@ -231,7 +239,8 @@ def oracle_mode_weights(modes: Modes, u: np.ndarray, kappa: float) -> np.ndarray
     is learned the weights are uniform (ω = 1): nothing is left to focus on.
 
     Args:
-        modes: the problem (its ``mass`` fixes the budget); u: (N,) relative residuals;
+        modes: the problem (its ``mass`` fixes the budget).
+        u: (N,) relative residuals.
         kappa: κ > 0.
 
     Returns:

@@ -118,11 +118,14 @@ class SampleData:
 
     Attributes:
         family: ``"gaussian"`` or ``"clusters"``.
-        x: (n, d) inputs; ``y``: (n,) targets y = x·w* (noise-free).
+        x: (n, d) inputs.
+        y: (n,) targets y = x·w* (noise-free).
         lam: (d,) population eigenvalues (diagonal population covariance), non-increasing.
         w_star: (d,) target coefficients, > 0, with λ_k w*_k² = k^{-a}.
         cluster: (n,) cluster index k(i) (0-based) for ``"clusters"``, None for ``"gaussian"``.
-        a, b: target and spectral exponents; ``seed`` the seed that drew the sample.
+        a: target exponent.
+        b: spectral exponent.
+        seed: the seed that drew the sample.
     """
 
     family: str
@@ -168,10 +171,14 @@ class SampleRun:
     r"""A sample-level training run logged on a log-spaced time grid.
 
     Attributes:
-        family, policy, params: data family, policy name and knobs.
-        method: ``"gd"`` or ``"sgd"``; ``example_rule``: ``"modes"`` or ``"loss"``.
+        family: data family.
+        policy: policy name.
+        params: the policy's knobs.
+        method: ``"gd"`` or ``"sgd"``.
+        example_rule: ``"modes"`` or ``"loss"``.
         t: (T,) gradient-flow time Σ η at the logged steps (comparable with mode-space t).
-        steps: (T,) optimizer steps; ``epochs``: (T,) passes over the data.
+        steps: (T,) optimizer steps.
+        epochs: (T,) passes over the data.
         loss: (T,) population test loss Σ_k λ_k (θ_k − w*_k)² on the original distribution.
         k_star: (T,) number of modes with |u_k| ≤ e^{−κ}.
         initial_loss: L(θ = 0) = Σ_k e_k.
@@ -181,14 +188,18 @@ class SampleRun:
         counts: (d,) examples that carry mode k (x_ik ≠ 0): cluster sizes, or n for Gaussian.
         mismatch: :func:`weight_mismatch` of realized vs intended at the last refresh, over
             modes with ``counts ≥ min_examples``.
-        refresh_t: (R,) times of the refreshes; ``leakage``: (R,) ‖offdiag T_w‖_F / ‖T_w‖_F;
-            ``mismatch_history``: (R,) the mismatch at each refresh; ``lr``: (R,) step size used.
-            A refresh at which the policy weighted only modes that no example carries (finite
-            n: empty clusters) falls back to uniform weights; its mismatch is NaN, and
-            ``intended``/``realized``/``mismatch`` keep the last refresh before it.
-        max_intended, max_realized: (R,) largest intended / realized weight at each refresh.
+        refresh_t: (R,) times of the refreshes.
+        leakage: (R,) ‖offdiag T_w‖_F / ‖T_w‖_F at each refresh.
+        mismatch_history: (R,) the mismatch at each refresh. A refresh at which the policy
+            weighted only modes that no example carries (finite n: empty clusters) falls back
+            to uniform weights; its mismatch is NaN, and ``intended``/``realized``/``mismatch``
+            keep the last refresh before it.
+        lr: (R,) step size used at each refresh.
+        max_intended: (R,) largest intended weight at each refresh.
+        max_realized: (R,) largest realized weight at each refresh.
         theta: (d,) final parameters.
-        kappa: threshold of k*; ``seconds``: wall time of the run.
+        kappa: threshold of k*.
+        seconds: wall time of the run.
         notes: caveats found while running (e.g. a policy that weighted only empty modes).
     """
 
@@ -237,8 +248,10 @@ def make_samples(
 
     Args:
         family: ``"gaussian"`` or ``"clusters"``.
-        a: target exponent (> 1); b: spectral exponent (> 0).
-        n_examples: n ≥ 10; n_modes: d ≥ 10.
+        a: target exponent (> 1).
+        b: spectral exponent (> 0).
+        n_examples: n ≥ 10.
+        n_modes: d ≥ 10.
         seed: seed of the draw.
 
     Returns:
@@ -273,7 +286,11 @@ def make_samples(
 def population_loss(data: SampleData, theta: np.ndarray) -> float:
     r"""Test loss on the original distribution, L(θ) = E(x·θ − y)² = Σ_k λ_k (θ_k − w*_k)².
 
-    Exact for both families (diagonal population covariance). ``theta``: (d,).
+    Exact for both families (diagonal population covariance).
+
+    Args:
+        data: the samples (:func:`make_samples`).
+        theta: (d,) parameters.
     """
     theta = _check_theta(data, theta)
     return float(np.dot(data.lam, (theta - data.w_star) ** 2))
@@ -663,12 +680,18 @@ def run_samples(
     by ``refresh``/``staleness``). Synthetic-data policies are rejected.
 
     Args:
-        data: from :func:`make_samples`; policy: a policy object.
-        method: ``"gd"`` or ``"sgd"``; example_rule: ``"modes"`` or ``"loss"``.
-        t_max: end time (> one step); lr: step size η (None: the stable default above).
-        batch_size: B for SGD (1 ≤ B ≤ n); refresh: minimum refresh interval in epochs (> 0);
+        data: from :func:`make_samples`.
+        policy: a policy object.
+        method: ``"gd"`` or ``"sgd"``.
+        example_rule: ``"modes"`` or ``"loss"``.
+        t_max: end time (> one step).
+        lr: step size η (None: the stable default above).
+        lr_factor: multiplies the default step size η, in (0, 1] (ignored with ``lr``).
+        batch_size: B for SGD (1 ≤ B ≤ n).
+        refresh: minimum refresh interval in epochs (> 0).
         staleness: interval as a fraction of the epochs so far (≥ 0).
-        points_per_decade: log grid density (≥ 2); kappa: κ > 0 of k*.
+        points_per_decade: log grid density (≥ 2).
+        kappa: κ > 0 of k*.
         min_examples: modes carried by fewer examples are left out of the mismatch.
         seed: seed of batch sampling, score noise and the policy's randomness.
         progress: show a progress bar on stderr.

@@ -51,9 +51,12 @@ class Trajectory:
         wasted: (T,) share of the sampling mass spent on examples that teach nothing.
         span_loss: (T,) loss on the modes outside the real data's span (synthetic policies).
         valid_until: last time at which k* ≤ N/10 (beyond it finite N can bias slopes).
-        initial_loss: L(0) = Σ e_k; ``loss_floor`` a floor the policy cannot go below
-            (fixed-κ oracle: e^{−2κ} Σ e_k), excluded from exponent fits.
-        engine, solver: how it was integrated (steps, pieces, tolerance, seconds).
+        initial_loss: L(0) = Σ e_k.
+        loss_floor: a floor the policy cannot go below (fixed-κ oracle: e^{−2κ} Σ e_k),
+            excluded from exponent fits.
+        engine: how it was integrated: the policy's engine (``"static"``, ``"oracle"``,
+            ``"refresh"`` or ``"ode"``).
+        solver: details of the integration (method, steps, pieces, tolerance, seconds).
         notes: caveats found while simulating.
     """
 
@@ -127,7 +130,9 @@ def simulate(
         modes: the problem (:func:`power_law_modes`, :func:`modes_from_spectrum`).
         policy: a :class:`~specurate.dynamics.policies.Policy`.
         law: learning law (default gradient flow, c = α = β = 1).
-        t_min, t_max: time range in passes, log grid with ``points_per_decade``.
+        t_min: start of the time range, in passes.
+        t_max: end of the time range, in passes.
+        points_per_decade: points of the log time grid from ``t_min`` to ``t_max``.
         kappa: g threshold that counts a mode as learned in ``k_star``.
         rtol: relative tolerance of the adaptive solvers (unused by closed forms).
         seed: seed of the policy's randomness (score noise, random pruning).
@@ -457,6 +462,7 @@ def _run_refresh(ctx: Context, policy: Policy, t: np.ndarray) -> _Result:
             gi = _advance_g(g, piece, ds)
             loss[i], k[i] = _evaluate_g(ctx, gi, g_rem + rate_rem * ds, buf)
             if span_loss is not None:
+                assert span is not None  # span_loss exists only when the policy has a span
                 span_loss[i] = _loss_range(m, gi, int(span))
             wmax[i], wasted[i], refreshes[i] = pmax, piece.wasted, n_ref
             i += 1

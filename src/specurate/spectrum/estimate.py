@@ -111,7 +111,12 @@ def estimate_spectrum(
     Args:
         x: (n, d) examples (or an (n, n) Gram matrix with ``kernel="gram"``).
         y: optional (n,) / (n, m) targets or (n,) class labels.
-        kernel, center, bandwidth, top: see :func:`operator_features`.
+        kernel: the operator (``"linear"``, ``"rbf"`` or ``"gram"``); see
+            :func:`operator_features`.
+        center: center the features or the Gram matrix; see :func:`operator_features`.
+        bandwidth: RBF bandwidth σ (default the median heuristic); see
+            :func:`operator_features`.
+        top: modes to compute for kernels; see :func:`operator_features`.
         task: how to read ``y`` (:func:`prepare_targets`).
         bootstrap: number of bootstrap replicates with ``ci_method="bootstrap"``.
         ci: confidence level of the intervals.
@@ -156,6 +161,7 @@ def estimate_spectrum(
         return interval(estimate, bs[:, column], ci) if n_rep else _NAN2
 
     b_ci = ci_of(fit.b, 0)
+    alpha_lo, alpha_hi = sorted(1 + 1 / np.array(b_ci))
     bootstrapped = ci_method == "bootstrap"
     return SpectrumReport(
         n=n,
@@ -166,7 +172,7 @@ def estimate_spectrum(
         eigenvalues=lam,
         fit=fit,
         b_ci=b_ci,
-        alpha_ci=tuple(float(v) for v in sorted(1 + 1 / np.array(b_ci))),
+        alpha_ci=(float(alpha_lo), float(alpha_hi)),
         b_bootstrap_sd=float(np.nanstd(bs[:, 0])) if n_rep else float("nan"),
         bootstrap=n_rep,
         ci=ci,

@@ -113,6 +113,7 @@ def operator_features(
         kernel: ``"linear"`` (covariance :math:`X^\top X/n`), ``"rbf"`` (Gaussian kernel, median
             bandwidth unless ``bandwidth``), or ``"gram"``.
         center: center the features (linear) or double-center the Gram matrix (kernels).
+        bandwidth: RBF bandwidth σ; default the median heuristic (``kernel="rbf"`` only).
         top: for kernels, keep only the top ``top`` modes, computed with the randomized solver
             (:func:`specurate.spectrum.randomized.randomized_eigh`) when ``top < n/2``;
             default all modes up to n = 3000, else the top n/5.

@@ -44,6 +44,7 @@ def _exponents(
     fit = fit_debiased(lam, n=n)  # Gaussian plug-in: no fourth moments in one pass
     if cross is None:
         return fit, lam, None, None, float("nan"), float("nan")
+    assert target_var is not None  # given together with cross
     e = mode_energies(lam, v, cross)
     total = float(np.sum(target_var))
     efit, chance = fit_target(lam, fit, e, total, n)
@@ -94,6 +95,7 @@ def estimate_spectrum_streaming(
     a = efit.a if efit is not None else float("nan")
     reps = np.full((groups, 3), np.nan)
     for g in range(groups):
+        assert mom.group_count is not None  # set when groups > 0
         n_g = mom.n - int(mom.group_count[g])
         cross_g, var_g = mom.leave_one_out_targets(g) if yy is not None else (None, None)
         try:
@@ -103,8 +105,10 @@ def estimate_spectrum_streaming(
         a_g = efit_g.a if efit_g is not None else np.nan
         reps[g] = (fit_g.b, a_g, (a_g - 1) / fit_g.b)
     b_ci = jackknife_ci(b, reps[:, 0], ci)
+    alpha_lo, alpha_hi = sorted(1 + 1 / np.array(b_ci))
     target = None
     if yy is not None:
+        assert efit is not None and energies is not None  # fitted whenever there are targets
         target = TargetReport(
             energies=energies,
             total_energy=total,
@@ -125,7 +129,7 @@ def estimate_spectrum_streaming(
         eigenvalues=lam,
         fit=fit,
         b_ci=b_ci,
-        alpha_ci=tuple(float(x) for x in sorted(1 + 1 / np.array(b_ci))),
+        alpha_ci=(float(alpha_lo), float(alpha_hi)),
         b_bootstrap_sd=float("nan"),
         bootstrap=groups,
         ci=ci,

@@ -64,7 +64,8 @@ def rbf_kernel(
     r"""Gaussian (RBF) kernel :math:`k(x, y) = \exp(-\|x - y\|^2 / (2\sigma^2))`.
 
     Args:
-        x: (n, d) examples. y: (m, d) second set, default ``x``.
+        x: (n, d) examples.
+        y: (m, d) second set, default ``x``.
         bandwidth: σ; default the median heuristic on ``x`` (:func:`median_bandwidth`).
         block_rows: rows computed at once, bounding temporaries to ``block_rows × m`` values.
         dtype: dtype of the returned matrix.
@@ -79,7 +80,7 @@ def rbf_kernel(
         raise SpecurateInputError(f"the RBF bandwidth must be a positive number, got {bandwidth}.")
     gamma = 1.0 / (2.0 * sigma**2)
     sq_y = np.einsum("ij,ij->i", yy, yy)
-    out = np.empty((x.shape[0], yy.shape[0]), dtype=dtype)
+    out: np.ndarray = np.empty((x.shape[0], yy.shape[0]), dtype=dtype)
     for start in range(0, x.shape[0], block_rows):
         xb = x[start : start + block_rows]
         d2 = np.einsum("ij,ij->i", xb, xb)[:, None] + sq_y[None, :]

@@ -26,6 +26,7 @@ the fit range. **Sign convention** (as in the ``powerlaw`` package): the log-lik
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -133,9 +134,13 @@ def estimate_floor(values: np.ndarray, *, cap: int | None = None, start: int = 1
 
     lo = np.log(v[0]) - 40.0
     hi = np.log(max(v[cap - 1], v[0] * 1e-300)) + 1.0
-    start = np.array([c0, max(-c1, 1e-3), np.clip(np.log(eps0), lo + 1, hi - 0.5)])
+    theta0 = np.array([c0, max(-c1, 1e-3), np.clip(np.log(eps0), lo + 1, hi - 0.5)])
     sol = optimize.least_squares(
-        resid, start, loss="soft_l1", f_scale=0.05, bounds=([-np.inf, 1e-6, lo], [np.inf, 20.0, hi])
+        resid,
+        theta0,
+        loss="soft_l1",
+        f_scale=0.05,
+        bounds=([-np.inf, 1e-6, lo], [np.inf, 20.0, hi]),
     )
     eps = float(np.exp(sol.x[2]))
     # A floor below 1e-6 of the smallest fitted value is numerically indistinguishable from 0.
@@ -159,8 +164,9 @@ def select_fit_range(
     Args:
         values: (m,) descending positive values λ_1 ≥ … ≥ λ_m (zeros are treated as absent).
         n_samples: number of examples the spectrum was estimated from (for the finite-sample cap).
-        cap_fraction, sample_fraction: keep ranks k ≤ min(cap_fraction·m, sample_fraction·n,
-            b₀·√(n/2)), m = number of positive values, b₀ a preliminary slope. Sample
+        cap_fraction: keep ranks k ≤ cap_fraction·m, m = number of positive values.
+        sample_fraction: keep ranks k ≤ sample_fraction·n. The range ends at the smallest of
+            cap_fraction·m, sample_fraction·n and b₀·√(n/2), b₀ a preliminary slope: sample
             eigenvalues track the operator's only for k ≪ n (kernel eigenvalue bounds grow with
             k/n, Braun 2006), the smallest sample covariance eigenvalues are spread by
             Marchenko–Pastur noise, and once the relative gap b/k between neighbours falls below
@@ -221,7 +227,7 @@ def fit_power_law(
     fit_range: tuple[int, int] | None = None,
     n_samples: int | None = None,
     compare: bool = True,
-    **range_options: float,
+    **range_options: Any,
 ) -> PowerLawFit:
     r"""Fit :math:`\lambda_k \approx C k^{-b}` by least squares in log-log coordinates.
 

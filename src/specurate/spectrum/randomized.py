@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -45,30 +46,24 @@ class RandomizedEig:
 
     Returned by :func:`randomized_eigh`; the arrays are read-only.
 
-    Attributes
-    ----------
-    eigenvalues : ndarray, shape (k,)
-        Ritz values :math:`\theta_1 \ge \dots \ge \theta_k` (descending). By Cauchy
-        interlacing :math:`\theta_i \le \lambda_i` up to rounding.
-    eigenvectors : ndarray, shape (n, k), or None
-        Orthonormal Ritz vectors :math:`v_i` (columns); ``None`` when ``return_vectors=False``.
-    residual_norms : ndarray, shape (k,)
-        :math:`\|r_i\| = \|A v_i - \theta_i v_i\|_2`.
-    error_bounds : ndarray, shape (k,)
-        A-posteriori estimate of :math:`|\lambda_i - \theta_i|`,
-        :math:`\min(\|r_i\|, \|r_i\|^2/\mathrm{gap}_i) + \sqrt{n}\,\varepsilon\,\theta_1`
-        (see :func:`randomized_eigh`, Notes).
-    relative_error_bounds : ndarray, shape (k,)
-        ``error_bounds / eigenvalues`` (``inf`` where a Ritz value is not positive and its bound
-        is not zero, ``0`` where both are zero).
-    n_iter : int
-        Power iterations done after the initial range finder (0 for the dense fallback).
-    n_products : int
-        Block products with ``a`` (applications of ``a`` to an (n, ℓ) block): the dominant cost.
-    converged : bool
-        Whether all of the leading ``n_check`` relative error bounds are ``<= tol`` after the
-        last iteration (``tol`` = 1e-3 when ``n_iter`` was given). Always ``True`` for the dense
-        fallback, a direct backward-stable solve.
+    Attributes:
+        eigenvalues: (k,) Ritz values :math:`\theta_1 \ge \dots \ge \theta_k` (descending). By
+            Cauchy interlacing :math:`\theta_i \le \lambda_i` up to rounding.
+        eigenvectors: (n, k) orthonormal Ritz vectors :math:`v_i` (columns); ``None`` when
+            ``return_vectors=False``.
+        residual_norms: (k,) :math:`\|r_i\| = \|A v_i - \theta_i v_i\|_2`.
+        error_bounds: (k,) a-posteriori estimate of :math:`|\lambda_i - \theta_i|`,
+            :math:`\min(\|r_i\|, \|r_i\|^2/\mathrm{gap}_i) + \sqrt{n}\,\varepsilon\,\theta_1`
+            (see :func:`randomized_eigh`, Notes).
+        relative_error_bounds: (k,) ``error_bounds / eigenvalues`` (``inf`` where a Ritz value
+            is not positive and its bound is not zero, ``0`` where both are zero).
+        n_iter: power iterations done after the initial range finder (0 for the dense
+            fallback).
+        n_products: block products with ``a`` (applications of ``a`` to an (n, ℓ) block): the
+            dominant cost.
+        converged: whether all of the leading ``n_check`` relative error bounds are ``<= tol``
+            after the last iteration (``tol`` = 1e-3 when ``n_iter`` was given). Always ``True``
+            for the dense fallback, a direct backward-stable solve.
     """
 
     eigenvalues: np.ndarray
@@ -81,8 +76,12 @@ class RandomizedEig:
     converged: bool
 
 
-def _as_operator(a: object) -> tuple[Callable[[np.ndarray], np.ndarray], int, np.dtype, object]:
-    """Return (matmat, n, compute dtype, dense-or-operator) for an ndarray/LinearOperator."""
+def _as_operator(a: Any) -> tuple[Callable[[np.ndarray], np.ndarray], int, np.dtype, Any]:
+    """Return (matmat, n, compute dtype, dense-or-operator) for an ndarray/LinearOperator.
+
+    ``a`` and the returned operator are typed ``Any``: an ndarray, a scipy sparse matrix or a
+    scipy ``LinearOperator`` (scipy ships no type information).
+    """
     if isinstance(a, LinearOperator) or scipy.sparse.issparse(a):
         shape = a.shape
         dtype = np.dtype(a.dtype) if a.dtype is not None else np.dtype(np.float64)
@@ -215,8 +214,8 @@ def _symmetric_or_raise(omega: np.ndarray, y: np.ndarray, n: int) -> None:
 
 
 def _sketch_operator(
-    obj: object, dtype: np.dtype, sketch_dtype: object, *, copy: bool
-) -> object | None:
+    obj: Any, dtype: np.dtype, sketch_dtype: type | np.dtype | str | None, *, copy: bool
+) -> Any | None:
     """Validate ``sketch_dtype``; the low-precision copy of ``a`` (if ``copy``), or None."""
     if sketch_dtype is None:
         return None
@@ -258,106 +257,94 @@ def randomized_eigh(
 ) -> RandomizedEig:
     r"""Top-k eigenpairs of a symmetric PSD operator by randomized subspace iteration.
 
-    Parameters
-    ----------
-    a : ndarray of shape (n, n), LinearOperator or scipy sparse matrix
-        Symmetric positive semi-definite operator. A float32/float64 array is used in its
-        dtype (other real dtypes are converted to float64); a
-        :class:`scipy.sparse.linalg.LinearOperator` is applied as ``a.matmat(block)``.
-    k : int
-        Number of leading eigenpairs, ``1 <= k <= n``.
-    oversample : int, default 16
-        Extra block columns p; the block size is ℓ = min(k + p, n). When ℓ > n/2 the randomized
-        method has no advantage and a dense ``scipy.linalg.eigh`` is used instead.
-    n_iter : int, optional
-        If given (>= 1), do exactly this many power iterations after the range finder
-        (``n_iter + 1`` products) and no stopping test. Exclusive with ``tol``.
-    tol : float, optional
-        Target relative accuracy, default 1e-3 when ``n_iter`` is None: iterate until
-        ``relative_error_bounds[:n_check] <= tol``, or ``max_iter`` iterations, or until every
-        unmet pair's residual term is below the rounding term ρ (no further progress is
-        possible; ``converged`` is then ``False``).
-    n_check : int, optional
-        How many leading eigenvalues the stopping test watches (default ``k``).
-    max_iter : int, default 30
-        Most power iterations when stopping by ``tol``.
-    seed : int or numpy.random.Generator, default 0
-        Seed of the Gaussian test block, through ``np.random.default_rng(seed)``.
-    return_vectors : bool, default True
-        Whether to return the (n, k) Ritz vectors.
-    sketch_dtype : {None, numpy.float32}, optional
-        Mixed precision for a float64 array (or sparse matrix) ``a``: a float32 copy of ``a``
-        (half its memory) serves the range finder and the power iterations, and the remaining
-        iterations, at least the last one, use ``a`` itself, so the returned Ritz pairs,
-        residuals and bounds are all float64 quantities of the final subspace. With ``n_iter``
-        only the last product is float64; with ``tol`` the float32 iterations run until their
-        own report meets ``tol`` (ignoring float32 rounding) and float64 iterations follow
-        until the float64 report does. float32 rounding only perturbs the subspace, which the
-        float64 residuals measure; the float32 products are about twice as fast. Not
-        available for a LinearOperator.
+    Args:
+        a: (n, n) symmetric positive semi-definite operator: an array, a
+            :class:`scipy.sparse.linalg.LinearOperator` or a scipy sparse matrix. A
+            float32/float64 array is used in its dtype (other real dtypes are converted to
+            float64); a LinearOperator is applied as ``a.matmat(block)``.
+        k: number of leading eigenpairs, ``1 <= k <= n``.
+        oversample: extra block columns p; the block size is ℓ = min(k + p, n). When ℓ > n/2
+            the randomized method has no advantage and a dense ``scipy.linalg.eigh`` is used
+            instead.
+        n_iter: if given (>= 1), do exactly this many power iterations after the range finder
+            (``n_iter + 1`` products) and no stopping test. Exclusive with ``tol``.
+        tol: target relative accuracy, default 1e-3 when ``n_iter`` is None: iterate until
+            ``relative_error_bounds[:n_check] <= tol``, or ``max_iter`` iterations, or until
+            every unmet pair's residual term is below the rounding term ρ (no further progress
+            is possible; ``converged`` is then ``False``).
+        n_check: how many leading eigenvalues the stopping test watches (default ``k``).
+        max_iter: most power iterations when stopping by ``tol``.
+        seed: seed of the Gaussian test block, through ``np.random.default_rng(seed)``.
+        return_vectors: whether to return the (n, k) Ritz vectors.
+        sketch_dtype: None or ``numpy.float32``. Mixed precision for a float64 array (or sparse
+            matrix) ``a``: a float32 copy of ``a`` (half its memory) serves the range finder and
+            the power iterations, and the remaining iterations, at least the last one, use
+            ``a`` itself, so the returned Ritz pairs, residuals and bounds are all float64
+            quantities of the final subspace. With ``n_iter`` only the last product is float64;
+            with ``tol`` the float32 iterations run until their own report meets ``tol``
+            (ignoring float32 rounding) and float64 iterations follow until the float64 report
+            does. float32 rounding only perturbs the subspace, which the float64 residuals
+            measure; the float32 products are about twice as fast. Not available for a
+            LinearOperator.
 
-    Returns
-    -------
-    RandomizedEig
-        Eigenvalues (k,) in descending order, eigenvectors (n, k) or None, residual_norms,
-        error_bounds, relative_error_bounds (each (k,)), n_iter, n_products, converged.
+    Returns:
+        The Ritz pairs and their accuracy report (:class:`RandomizedEig`): eigenvalues (k,) in
+            descending order, eigenvectors (n, k) or None, residual_norms, error_bounds,
+            relative_error_bounds (each (k,)), n_iter, n_products, converged.
 
-    Raises
-    ------
-    SpecurateInputError
-        Non-square or non-real input; bad k, oversample, n_iter, tol, n_check, max_iter or
-        sketch_dtype; non-finite values; an operator that is detectably non-symmetric or not PSD.
+    Raises:
+        SpecurateInputError: non-square or non-real input; bad k, oversample, n_iter, tol,
+            n_check, max_iter or sketch_dtype; non-finite values; an operator that is
+            detectably non-symmetric or not PSD.
 
-    Notes
-    -----
-    Algorithm (block size :math:`\ell = k + p`; Halko, Martinsson & Tropp 2011, Algorithm 4.4
-    with the Rayleigh–Ritz step of Algorithm 5.3, using the symmetry of :math:`A`):
+    Notes:
+        Algorithm (block size :math:`\ell = k + p`; Halko, Martinsson & Tropp 2011, Algorithm 4.4
+        with the Rayleigh–Ritz step of Algorithm 5.3, using the symmetry of :math:`A`):
 
-    1. Range finder: :math:`\Omega \in \mathbb{R}^{n\times\ell}` Gaussian,
-       :math:`Q_0 = \mathrm{orth}(A\Omega)` (economic Householder QR).
-    2. For :math:`j = 1, 2, \dots` (one product per iteration): :math:`Y = A Q_{j-1}` (n, ℓ);
-       Rayleigh–Ritz :math:`B = \mathrm{sym}(Q_{j-1}^\top Y)` (ℓ, ℓ),
-       :math:`B = S\Theta S^\top`, Ritz vectors :math:`V = Q_{j-1} S`; residuals
-       :math:`R = Y S - V\Theta = A V - V\Theta`, so :math:`\|r_i\| = \|A v_i - \theta_i v_i\|`
-       costs no extra product; then :math:`Q_j = \mathrm{orth}(Y S)`, the same span as
-       :math:`Y`: the columns of :math:`Y S = AV \approx V\Theta` are nearly orthogonal, so
-       column-scaled Cholesky QR2 (BLAS-3) is accurate, with Householder QR as the fallback.
+        1. Range finder: :math:`\Omega \in \mathbb{R}^{n\times\ell}` Gaussian,
+           :math:`Q_0 = \mathrm{orth}(A\Omega)` (economic Householder QR).
+        2. For :math:`j = 1, 2, \dots` (one product per iteration): :math:`Y = A Q_{j-1}` (n, ℓ);
+           Rayleigh–Ritz :math:`B = \mathrm{sym}(Q_{j-1}^\top Y)` (ℓ, ℓ),
+           :math:`B = S\Theta S^\top`, Ritz vectors :math:`V = Q_{j-1} S`; residuals
+           :math:`R = Y S - V\Theta = A V - V\Theta`, so :math:`\|r_i\| = \|A v_i - \theta_i v_i\|`
+           costs no extra product; then :math:`Q_j = \mathrm{orth}(Y S)`, the same span as
+           :math:`Y`: the columns of :math:`Y S = AV \approx V\Theta` are nearly orthogonal, so
+           column-scaled Cholesky QR2 (BLAS-3) is accurate, with Householder QR as the fallback.
 
-    Products are counted in ``n_products`` (= ``n_iter + 1``). Only the (n, ℓ) blocks are stored
-    besides ``a`` (plus a float32 copy of ``a`` with ``sketch_dtype``).
+        Products are counted in ``n_products`` (= ``n_iter + 1``). Only the (n, ℓ) blocks are stored
+        besides ``a`` (plus a float32 copy of ``a`` with ``sketch_dtype``).
 
-    After q iterations the Ritz values come from :math:`\mathrm{span}(A^q\Omega)`, whose angle
-    to the i-th eigenvector is of order :math:`(\lambda_{\ell+1}/\lambda_i)^q`; Ritz values are
-    quadratic in that angle, so :math:`(\lambda_i - \theta_i)/\lambda_i =
-    O\bigl((\lambda_{\ell+1}/\lambda_i)^{2q}\bigr)` (HMT 2011, Sec. 4.5 and 10.4).
+        After q iterations the Ritz values come from :math:`\mathrm{span}(A^q\Omega)`, whose angle
+        to the i-th eigenvector is of order :math:`(\lambda_{\ell+1}/\lambda_i)^q`; Ritz values are
+        quadratic in that angle, so :math:`(\lambda_i - \theta_i)/\lambda_i =
+        O\bigl((\lambda_{\ell+1}/\lambda_i)^{2q}\bigr)` (HMT 2011, Sec. 4.5 and 10.4).
 
-    Accuracy report. For a unit vector :math:`v` with Rayleigh quotient :math:`\theta` and
-    residual :math:`r = Av - \theta v`, some eigenvalue of :math:`A` lies within
-    :math:`\|r\|` of :math:`\theta`; if moreover :math:`(\theta - \delta, \theta + \delta)`
-    contains only that eigenvalue, then :math:`|\lambda - \theta| \le \|r\|^2/\delta`
-    (Kato–Temple; Parlett, *The Symmetric Eigenvalue Problem*, 1998). The report is
+        Accuracy report. For a unit vector :math:`v` with Rayleigh quotient :math:`\theta` and
+        residual :math:`r = Av - \theta v`, some eigenvalue of :math:`A` lies within
+        :math:`\|r\|` of :math:`\theta`; if moreover :math:`(\theta - \delta, \theta + \delta)`
+        contains only that eigenvalue, then :math:`|\lambda - \theta| \le \|r\|^2/\delta`
+        (Kato–Temple; Parlett, *The Symmetric Eigenvalue Problem*, 1998). The report is
 
-    .. math:: \mathrm{err}_i = \min\bigl(\|r_i\|,\ \|r_i\|^2 / \mathrm{gap}_i\bigr) + \rho,
-              \qquad \mathrm{gap}_i = \min_{j \ne i} |\theta_i - \theta_j|,
-              \qquad \rho = \sqrt{n}\,\varepsilon\,\theta_1,
+        .. math:: \mathrm{err}_i = \min\bigl(\|r_i\|,\ \|r_i\|^2 / \mathrm{gap}_i\bigr) + \rho,
+                  \qquad \mathrm{gap}_i = \min_{j \ne i} |\theta_i - \theta_j|,
+                  \qquad \rho = \sqrt{n}\,\varepsilon\,\theta_1,
 
-    with the gap taken over all ℓ Ritz values and ε the machine epsilon of the compute dtype;
-    ρ accounts for rounding in the products (without it the quadratic term of a converged pair
-    falls far below what any floating-point computation, this one or a dense ``eigh``, attains).
+        with the gap taken over all ℓ Ritz values and ε the machine epsilon of the compute dtype;
+        ρ accounts for rounding in the products (without it the quadratic term of a converged pair
+        falls far below what any floating-point computation, this one or a dense ``eigh``, attains).
 
-    The quadratic term uses the nearest *Ritz* value as a proxy for the distance from
-    :math:`\theta_i` to the rest of the spectrum, i.e. it assumes the Ritz values are separated
-    from the eigenvalues the subspace does not resolve. ``error_bounds`` is therefore an
-    **estimate, not a guarantee**: reliable once the neighbouring Ritz values have converged,
-    it can underestimate the error on clusters or poorly resolved tails. The linear term
-    :math:`\|r_i\|` alone rigorously bounds the distance from :math:`\theta_i` to *some*
-    eigenvalue.
+        The quadratic term uses the nearest *Ritz* value as a proxy for the distance from
+        :math:`\theta_i` to the rest of the spectrum, i.e. it assumes the Ritz values are separated
+        from the eigenvalues the subspace does not resolve. ``error_bounds`` is therefore an
+        **estimate, not a guarantee**: reliable once the neighbouring Ritz values have converged,
+        it can underestimate the error on clusters or poorly resolved tails. The linear term
+        :math:`\|r_i\|` alone rigorously bounds the distance from :math:`\theta_i` to *some*
+        eigenvalue.
 
-    References
-    ----------
-    N. Halko, P.-G. Martinsson and J. A. Tropp, "Finding structure with randomness:
-    probabilistic algorithms for constructing approximate matrix decompositions",
-    SIAM Review 53(2):217–288, 2011.
+    References:
+        N. Halko, P.-G. Martinsson and J. A. Tropp, "Finding structure with randomness:
+        probabilistic algorithms for constructing approximate matrix decompositions",
+        SIAM Review 53(2):217–288, 2011.
     """
     matmat, n, dtype, obj = _as_operator(a)
     k = check_int("k", k, lo=1)
@@ -393,7 +380,7 @@ def randomized_eigh(
     q = _orth(y)
 
     fixed = n_iter is not None
-    n_total = n_iter if fixed else max_iter
+    n_total = n_iter if n_iter is not None else max_iter  # n_iter is not None iff fixed
     it = 0
     while True:
         it += 1

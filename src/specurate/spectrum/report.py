@@ -20,11 +20,13 @@ class TargetReport:
         total_energy: total target variance (sum over target columns).
         chance_energy: per-mode energy expected from label noise alone (subtracted before
             fitting a; see :func:`chance_energy`).
-        a, a_ci: energy exponent and its bootstrap confidence interval; log_c the fitted
-            intercept, e_k ≈ exp(log_c)·k^-a.
+        a: energy exponent.
+        log_c: the fitted intercept, e_k ≈ exp(log_c)·k^-a.
+        a_ci: bootstrap confidence interval of a.
         fit_range: ranks used for a.
-        learning_exponent, learning_exponent_ci: predicted loss exponent in time
-            (a − 1)/b for gradient flow, L(t) ~ t^-(a-1)/b.
+        learning_exponent: predicted loss exponent in time (a − 1)/b for gradient flow,
+            L(t) ~ t^-(a-1)/b.
+        learning_exponent_ci: confidence interval of ``learning_exponent``.
     """
 
     energies: np.ndarray
@@ -43,10 +45,15 @@ class SpectrumReport:
     """Spectrum of a data operator with power-law fit, bootstrap CIs and optional target.
 
     Attributes:
-        n, d: examples and input dimension. kernel, centered, bandwidth: operator settings.
+        n: number of examples.
+        d: input dimension.
+        kernel: operator setting, the kernel.
+        centered: operator setting, whether the features were centered.
+        bandwidth: operator setting, the RBF bandwidth σ (None for other kernels).
         eigenvalues: (r,) descending eigenvalues of the operator (T = K/n or XᵀX/n).
         fit: the :class:`PowerLawFit` on the full data.
-        b_ci, alpha_ci: bootstrap confidence intervals (level ``ci``) of b and α = 1 + 1/b.
+        b_ci: bootstrap confidence interval (level ``ci``) of b.
+        alpha_ci: bootstrap confidence interval (level ``ci``) of α = 1 + 1/b.
         b_bootstrap_sd: standard deviation of the replicates of b.
         bootstrap: number of replicates behind the CIs (jackknife groups or bootstrap
             resamples; 0: no CI).

@@ -107,6 +107,7 @@ class WhitenedReplicates:
     def target_variance(self, counts: np.ndarray) -> tuple[float, float]:
         """(total target variance, Σc²/n) of a replicate: its weighted target variance and the
         inflation of per-mode noise in a resample with repeated examples."""
+        assert self.y is not None  # called only for replicates with targets
         c = counts.astype(np.float64)
         y = self.y.astype(np.float64)
         ybar = (c @ y) / self.n if self.center else 0.0

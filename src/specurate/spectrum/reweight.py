@@ -42,14 +42,18 @@ class ReweightReport:
     r"""Analysis of the curated operator :math:`T_w`.
 
     Attributes:
-        n, n_kept: examples, and examples with non-zero weight.
+        n: number of examples.
+        n_kept: examples with non-zero weight.
         C: largest normalized weight, max_i w_i (weights have mean 1).
-        eigenvalues, eigenvalues_w: (r,) spectra of T and T_w, descending.
+        eigenvalues: (r,) spectrum of T, descending.
+        eigenvalues_w: (r,) spectrum of T_w, descending.
         fit: power-law fit of T on its automatic range (b, b_ci).
         fit_w: fit of T_w on the common range: T's range cut at T_w's own finite-sample limit.
-        b_ci, b_w_ci: bootstrap CIs of b and b_w.
+        b_ci: bootstrap CI of b.
+        b_w_ci: bootstrap CI of b_w.
         b_common: b of T fitted on the common range.
-        delta_b, delta_b_ci: b_w − b_common (both on the common range) and its paired CI.
+        delta_b: b_w − b_common (both on the common range).
+        delta_b_ci: paired bootstrap CI of delta_b.
         loewner_upper_ok: λ_k(T_w) ≤ C λ_k(T)(1 + 1e-9) + 1e-12 λ_1 for every k.
         max_eig_ratio: max_k λ_k(T_w)/λ_k(T) over ranks with λ_k > 1e-12 λ_1 (≤ C).
         ratios: (r,) the ratios r_k (NaN where λ_k is numerically zero).
@@ -165,10 +169,14 @@ def analyze_reweighting(
     Args:
         x: (n, d) examples (or an (n, n) Gram matrix with ``kernel="gram"``).
         weights: (n,) non-negative per-example weights (any scale; normalized to mean 1).
-        kernel, center, bandwidth, top: operator settings (:func:`operator_features`).
+        kernel: the operator, ``"linear"``, ``"rbf"`` or ``"gram"`` (:func:`operator_features`).
+        center: center the features or the Gram matrix (:func:`operator_features`).
+        bandwidth: RBF bandwidth σ, default the median heuristic (:func:`operator_features`).
+        top: modes to compute for kernels (:func:`operator_features`).
         tolerance: relative departure of r_k from its tail value that defines K₀.
         bootstrap: paired bootstrap replicates over examples (0: no CIs, no narrowing test).
-        ci: confidence level. seed: seed of all randomness.
+        ci: confidence level.
+        seed: seed of all randomness.
     """
     x = check_data(x)
     check_positive("tolerance", tolerance)

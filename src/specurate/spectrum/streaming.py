@@ -97,32 +97,27 @@ def _check_chunk_rows(chunk_rows: int | None, label: str) -> None:
 def iter_row_chunks(source: Source, *, chunk_rows: int | None = None) -> Iterator[np.ndarray]:
     r"""Yield the rows of a data source in consecutive chunks.
 
-    Parameters
-    ----------
-    source : str, os.PathLike, numpy.ndarray or specurate.io.RowSource
-        Path to a ``.npy`` file (memory-mapped with ``np.load(path, mmap_mode="r")``, must be
-        2-D), a ``.parquet`` file (every column numeric: integer, float or boolean; each row
-        one example; read batch by batch), a ``.npz`` or ``.csv`` file (read whole first; see
-        :func:`specurate.io.load_array`), an in-memory 2-D array / ``np.memmap`` of shape
-        (n, d), or a source opened with :func:`specurate.io.open_rows`.
-    chunk_rows : int, optional
-        Rows per chunk. Default ``max(64, d // 4)``: a float64 chunk then holds at most
-        :math:`d^2/4` values, a quarter of a (d, d) float64 matrix.
+    Args:
+        source: path to a ``.npy`` file (memory-mapped with ``np.load(path, mmap_mode="r")``,
+            must be 2-D), a ``.parquet`` file (every column numeric: integer, float or boolean;
+            each row one example; read batch by batch), a ``.npz`` or ``.csv`` file (read whole
+            first; see :func:`specurate.io.load_array`), an in-memory 2-D array /
+            ``np.memmap`` of shape (n, d), or a source opened with
+            :func:`specurate.io.open_rows`.
+        chunk_rows: rows per chunk. Default ``max(64, d // 4)``: a float64 chunk then holds at
+            most :math:`d^2/4` values, a quarter of a (d, d) float64 matrix.
 
-    Yields
-    ------
-    numpy.ndarray
-        Chunks :math:`X_{[r_0, r_1)}` of shape (m, d), m ≤ ``chunk_rows`` (the last may be
-        shorter), in row order; stacked they give X of shape (n, d). For arrays, ``.npy`` and
-        ``.npz`` files each chunk is a view of the source (read-only for files, no copy); for
-        tables (Parquet, CSV) each chunk is a new array of the columns' common numpy dtype.
+    Yields:
+        Consecutive chunks :math:`X_{[r_0, r_1)}` of shape (m, d), m ≤ ``chunk_rows`` (the last
+            may be shorter), in row order; stacked they give X of shape (n, d). For arrays,
+            ``.npy`` and ``.npz`` files each chunk is a view of the source (read-only for files,
+            no copy); for tables (Parquet, CSV) each chunk is a new array of the columns' common
+            numpy dtype.
 
-    Raises
-    ------
-    SpecurateInputError
-        Missing file, unsupported format, not 2-D, non-numeric data, fewer than 2 rows,
-        a missing table value, or an invalid ``chunk_rows`` (the messages of
-        :func:`specurate.io.load_array`).
+    Raises:
+        SpecurateInputError: missing file, unsupported format, not 2-D, non-numeric data, fewer
+            than 2 rows, a missing table value, or an invalid ``chunk_rows`` (the messages of
+            :func:`specurate.io.load_array`).
     """
     src = _open(source)
     _check_chunk_rows(chunk_rows, src.label)
@@ -143,49 +138,35 @@ class StreamingMoments:
     Returned by :func:`streaming_eigvalsh` (whose covariance was diagonalised in place) and
     the base of :class:`StreamingCovariance`.
 
-    Attributes
-    ----------
-    n : int
-        Number of rows (examples).
-    d : int
-        Number of features.
-    mean : numpy.ndarray
-        (d,) column means :math:`\bar x = s + u/n`.
-    shift : numpy.ndarray
-        (d,) the shift :math:`s` subtracted before accumulating (mean of the first chunk; zero
-        when ``center=False``).
-    center : bool
-        Whether the moments are centered (covariance) or raw (second moments).
-    precision : {"double", "mixed"}
-        Accumulation precision used.
-    cross : numpy.ndarray or None
-        (d, m) cross-covariance :math:`C_{xy} = \frac1n\sum_i (x_i-\bar x)(y_i-\bar y)^\top`
-        with the targets (raw :math:`X^\top Y/n` when ``center=False``); m = 1 for 1-D targets.
-    target_mean : numpy.ndarray or None
-        (m,) target column means :math:`\bar y`.
-    target_var : numpy.ndarray or None
-        (m,) target variances :math:`\frac1n\sum_i (y_{ij}-\bar y_j)^2` (raw second moments
-        :math:`\frac1n\sum_i y_{ij}^2` when ``center=False``).
-    target_shift : numpy.ndarray or None
-        (m,) the shift :math:`t` subtracted from the targets (mean of the first chunk's).
-    groups : int
-        Number G of contiguous row blocks (0: none).
-    group_bounds : numpy.ndarray or None
-        (G+1,) block boundaries; group g is rows ``group_bounds[g] : group_bounds[g+1]``,
-        ``group_bounds[g] = floor(g·n/G)``.
-    group_scatter : numpy.ndarray or None
-        (G, d, d) per-group scatter about the common shift,
-        :math:`S_g = \sum_{i\in g} (x_i - s)(x_i - s)^\top` (symmetric).
-    group_sum : numpy.ndarray or None
-        (G, d) :math:`u_g = \sum_{i\in g} (x_i - s)`.
-    group_count : numpy.ndarray or None
-        (G,) :math:`n_g`.
-    group_cross_scatter : numpy.ndarray or None
-        (G, d, m) :math:`\sum_{i\in g} (x_i - s)(y_i - t)^\top` (with targets).
-    group_target_sum : numpy.ndarray or None
-        (G, m) :math:`v_g = \sum_{i\in g} (y_i - t)` (with targets).
-    group_target_sq : numpy.ndarray or None
-        (G, m) :math:`\sum_{i\in g} (y_i - t)^2` per column (with targets).
+    Attributes:
+        n: number of rows (examples).
+        d: number of features.
+        mean: (d,) column means :math:`\bar x = s + u/n`.
+        shift: (d,) the shift :math:`s` subtracted before accumulating (mean of the first
+            chunk; zero when ``center=False``).
+        center: whether the moments are centered (covariance) or raw (second moments).
+        precision: accumulation precision used, ``"double"`` or ``"mixed"``.
+        cross: (d, m) cross-covariance
+            :math:`C_{xy} = \frac1n\sum_i (x_i-\bar x)(y_i-\bar y)^\top` with the targets (raw
+            :math:`X^\top Y/n` when ``center=False``); m = 1 for 1-D targets. None without
+            targets.
+        target_mean: (m,) target column means :math:`\bar y`, or None.
+        target_var: (m,) target variances :math:`\frac1n\sum_i (y_{ij}-\bar y_j)^2` (raw second
+            moments :math:`\frac1n\sum_i y_{ij}^2` when ``center=False``), or None.
+        target_shift: (m,) the shift :math:`t` subtracted from the targets (mean of the first
+            chunk's), or None.
+        groups: number G of contiguous row blocks (0: none).
+        group_bounds: (G+1,) block boundaries; group g is rows
+            ``group_bounds[g] : group_bounds[g+1]``, ``group_bounds[g] = floor(g·n/G)``; or None.
+        group_scatter: (G, d, d) per-group scatter about the common shift,
+            :math:`S_g = \sum_{i\in g} (x_i - s)(x_i - s)^\top` (symmetric), or None.
+        group_sum: (G, d) :math:`u_g = \sum_{i\in g} (x_i - s)`, or None.
+        group_count: (G,) :math:`n_g`, or None.
+        group_cross_scatter: (G, d, m) :math:`\sum_{i\in g} (x_i - s)(y_i - t)^\top` (with
+            targets), or None.
+        group_target_sum: (G, m) :math:`v_g = \sum_{i\in g} (y_i - t)` (with targets), or None.
+        group_target_sq: (G, m) :math:`\sum_{i\in g} (y_i - t)^2` per column (with targets), or
+            None.
     """
 
     n: int
@@ -229,14 +210,10 @@ class StreamingMoments:
 
         (only :math:`S_{-g}/n_{-g}` when ``center=False``).
 
-        Parameters
-        ----------
-        g : int
-            Group index, ``0 <= g < groups`` (negative indices count from the end).
+        Args:
+            g: group index, ``0 <= g < groups`` (negative indices count from the end).
 
-        Returns
-        -------
-        numpy.ndarray
+        Returns:
             (d, d) float64 symmetric matrix. Uses one new d×d array (the sum is built in it).
         """
         g = self._check_group(g)
@@ -264,9 +241,7 @@ class StreamingMoments:
         with :math:`S^{xy}_h` = ``group_cross_scatter[h]``, :math:`v` = ``group_target_sum``,
         :math:`Q` = ``group_target_sq`` (no mean terms when ``center=False``).
 
-        Returns
-        -------
-        tuple of numpy.ndarray
+        Returns:
             (d, m) cross-covariance and (m,) target variance.
         """
         g = self._check_group(g)
@@ -292,13 +267,12 @@ class StreamingMoments:
 class StreamingCovariance(StreamingMoments):
     r"""Result of :func:`streaming_covariance`: the moments plus the covariance matrix.
 
-    Attributes
-    ----------
-    covariance : numpy.ndarray
-        (d, d) float64 symmetric :math:`\Sigma = \frac1n\sum_i (x_i-\bar x)(x_i-\bar x)^\top`
-        (or :math:`X^\top X/n` when ``center=False``).
-
     See :class:`StreamingMoments` for the other fields.
+
+    Attributes:
+        covariance: (d, d) float64 symmetric
+            :math:`\Sigma = \frac1n\sum_i (x_i-\bar x)(x_i-\bar x)^\top` (or :math:`X^\top X/n`
+            when ``center=False``).
     """
 
     covariance: np.ndarray
@@ -600,6 +574,7 @@ def _accumulate(
         sums.total[g] += colsum
         sums.add_rows(g, b)
         if y is not None:
+            assert tshift is not None  # _shifts returns a target shift whenever y is given
             yb = np.asarray(y[r:r_end], dtype=np.float64) - tshift
             if not np.isfinite(yb).all():
                 _raise_nonfinite(_targets_label(src), yb, r)
@@ -749,56 +724,48 @@ def streaming_covariance(
     ``np.cov(X, rowvar=False, bias=True)``). ``center=False`` gives :math:`X^\top X / n`.
     S is accumulated in float64 by BLAS ``dsyrk`` updating one (d, d) array in place.
 
-    Parameters
-    ----------
-    source : str, os.PathLike, numpy.ndarray or specurate.io.RowSource
-        ``.npy`` file (memory-mapped), ``.parquet`` file (all columns numeric, one example per
-        row), ``.npz`` or ``.csv`` file, or in-memory 2-D array of shape (n, d); see
-        :func:`iter_row_chunks`.
-    center : bool, default True
-        Subtract the mean (covariance) or not (second-moment matrix :math:`X^\top X/n`).
-    targets : numpy.ndarray, optional
-        In-memory labels of shape (n,) or (n, m), aligned with the rows. Adds the
-        cross-covariance :math:`C_{xy} = \frac1n\sum_i (x_i-\bar x)(y_i-\bar y)^\top` (d, m) and
-        the per-column target variance (m,) (shifted sums, as for X).
-    chunk_rows : int, optional
-        Rows per chunk; default ``max(64, d // 4)`` (``max(64, d // 2)`` float32 rows with
-        ``precision="mixed"``), so the chunk buffer is at most d²/4 float64 values' worth.
-    groups : int, default 0
-        If G > 0 (2 ≤ G ≤ n), split the rows into G contiguous blocks,
-        ``group_bounds[g] = floor(g·n/G)``, and keep per-group scatters about the common shift
-        so that :meth:`StreamingMoments.leave_one_out` gives jackknife covariances. Memory is
-        then (G + 1)·d² float64 values.
-    progress : bool, default False
-        Show a ``rich`` progress bar over rows on stderr.
-    precision : {"double", "mixed"}, default "double"
-        ``"double"``: float64 chunks and ``dsyrk`` (relative error about 1e-15 per entry).
-        ``"mixed"``: chunks rounded to float32 after the shift, ``ssyrk`` into a float32
-        (d, d) block accumulator that is added to the float64 one every 4096 rows; about twice
-        as fast, relative error of order 1e-7–1e-6 (float32 data carry ~6e-8 already), at the
-        cost of 0.5 × the float64 (d, d) matrix of extra memory (still below 2 × in all).
+    Args:
+        source: ``.npy`` file (memory-mapped), ``.parquet`` file (all columns numeric, one
+            example per row), ``.npz`` or ``.csv`` file, in-memory 2-D array of shape (n, d), or
+            a :class:`specurate.io.RowSource`; see :func:`iter_row_chunks`.
+        center: subtract the mean (covariance) or not (second-moment matrix
+            :math:`X^\top X/n`).
+        targets: in-memory labels of shape (n,) or (n, m), aligned with the rows. Adds the
+            cross-covariance :math:`C_{xy} = \frac1n\sum_i (x_i-\bar x)(y_i-\bar y)^\top` (d, m)
+            and the per-column target variance (m,) (shifted sums, as for X).
+        chunk_rows: rows per chunk; default ``max(64, d // 4)`` (``max(64, d // 2)`` float32
+            rows with ``precision="mixed"``), so the chunk buffer is at most d²/4 float64
+            values' worth.
+        groups: if G > 0 (2 ≤ G ≤ n), split the rows into G contiguous blocks,
+            ``group_bounds[g] = floor(g·n/G)``, and keep per-group scatters about the common
+            shift so that :meth:`StreamingMoments.leave_one_out` gives jackknife covariances.
+            Memory is then (G + 1)·d² float64 values.
+        progress: show a ``rich`` progress bar over rows on stderr.
+        precision: ``"double"``: float64 chunks and ``dsyrk`` (relative error about 1e-15 per
+            entry). ``"mixed"``: chunks rounded to float32 after the shift, ``ssyrk`` into a
+            float32 (d, d) block accumulator that is added to the float64 one every 4096 rows;
+            about twice as fast, relative error of order 1e-7–1e-6 (float32 data carry ~6e-8
+            already), at the cost of 0.5 × the float64 (d, d) matrix of extra memory (still
+            below 2 × in all).
 
-    Returns
-    -------
-    StreamingCovariance
-        ``covariance`` (d, d), ``mean`` (d,), ``n``, ``d``, ``cross`` (d, m) and
-        ``target_var`` (m,) with targets (else None), and the group data when ``groups > 0``.
+    Returns:
+        The covariance and the moments (:class:`StreamingCovariance`): ``covariance`` (d, d),
+            ``mean`` (d,), ``n``, ``d``, ``cross`` (d, m) and ``target_var`` (m,) with targets
+            (else None), and the group data when ``groups > 0``.
 
-    Raises
-    ------
-    SpecurateInputError
-        One sentence naming the file (or "the input array") and the problem: missing file,
-        unsupported format, not 2-D, non-numeric data or table column, fewer than 2 rows,
-        NaN/inf (with the first bad row index), targets of the wrong length, bad options. File
-        problems have the messages of :func:`specurate.io.load_array`.
+    Raises:
+        SpecurateInputError: one sentence naming the file (or "the input array") and the
+            problem: missing file, unsupported format, not 2-D, non-numeric data or table
+            column, fewer than 2 rows, NaN/inf (with the first bad row index), targets of the
+            wrong length, bad options. File problems have the messages of
+            :func:`specurate.io.load_array`.
 
-    Notes
-    -----
-    Peak extra memory (numpy buffers, e.g. as counted by ``tracemalloc``): the (d, d) float64
-    result plus one chunk buffer (≤ d²/4 values), about 1.25 × d²·8 bytes and below 2 ×
-    (Parquet adds one decoded batch of ≤ d²/4 values, ``precision="mixed"`` a float32 (d, d)
-    block; ``groups=G`` needs (G + 1)·d²·8 bytes). A memory-mapped file's pages belong to the
-    page cache, not to this call.
+    Notes:
+        Peak extra memory (numpy buffers, e.g. as counted by ``tracemalloc``): the (d, d)
+        float64 result plus one chunk buffer (≤ d²/4 values), about 1.25 × d²·8 bytes and below
+        2 × (Parquet adds one decoded batch of ≤ d²/4 values, ``precision="mixed"`` a float32
+        (d, d) block; ``groups=G`` needs (G + 1)·d²·8 bytes). A memory-mapped file's pages
+        belong to the page cache, not to this call.
     """
     p = _finished_pass(source, center, targets, chunk_rows, groups, progress, precision)
     cov = p.scatter
@@ -826,29 +793,29 @@ def streaming_eigvalsh(
 
         \Sigma = V \operatorname{diag}(\lambda_1 \ge \dots \ge \lambda_d) V^\top .
 
-    Parameters
-    ----------
-    source, center, targets, chunk_rows, groups, progress, precision
-        As for :func:`streaming_covariance`.
+    Args:
+        source: the data, as for :func:`streaming_covariance`.
+        center: as for :func:`streaming_covariance`.
+        targets: as for :func:`streaming_covariance`.
+        chunk_rows: as for :func:`streaming_covariance`.
+        groups: as for :func:`streaming_covariance`.
+        progress: as for :func:`streaming_covariance`.
+        precision: as for :func:`streaming_covariance`.
 
-    Returns
-    -------
-    eigenvalues : numpy.ndarray
-        (d,) float64 eigenvalues :math:`\lambda_1 \ge \dots \ge \lambda_d` (descending).
-    moments : StreamingMoments
-        ``mean``, ``n``, ``d``, ``cross``, ``target_var`` and group data, without the (d, d)
-        covariance (it was overwritten by the eigensolver).
+    Returns:
+        eigenvalues: (d,) float64 eigenvalues :math:`\lambda_1 \ge \dots \ge \lambda_d`
+            (descending).
+        moments: a :class:`StreamingMoments` with ``mean``, ``n``, ``d``, ``cross``,
+            ``target_var`` and group data, without the (d, d) covariance (it was overwritten by
+            the eigensolver).
 
-    Raises
-    ------
-    SpecurateInputError
-        As for :func:`streaming_covariance`.
+    Raises:
+        SpecurateInputError: as for :func:`streaming_covariance`.
 
-    Notes
-    -----
-    Peak extra memory: the (d, d) float64 accumulator, one chunk buffer (≤ d²/4 values) and
-    O(d) LAPACK workspace, i.e. below 2·d²·8 bytes (``precision="mixed"`` adds a float32
-    (d, d) block, still below 2 × in all; ``groups=G`` needs (G + 1)·d²·8 bytes).
+    Notes:
+        Peak extra memory: the (d, d) float64 accumulator, one chunk buffer (≤ d²/4 values) and
+        O(d) LAPACK workspace, i.e. below 2·d²·8 bytes (``precision="mixed"`` adds a float32
+        (d, d) block, still below 2 × in all; ``groups=G`` needs (G + 1)·d²·8 bytes).
     """
     p = _finished_pass(source, center, targets, chunk_rows, groups, progress, precision)
     a = p.scatter

@@ -136,9 +136,9 @@ def fit_energy(
         # The range ends at the last rank where at least 3 of 5 neighbouring modes (a running
         # majority, robust to single noisy modes) carry more than chance / chance_share.
         above = (energies[k_min - 1 : k_max] >= chance / chance_share).astype(float)
-        ok = np.flatnonzero(np.convolve(above, np.ones(5) / 5, mode="same") >= 0.5)
-        if ok.size:
-            k_max = max(min(k_max, k_min + int(ok[-1])), min(k_min + 4, k_max))
+        kept = np.flatnonzero(np.convolve(above, np.ones(5) / 5, mode="same") >= 0.5)
+        if kept.size:
+            k_max = max(min(k_max, k_min + int(kept[-1])), min(k_min + 4, k_max))
         energies = np.clip(energies - chance, 0.0, None)
     edges = [k_min]
     while edges[-1] <= k_max:

@@ -27,9 +27,10 @@ CurationTrainer`` imports ``transformers`` then), so the rest works without them
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sized
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.distributed as dist
@@ -151,8 +152,10 @@ def check_loader(
     Args:
         loader: the training DataLoader as the framework will iterate it.
         sampler: the :class:`CurationSampler` it should draw from.
-        world_size, rank: the job's data-parallel size and this process's rank; by default
-            read from ``torch.distributed`` (1 and 0 when it is not initialized).
+        world_size: the job's data-parallel size; by default read from ``torch.distributed``
+            (1 when it is not initialized).
+        rank: this process's rank; by default read from ``torch.distributed`` (0 when it is
+            not initialized).
 
     Raises:
         SpecurateInputError: describing the first problem found.
@@ -175,7 +178,7 @@ def check_loader(
             f"the training DataLoader does not draw from this CurationSampler (it uses: {names}); "
             "a framework replaced it — with Lightning pass Trainer(use_distributed_sampler=False)"
         )
-    batch_sampler = getattr(loader, "batch_sampler", None)
+    batch_sampler: Any = getattr(loader, "batch_sampler", None)
     if getattr(batch_sampler, "num_processes", 1) > 1:
         raise SpecurateInputError(
             f"the training DataLoader's batch sampler ({type(batch_sampler).__name__}) splits "
@@ -222,10 +225,10 @@ class IndexedDictDataset(Dataset):
 # ---------------------------------------------------------------------- PyTorch Lightning
 def _lightning() -> Any:
     try:
-        import lightning.pytorch as pl
+        pl = importlib.import_module("lightning.pytorch")
     except ImportError:
         try:
-            import pytorch_lightning as pl
+            pl = importlib.import_module("pytorch_lightning")
         except ImportError:
             raise ImportError(
                 "CurationCallback needs PyTorch Lightning: pip install 'specurate[integrations]'"
@@ -234,9 +237,9 @@ def _lightning() -> Any:
 
 
 def _make_curation_callback() -> type:
-    pl = _lightning()
+    callback_base: Any = _lightning().Callback  # lightning is an optional dependency
 
-    class CurationCallback(pl.Callback):
+    class CurationCallback(callback_base):
         r"""Lightning callback that keeps a :class:`CurationSampler` wired correctly.
 
         Use with ``Trainer(use_distributed_sampler=False)`` and a ``train_dataloader`` that
@@ -434,9 +437,10 @@ def _make_curation_trainer() -> type:
             """A DataLoader over ``train_dataset`` drawing from the sampler, not re-sharded."""
             if self.train_dataset is None:
                 raise SpecurateInputError("CurationTrainer needs a train_dataset")
-            if len(self.train_dataset) != self.sampler.n_examples:
+            dataset = cast(Sized, self.train_dataset)  # map-style: the sampler draws indices
+            if len(dataset) != self.sampler.n_examples:
                 raise SpecurateInputError(
-                    f"train_dataset has {len(self.train_dataset)} examples, the sampler was "
+                    f"train_dataset has {len(dataset)} examples, the sampler was "
                     f"built for {self.sampler.n_examples}"
                 )
             a = self.args

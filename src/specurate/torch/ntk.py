@@ -11,13 +11,18 @@ J of shape (n, O·P). Its spectrum is analysed like any kernel:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from specurate.errors import SpecurateInputError
 
+if TYPE_CHECKING:  # pragma: no cover - torch is imported lazily, inside the functions
+    import torch
+
 
 def empirical_ntk(
-    model: torch.nn.Module,  # noqa: F821 - torch is imported lazily
+    model: torch.nn.Module,
     x: np.ndarray,
     *,
     batch_size: int = 128,
@@ -38,7 +43,7 @@ def empirical_ntk(
 
     Returns:
         (n, n) float64 numpy array on the CPU, symmetric PSD; Θ has the units of f² per unit
-        parameter². The Gram products are taken in float64 on the CPU, block by block.
+            parameter². The Gram products are taken in float64 on the CPU, block by block.
 
     Per-example Jacobians come from ``torch.func.vmap(torch.func.jacrev(...))`` over
     ``torch.func.functional_call``.
@@ -85,7 +90,7 @@ def empirical_ntk(
     return _gram64(torch.cat(blocks))
 
 
-def _gram64(jmat: torch.Tensor, block_bytes: int = 2**27) -> np.ndarray:  # noqa: F821
+def _gram64(jmat: torch.Tensor, block_bytes: int = 2**27) -> np.ndarray:
     """J Jᵀ (n, n) float64 of a CPU Jacobian J (n, m) in any dtype, in float64 row blocks.
 
     At most two blocks of rows are held in float64 at a time (≤ ``block_bytes`` each, default

@@ -150,7 +150,7 @@ def _decode(template: Any, tree: Any, where: str = "state") -> Any:
         if not isinstance(tree, Mapping) or tree.get("__state__") != type(template).__name__:
             got = tree.get("__state__") if isinstance(tree, Mapping) else type(tree).__name__
             raise bad(f"is a {got}, expected a {type(template).__name__}")
-        kw = {}
+        kw: dict[str, Any] = {}
         for f in dataclasses.fields(template):
             t = getattr(template, f.name)
             kw[f.name] = tree.get(f.name) if t is None else _decode(t, tree.get(f.name), f.name)
@@ -182,8 +182,10 @@ class CurationSampler(Sampler[int]):
         n_examples: size of the dataset the DataLoader indexes.
         seed: the strategy's seed (``strategy.init(n, seed=seed)``); every rank must use the
             same one.
-        num_replicas, rank: the DDP world size and this process's rank; by default taken from
-            ``torch.distributed`` when it is initialized, else 1 and 0.
+        num_replicas: the DDP world size; by default taken from ``torch.distributed`` when it
+            is initialized, else 1.
+        rank: this process's rank; by default taken from ``torch.distributed`` when it is
+            initialized, else 0.
         drop_last: as in ``DistributedSampler``: drop the plan's tail so it divides evenly
             among the replicas (instead of padding it by wrapping around).
         base_indices: optional sequence of distinct dataset indices the strategy is restricted
@@ -505,6 +507,7 @@ class CurationSampler(Sampler[int]):
         pos = self._positions(indices)
         self._snapshot()
         if self._scale is None:
+            assert self._in_plan is not None  # _set_plan sets one of _scale and _in_plan
             off = ~self._in_plan[pos]
             s = np.ones(pos.size)
         else:

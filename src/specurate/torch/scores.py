@@ -23,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 from torch.func import functional_call, grad, vmap
 
 from specurate.curation.static import el2n_scores, grand_scores
@@ -48,7 +50,7 @@ def _placement(model: torch.nn.Module) -> tuple[torch.device, torch.dtype | None
     return device, dtype
 
 
-def _as_tensor(x) -> torch.Tensor:
+def _as_tensor(x: torch.Tensor | ArrayLike) -> torch.Tensor:
     """``x`` (numpy array, tensor on any device, or nested sequence) as a detached tensor, no copy
     where none is needed; a read-only numpy array is copied (torch cannot wrap it)."""
     if isinstance(x, torch.Tensor):
@@ -84,7 +86,9 @@ def _upcast(t: torch.Tensor) -> torch.Tensor:
     return t.float() if t.dtype in _LOW_PRECISION else t
 
 
-def _tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensors(
+    x: torch.Tensor | ArrayLike, y: torch.Tensor | ArrayLike
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated (n, …) inputs and (n,) int64 labels, where the caller's tensors live."""
     xt = _as_tensor(x)
     yt = _as_tensor(y).long()
@@ -98,7 +102,9 @@ def _tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def predict_proba(model: torch.nn.Module, x, *, batch_size: int = 1024) -> np.ndarray:
+def predict_proba(
+    model: torch.nn.Module, x: torch.Tensor | ArrayLike, *, batch_size: int = 1024
+) -> np.ndarray:
     """Softmax probabilities (n, K) float64 of ``model`` on x (evaluation mode, restored).
 
     Args:
@@ -108,7 +114,7 @@ def predict_proba(model: torch.nn.Module, x, *, batch_size: int = 1024) -> np.nd
 
     Returns:
         (n, K) float64 numpy array on the CPU; rows sum to 1. float16/bfloat16 logits are
-        upcast to float32 before the softmax.
+            upcast to float32 before the softmax.
     """
     xt = _as_tensor(x)
     if xt.ndim == 0 or len(xt) == 0:
@@ -126,7 +132,13 @@ def predict_proba(model: torch.nn.Module, x, *, batch_size: int = 1024) -> np.nd
     return np.concatenate(out)
 
 
-def per_example_grad_norms(model: torch.nn.Module, x, y, *, batch_size: int = 256) -> np.ndarray:
+def per_example_grad_norms(
+    model: torch.nn.Module,
+    x: torch.Tensor | ArrayLike,
+    y: torch.Tensor | ArrayLike,
+    *,
+    batch_size: int = 256,
+) -> np.ndarray:
     r"""GraNd scores ‖∇_θ CE(f_θ(x_i), y_i)‖₂, (n,) float64 (Paul et al. 2021).
 
     Per-example gradients by ``vmap(grad(loss of one example))`` — exactly the gradients a
@@ -134,14 +146,16 @@ def per_example_grad_norms(model: torch.nn.Module, x, y, *, batch_size: int = 25
 
     Args:
         model: a classifier (b, …) -> (b, K) logits, on any device and in any floating dtype.
-        x: (n, …) inputs; y: (n,) integer labels in [0, K) (numpy, or tensors on any device).
-            Each batch is moved to the model's device; floating x is cast to the model's dtype
-            and y to int64.
+        x: (n, …) inputs (numpy, or a tensor on any device). Each batch is moved to the
+            model's device; floating x is cast to the model's dtype.
+        y: (n,) integer labels in [0, K) (numpy, or a tensor on any device), moved with x and
+            cast to int64.
         batch_size: examples per vmapped backward.
 
     Returns:
         (n,) float64 numpy array on the CPU (gradient norms in loss units per parameter unit).
-        With float16/bfloat16 models the loss and the squared norms are accumulated in float32.
+            With float16/bfloat16 models the loss and the squared norms are accumulated in
+            float32.
     """
     xt, yt = _tensors(x, y)
     device, dtype = _placement(model)
@@ -161,7 +175,11 @@ def per_example_grad_norms(model: torch.nn.Module, x, y, *, batch_size: int = 25
             xb = _to_model(xt[i : i + batch_size], device, dtype)
             yb = yt[i : i + batch_size].to(device=device, dtype=torch.int64)
             g = per_grad(params, xb, yb)
-            sq = sum(_upcast(v).reshape(v.shape[0], -1).pow(2).sum(dim=1) for v in g.values())
+            # a sum of one tensor per parameter (a model has at least one): a tensor, never 0
+            sq = cast(
+                torch.Tensor,
+                sum(_upcast(v).reshape(v.shape[0], -1).pow(2).sum(dim=1) for v in g.values()),
+            )
             norms.append(_to_numpy64(sq.sqrt()))
     finally:
         model.train(was)
@@ -200,7 +218,8 @@ class EarlyScores:
     """EL2N and GraNd scores averaged over seeds, and the passes spent computing them.
 
     Attributes:
-        el2n, grand: (n,) scores (higher = harder).
+        el2n: (n,) EL2N scores (higher = harder).
+        grand: (n,) GraNd scores (higher = harder).
         train_passes: per-example forward+backward passes spent training the scoring models.
         score_passes: per-example scoring passes (forward for EL2N, forward+backward for GraNd).
     """
@@ -213,8 +232,8 @@ class EarlyScores:
 
 def early_training_scores(
     make_model: Callable[[], torch.nn.Module],
-    x,
-    y,
+    x: torch.Tensor | ArrayLike,
+    y: torch.Tensor | ArrayLike,
     *,
     epochs: int = 2,
     seeds: tuple[int, ...] = (0, 1, 2),
@@ -229,9 +248,12 @@ def early_training_scores(
 
     Args:
         make_model: builds an untrained classifier (b, …) -> (b, K) logits.
-        x, y: (n, …) inputs and (n,) integer labels (tensors or arrays).
-        epochs: early-training epochs per seed; seeds: one scoring model per seed.
-        batch_size, lr: SGD (momentum 0.9) settings.
+        x: (n, …) inputs (a tensor or an array).
+        y: (n,) integer labels (a tensor or an array).
+        epochs: early-training epochs per seed.
+        seeds: one scoring model per seed.
+        batch_size: SGD (momentum 0.9) batch size.
+        lr: SGD (momentum 0.9) learning rate.
 
     Returns:
         :class:`EarlyScores` with the passes spent (charge them to the curated run).
