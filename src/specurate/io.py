@@ -281,7 +281,8 @@ class RowSource:
 
     Attributes:
         label: the name used in messages (the file name, or ``"the input array"``).
-        n, d: rows (examples) and columns (features).
+        n: rows (examples).
+        d: columns (features).
         dtype: numpy dtype of the chunks (for tables, the common type of the columns).
         format: ``".npy"``, ``".npz"``, ``".parquet"``, ``".csv"`` or ``"array"``.
     """

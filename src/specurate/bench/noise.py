@@ -138,8 +138,10 @@ class NoiseResult:
     """The label-noise experiment: per noise rate, one row per strategy.
 
     Attributes:
-        task, description: the clean task's name and description.
-        budget_passes, seeds: as configured.
+        task: the clean task's name.
+        description: the clean task's description.
+        budget_passes: as configured.
+        seeds: as configured.
         lr: {strategy: learning rate} (tuned on the clean task or as given).
         rates: per noise rate ``{"rate", "strategies": [row, …]}``; a row holds ``strategy``,
             clean ``test_loss`` / ``test_acc``, ``speedup`` (with ``speedup_lo`` /

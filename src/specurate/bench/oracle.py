@@ -61,9 +61,10 @@ class OracleConfig:
     """Settings of the oracle-approximation experiment (see the module docstring).
 
     Attributes:
-        a, b: the power law of the task (target energy ∝ k^−a, a > 1; mode frequency ∝ k^−b,
-            b > 0).
-        n_train, n_modes: size of the mode-local task (``noise=0``: x is the mode's centre).
+        a: the target's exponent: energy ∝ k^−a, a > 1.
+        b: the modes' exponent: frequency ∝ k^−b, b > 0.
+        n_train: training examples of the mode-local task (``noise=0``: x is the mode's centre).
+        n_modes: modes of the mode-local task.
         budget_passes: compute per real-training run (backward + scoring passes).
         seeds: real-training seeds per strategy (``seed … seed + seeds − 1``; task seed
             ``seed``).
@@ -72,7 +73,8 @@ class OracleConfig:
             of ``lr_grid`` (default :data:`specurate.bench.train.LR_GRID`), tuned on an
             independent draw of the task (:func:`specurate.bench.train.tune_lr`).
         lr_grid: candidate learning rates (None: the default grid).
-        simulate, sample_level: also run the simulator / the sample-level comparison.
+        simulate: also run the simulator on (a, b).
+        sample_level: also run the sample-level comparison.
     """
 
     a: float = 2.0
@@ -119,7 +121,10 @@ class OracleResult:
     """The three settings of the oracle experiment.
 
     Attributes:
-        a, b, budget_passes, seeds: as configured.
+        a: as configured.
+        b: as configured.
+        budget_passes: as configured.
+        seeds: as configured.
         task: the task's description.
         lr: {strategy: learning rate}.
         real: one summary row per strategy (:func:`specurate.bench.metrics.summarize`:

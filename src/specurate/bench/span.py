@@ -184,9 +184,12 @@ class SpanConfig:
         setting: ``"gaussian"`` (exact mode bookkeeping) or ``"mnist1d"`` (MLP student, CNN
             teacher, previously-wrong test examples as the out-of-span proxy).
         seed: seeds every draw, initialisation and batch order.
-        dim, span, a, b, noise: gaussian only — d, the student's learned span m (stage-1
-            corpus carries modes 1…m, m < d), target exponent (λ_k w_k² = k^-a), spectral
-            exponent (λ_k = k^-b), label noise σ. Defaults 100, 10, 2.0, 1.5, 0.3.
+        dim: gaussian only — the input dimension d (default 100).
+        span: gaussian only — the student's learned span m: the stage-1 corpus carries modes
+            1…m, m < d (default 10).
+        a: gaussian only — the target exponent, λ_k w_k² = k^-a (default 2.0).
+        b: gaussian only — the spectral exponent, λ_k = k^-b (default 1.5).
+        noise: gaussian only — the label noise σ (default 0.3).
         n_real: real labelled examples of the student's stage 1 (2000 / 1000).
         n_teacher: real labelled examples of the teacher (4000 / 4000).
         n_syn: fresh stage-2 inputs (2000 / 3000).
@@ -194,7 +197,8 @@ class SpanConfig:
         steps: student's stage-1 steps (2000 / 1000).
         teacher_steps: mnist1d only — the CNN teacher's training steps (3000).
         finetune_steps: stage-2 steps, the same for every source (2000 / 1000).
-        batch_size, lr: 64 and 0.1 (gaussian SGD, momentum 0.9) / 2e-3 (mnist1d Adam).
+        batch_size: 64 (both settings).
+        lr: 0.1 (gaussian: SGD, momentum 0.9) / 2e-3 (mnist1d: Adam).
         labels: mnist1d only — ``"hard"`` (argmax) or ``"soft"`` (probabilities) labels.
         sources: subset of :data:`SOURCES` to run (default all), kept in report order.
         eval_points: log-spaced evaluation steps in [1, finetune_steps] (step 0 is added).
@@ -273,14 +277,16 @@ class SpanResult:
     """The span experiment's curves and summaries (module docstring).
 
     Attributes:
-        setting, seed: as configured.
+        setting: as configured.
+        seed: as configured.
         config: the setting's options (:attr:`SpanConfig.settings`).
         definition: how the span and the out-of-span loss are defined in this setting.
         sources: the stage-2 sources run, in report order.
         steps: evaluated fine-tuning steps (0 first).
         curves: {source: {metric: values aligned with ``steps``}}.
         summary: {source: start / end values and ``in_span_ratio`` / ``out_span_ratio``}.
-        student, teacher: the two models before fine-tuning.
+        student: the student model before fine-tuning.
+        teacher: the teacher model.
         wall_s: wall-clock seconds of the run.
         noise_floor: σ² (gaussian only; None for mnist1d).
     """

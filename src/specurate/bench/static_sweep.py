@@ -147,17 +147,23 @@ class StaticSweepConfig:
         fractions: fractions of the training set pruned, each in (0, 1), distinct.
         scorers: any of ``"random"``, ``"el2n"``, ``"prototype"``.
         keeps: keep directions for the scored pruners, ``"easy"`` and/or ``"hard"``.
-        batch_size, lr, eval_points: :func:`specurate.bench.train` settings (also the early
-            training of the EL2N models); ``eval_points`` ≥ 2.
-        score_epochs, score_models: early-training epochs and number of models for EL2N.
+        batch_size: SGD batch size of :func:`specurate.bench.train` (also the early training
+            of the EL2N models).
+        lr: SGD learning rate (likewise).
+        eval_points: evaluations per run, ≥ 2.
+        score_epochs: early-training epochs of the EL2N models.
+        score_models: number of EL2N models.
         prototype_clusters: k-means clusters of the prototype score (default: task.n_classes;
             at most the training-set size).
         targets: test losses for the speed-ups (default: ``n_targets`` spaced as documented,
             from the full data's loss at ``budget_passes / target_span`` to its final loss).
-        n_targets, target_span: number of default targets (≥ 1) and the span (≥ 1).
+        n_targets: number of default targets (≥ 1).
+        target_span: the span of the default targets (≥ 1).
         spectral: run the operator analysis of the kept masks.
-        spectral_n, spectral_kernel, spectral_bootstrap, spectral_seed: subsample size
-            (≥ 50), kernel (``"rbf"`` or ``"linear"``), bootstrap replicates and seed of it.
+        spectral_n: subsample size of the operator analysis (≥ 50).
+        spectral_kernel: its kernel, ``"rbf"`` or ``"linear"``.
+        spectral_bootstrap: its bootstrap replicates.
+        spectral_seed: the seed of its subsample.
         class_balanced: prune within every class (the same fraction of each class) instead
             of over the whole training set.
         level: confidence level of every interval, in (0, 1).

@@ -75,8 +75,11 @@ class Task:
 
     Attributes:
         name: short name (used in results).
-        x_train, y_train, x_test, y_test: float32 features (n, …); int64 labels (``ce``) or
-            float32 targets (n,) or (n, o) (``mse``).
+        x_train: (n_train, …) float32 features.
+        y_train: (n_train,) int64 labels (``ce``), or float32 targets (n_train,) or
+            (n_train, o) (``mse``).
+        x_test: (n_test, …) float32 features.
+        y_test: test labels or targets, as ``y_train``.
         n_classes: number of classes (``ce``) or outputs (``mse``).
         make_model: ``make_model(seed) -> torch.nn.Module`` (deterministic given the seed).
         groups: optional (n_train,) integer mode label per training example.
