@@ -19,9 +19,8 @@ import math
 import time
 from pathlib import Path
 
-from specurate.bench import TASKS, runs_from_parquet, runs_to_parquet, summarize, train
-from specurate.bench.strategies import make_strategy, needs_oracle
-from specurate.bench.train import tuned_rates
+from specurate.bench import TASKS, runs_from_parquet, runs_to_parquet, summarize
+from specurate.bench.compare import compare_strategies
 
 PRACTICAL = ("uniform", "frontier", "loss", "infobatch", "balanced", "random-subset")
 CONFIGS = {
@@ -112,22 +111,17 @@ def main() -> None:
             def make(s, name=name, cfg=cfg):
                 return TASKS[name](seed=s, **cfg["kwargs"])
 
-            task = make(args.seed)
-            rates = tuned_rates(make, cfg["strategies"], budget_passes=epochs, seed=args.seed)
+            runs = compare_strategies(
+                make(args.seed),
+                cfg["strategies"],
+                budget_passes=epochs,
+                seeds=args.seeds,
+                seed=args.seed,
+                make_task=make,
+                progress=True,
+            )
+            rates = {r.strategy: r.lr for r in runs}
             print(f"\n{name}: learning rates tuned on the draw seed {args.seed + 1000}: {rates}")
-            runs = [
-                train(
-                    task,
-                    make_strategy(s, task, budget_passes=epochs),
-                    seed=args.seed + j,
-                    budget_passes=epochs,
-                    lr=rates[s],
-                    label=s,
-                    oracle=needs_oracle(s),
-                )
-                for j in range(args.seeds)
-                for s in cfg["strategies"]
-            ]
             if args.out is not None:
                 args.out.mkdir(parents=True, exist_ok=True)
                 runs_to_parquet(runs, args.out / f"{name}.parquet")

@@ -46,7 +46,6 @@ __all__ = [
     "residual",
     "train",
     "tune_lr",
-    "tuned_rates",
 ]
 
 
@@ -450,21 +449,3 @@ def tune_lr(
     )
     best = min(pool, key=lambda k: (losses[k], k))
     return best, losses
-
-
-def tuned_rates(
-    make_task: Any,
-    strategies: Any,
-    *,
-    budget_passes: float,
-    grid: tuple[float, ...] = LR_GRID,
-    seed: int = 0,
-    progress: bool = False,
-) -> dict[str, float]:
-    """{strategy: its best learning rate} by :func:`tune_lr` (each strategy tuned separately)."""
-    return {
-        name: tune_lr(
-            make_task, name, budget_passes=budget_passes, grid=grid, seed=seed, progress=progress
-        )[0]
-        for name in strategies
-    }
