@@ -33,3 +33,24 @@ def test_formats():
     assert fmt_ci([0.1, 0.25]) == "[0.100, 0.250]"
     assert fmt_est(2.0, 1.5, 2.5) == "2 [1.5, 2.5]"
     assert fmt_est(2.0, math.nan, 2.5) == "2"
+
+
+def test_speedup_cells_show_reached_seeds_and_the_all_seed_bound():
+    from specurate.report.style import fmt_speedup
+
+    row = {
+        "speedup": 4.0,
+        "speedup_lo": 3.0,
+        "speedup_hi": 5.0,
+        "n_reached": 2,
+        "n_compared": 3,
+        "speedup_bound": 2.52,
+        "wall_speedup": 2.0,
+        "wall_speedup_bound": 1.59,
+    }
+    assert fmt_speedup(row) == "4 [3, 5] (2/3), all ≤ 2.52"
+    assert fmt_speedup(row, "wall_speedup") == "2 (2/3), all ≤ 1.59"
+    full = {**row, "n_reached": 3, "speedup_bound": 4.0}
+    assert fmt_speedup(full) == "4 [3, 5] (3/3)"  # nothing censored: no bound to add
+    none = {**row, "speedup": math.nan, "n_reached": 0, "speedup_bound": 0.8}
+    assert fmt_speedup(none) == "— (0/3), all ≤ 0.8"

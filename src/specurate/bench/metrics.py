@@ -6,14 +6,21 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
 * :func:`speedup_vs_uniform` — per strategy, the ratio baseline passes / strategy passes at
   equal target, paired by seed. Ratios are averaged on a LOG scale: ``mean`` is the geometric
   mean and ``lo``/``hi`` a two-sided t interval (scipy.stats.t) on the mean log ratio,
-  exponentiated. Seeds where either run never reaches the target are left out (``n_reached``).
+  exponentiated, over the seeds that reach the target (``n_reached`` of ``n``). A seed whose
+  strategy run never reaches it is CENSORED, not dropped: its passes-to-target exceed the
+  passes it ran, P, so its speed-up is below baseline passes / P. ``bound`` is the geometric
+  mean over ALL ``n`` seeds with every censored seed at that bound: an upper bound on the
+  all-seed speed-up (equal to ``mean`` when no seed is censored).
 * :func:`passes_to_accuracy` — the same for test accuracy reaching a target.
 * :func:`summarize` — one dict per strategy: final test loss (geometric mean, t CI on logs) and
   accuracy (mean, t CI) over seeds at equal compute; passes-to-target of the baseline's final
-  loss; speed-up with CI; the speed-up at equal accuracy (uniform's final accuracy − 0.3 points;
-  classification); the fraction of the true oracle's log speed-up recovered (ln s / ln s_oracle,
-  when an ``oracle`` ran); the wall-clock ratio (training seconds over the budget) and the
-  wall-clock speed-up (uniform's seconds / the strategy's seconds to uniform's final loss); and
+  loss; speed-up with CI over the seeds that reach it, ``n_reached`` of ``n_compared``, and
+  ``speedup_bound`` (all seeds, censored ones at their bound); the speed-up at equal accuracy
+  (uniform's final accuracy − 0.3 points; classification), with ``acc_n_reached`` and
+  ``acc_speedup_bound``; the fraction of the true oracle's log speed-up recovered
+  (ln s / ln s_oracle, when an ``oracle`` ran); the wall-clock ratio (training seconds over
+  the budget) and the wall-clock speed-up (uniform's seconds / the strategy's seconds to
+  uniform's final loss, with ``wall_speedup_bound`` likewise); and
   the loss-vs-passes exponent L ∝ passes^−x fitted (:func:`specurate.dynamics.fit.fit_exponent`)
   over the second half of the evaluation points (mean and t CI over seeds; ``exponent_range`` is
   that window in passes).
@@ -125,7 +132,9 @@ def speedup_vs_uniform(
     ``target``: a test loss, or None for each seed's baseline FINAL test loss (paired by seed).
     ``accuracy_slack=s``: compare at equal ACCURACY instead — the passes to reach the baseline's
     final accuracy minus s (e.g. 0.003 = 0.3 points), for both runs.
-    Returns {strategy: {mean, lo, hi, n, n_reached, values}} (geometric mean, t CI on logs).
+    Returns {strategy: {mean, lo, hi, n, n_reached, bound, values}}: geometric mean and t CI
+    on logs over the seeds that reach the target, and ``bound``, the all-seed geometric mean
+    with censored seeds at their upper bound (see the module docstring).
     """
     groups = _by_strategy(runs)
     if baseline not in groups:
@@ -134,6 +143,7 @@ def speedup_vs_uniform(
     out: dict[str, dict[str, Any]] = {}
     for name, by_seed in groups.items():
         vals: list[float] = []
+        bounds: list[float] = []  # every seed: its speed-up, or its upper bound if censored
         n = 0
         for seed, r in sorted(by_seed.items()):
             if seed not in base:
@@ -148,15 +158,24 @@ def speedup_vs_uniform(
                 if not math.isfinite(tgt):  # the baseline diverged: no target for this seed
                     continue
                 pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
-            if pb is not None and ps is not None and ps > 0:
+            if pb is None:  # the baseline never reaches it: no ratio, no bound for this seed
+                continue
+            if ps is not None and ps > 0:
                 vals.append(pb / ps)
+                bounds.append(pb / ps)
+            elif ps is None and r.charged_passes > 0:  # censored at the passes it ran
+                bounds.append(pb / r.charged_passes)
         m, lo, hi = mean_ci([math.log(v) for v in vals], level)
+        # an all-seed statement needs a value or a bound for every seed
+        complete = bool(bounds) and len(bounds) == n
+        bound = math.exp(float(np.mean(np.log(bounds)))) if complete else math.nan
         out[name] = {
             "mean": math.exp(m) if math.isfinite(m) else math.nan,
             "lo": math.exp(lo) if math.isfinite(lo) else math.nan,
             "hi": math.exp(hi) if math.isfinite(hi) else math.nan,
             "n": n,
             "n_reached": len(vals),
+            "bound": bound,
             "values": vals,
         }
     return out
@@ -190,19 +209,31 @@ def _wall_speedup(
     base: Mapping[int, RunResult], runs: Mapping[int, RunResult], level: float
 ) -> dict[str, float]:
     """Wall-clock speed-up to the baseline's final loss: baseline training seconds / the run's
-    training seconds when it first reaches that loss (geometric mean and t CI over seeds);
-    the strategy's own work (planning, updates) is inside its seconds."""
-    vals = []
+    training seconds when it first reaches that loss (geometric mean and t CI over the seeds
+    that reach it); the strategy's own work (planning, updates) is inside its seconds.
+    ``wall_speedup_bound``: the all-seed geometric mean with a censored seed at baseline
+    seconds / its whole run's seconds (an upper bound, as in :func:`speedup_vs_uniform`)."""
+    vals, bounds, n = [], [], 0
     for seed, r in runs.items():
         b = base.get(seed)
-        if b is None or not math.isfinite(b.test_loss):
+        if b is None or not math.isfinite(b.test_loss) or not b.wall_s > 0:
             continue
+        n += 1
         ps = passes_to_target(r.curve, b.test_loss)
         ws = wall_at(r.curve, ps) if ps is not None else math.nan
-        if ws > 0 and b.wall_s > 0:
+        if ws > 0:
             vals.append(b.wall_s / ws)
+            bounds.append(b.wall_s / ws)
+        elif ps is None and r.wall_s > 0:
+            bounds.append(b.wall_s / r.wall_s)
     m, lo, hi = geo_ci(vals, level)
-    return {"wall_speedup": m, "wall_speedup_lo": lo, "wall_speedup_hi": hi}
+    bound = geo_ci(bounds, level)[0] if bounds and len(bounds) == n else math.nan
+    return {
+        "wall_speedup": m,
+        "wall_speedup_lo": lo,
+        "wall_speedup_hi": hi,
+        "wall_speedup_bound": bound,
+    }
 
 
 def _fit_range(runs: Sequence[RunResult]) -> list[float]:
@@ -267,6 +298,8 @@ def summarize(
                 "speedup_lo": sp.get("lo", math.nan),
                 "speedup_hi": sp.get("hi", math.nan),
                 "n_reached": sp.get("n_reached", 0),
+                "n_compared": sp.get("n", 0),
+                "speedup_bound": sp.get("bound", math.nan),
                 "oracle_fraction": (
                     math.log(sp.get("mean", math.nan)) / math.log(oracle)
                     if math.isfinite(oracle) and oracle > 1 and sp.get("mean", 0) > 0
@@ -275,6 +308,8 @@ def summarize(
                 "acc_speedup": speed_acc.get(name, {}).get("mean", math.nan),
                 "acc_speedup_lo": speed_acc.get(name, {}).get("lo", math.nan),
                 "acc_speedup_hi": speed_acc.get(name, {}).get("hi", math.nan),
+                "acc_n_reached": speed_acc.get(name, {}).get("n_reached", 0),
+                "acc_speedup_bound": speed_acc.get(name, {}).get("bound", math.nan),
                 "loss_exponent": expo[0],
                 "loss_exponent_lo": expo[1],
                 "loss_exponent_hi": expo[2],

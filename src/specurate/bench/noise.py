@@ -145,7 +145,8 @@ class NoiseResult:
         lr: {strategy: learning rate} (tuned on the clean task or as given).
         rates: per noise rate ``{"rate", "strategies": [row, …]}``; a row holds ``strategy``,
             clean ``test_loss`` / ``test_acc``, ``speedup`` (with ``speedup_lo`` /
-            ``speedup_hi``, ``n_reached``) over uniform at the same rate, ``noisy_share`` /
+            ``speedup_hi``, ``n_reached`` of ``n_compared``, the all-seed ``speedup_bound``;
+            ``wall_speedup`` likewise) over uniform at the same rate, ``noisy_share`` /
             ``noisy_share_late`` of compute and ``share_curve`` ([[passes, share], …]).
     """
 
@@ -249,6 +250,12 @@ def _strategy_row(row: Mapping[str, Any], runs: Sequence[RunResult]) -> dict[str
         "speedup_lo": row["speedup_lo"],
         "speedup_hi": row["speedup_hi"],
         "n_reached": row["n_reached"],
+        "n_compared": row["n_compared"],
+        "speedup_bound": row["speedup_bound"],
+        "wall_speedup": row["wall_speedup"],
+        "wall_speedup_lo": row["wall_speedup_lo"],
+        "wall_speedup_hi": row["wall_speedup_hi"],
+        "wall_speedup_bound": row["wall_speedup_bound"],
         "noisy_share": mean_ci([s[0] for s in shares])[0],
         "noisy_share_late": mean_ci([s[1] for s in shares])[0],
         "share_curve": _mean_share_curve(runs),

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from specurate.report.style import fmt, fmt_ci, fmt_est
+from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
 
 __all__ = ["render_html"]
 
@@ -138,10 +138,10 @@ def _training_html(r: dict[str, Any], plot: Path | None) -> str:
         f"<td>{ci(x['test_loss'], x['test_loss_lo'], x['test_loss_hi'])}</td>"
         f"<td>{ci(x['test_acc'], x['test_acc_lo'], x['test_acc_hi'])}</td>"
         f"<td>{fmt(x['passes_to_target'])}</td>"
-        f"<td>{ci(x['speedup'], x['speedup_lo'], x['speedup_hi'])} ({x['n_reached']})</td>"
+        f"<td>{html.escape(fmt_speedup(x))}</td>"
         f"<td>{fmt(x['scoring_passes'], '.2f')}</td><td>{fmt(x['wall_ratio'], '.2f')}</td>"
-        f"<td>{ci(x['wall_speedup'], x['wall_speedup_lo'], x['wall_speedup_hi'])}</td>"
-        f"<td>{ci(x['acc_speedup'], x['acc_speedup_lo'], x['acc_speedup_hi'])}</td>"
+        f"<td>{html.escape(fmt_speedup(x, 'wall_speedup'))}</td>"
+        f"<td>{html.escape(fmt_speedup(x, 'acc_speedup', reached='acc_n_reached'))}</td>"
         f"<td>{fmt(x['oracle_fraction'], '.2f')}</td>"
         f"<td>{ci(x['loss_exponent'], x['loss_exponent_lo'], x['loss_exponent_hi'], '.2f')} "
         f"({fmt(x['exponent_range'][0], '.2g')}–{fmt(x['exponent_range'][1], '.2g')})</td></tr>"
@@ -154,7 +154,9 @@ def _training_html(r: dict[str, Any], plot: Path | None) -> str:
 SGD, each strategy at its best learning rate of {r.get("lr_grid")} (tuned on an independent
 draw of the task: {rates}), {r["seeds"]} seeds (<code>specurate bench</code>). Speed-up = uniform's
 passes / the strategy's passes to reach uniform's final test loss, paired by seed: geometric
-mean [90% t CI] (seeds that reach it). Wall ratio includes the strategy's own work. The oracle
+mean [90% t CI] over the seeds that reach it, (reached/compared); a seed that never reaches it
+is censored at the passes it ran, and "all ≤ B" bounds the speed-up over every seed. Wall
+ratio includes the strategy's own work. The oracle
 sees the exact current loss of every example for free (reference only).</p>
 <table><tr><th>strategy</th><th>seeds</th><th>test loss</th><th>test acc</th>
 <th>passes to uniform's loss</th><th>speed-up</th><th>scoring passes</th><th>wall ratio</th>

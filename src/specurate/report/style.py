@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["COLORS", "color", "fmt", "fmt_ci", "fmt_est", "new_figure"]
+__all__ = ["COLORS", "color", "fmt", "fmt_ci", "fmt_est", "fmt_speedup", "new_figure"]
 
 #: fixed colours of the built-in names (strategies, simulator policies, static scorers)
 COLORS: dict[str, str] = {
@@ -91,6 +91,22 @@ def fmt_est(v: Any, lo: Any = None, hi: Any = None, spec: str = ".4g", ci_spec: 
     if _finite(lo) and _finite(hi):
         return f"{float(v):{spec}} [{float(lo):{ci_spec}}, {float(hi):{ci_spec}}]"
     return format(float(v), spec)
+
+
+def fmt_speedup(
+    row: Any, key: str = "speedup", *, reached: str = "n_reached", spec: str = ".3g"
+) -> str:
+    """A speed-up cell that never hides a censored seed: ``v [lo, hi] (k/n)``, and when fewer
+    than n seeds reach the target, ``, all ≤ B`` — the all-seed bound with every censored seed
+    at its upper bound (``<key>_bound``; :func:`specurate.bench.metrics.speedup_vs_uniform`)."""
+    cell = fmt_est(row.get(key), row.get(f"{key}_lo"), row.get(f"{key}_hi"), spec, spec)
+    k, n = row.get(reached), row.get("n_compared")
+    if n:
+        cell += f" ({k}/{n})"
+        bound = row.get(f"{key}_bound")
+        if k is not None and k < n and _finite(bound):
+            cell += f", all ≤ {float(bound):{spec}}"
+    return cell
 
 
 def new_figure(
