@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -29,46 +29,41 @@ from specurate._validate import check_names, check_positive_int, check_real, che
 from specurate.bench.presets import STRATEGY_PRESETS
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
+from specurate.bench.train import LR_RULES, LrRule
 
-__all__ = ["compare_strategies", "learning_rates"]
+__all__ = ["compare_lr_rules", "compare_strategies", "learning_rates", "tuning_losses"]
 
 
 def _write_json(path: Path, doc: Any) -> None:
     atomic_write_text(path, json.dumps(doc, allow_nan=True))
 
 
-def learning_rates(
+def tuning_losses(
     make_task: Callable[[int], Task],
     strategies: Sequence[str],
     *,
     budget_passes: float,
-    lr: float | Mapping[str, float] | None = None,
     lr_grid: Sequence[float] | None = None,
     seed: int = 0,
     batch_size: int = 128,
     progress: bool = False,
     cache: Path | None = None,
     prefix: str = "",
-) -> dict[str, float]:
-    """{strategy: SGD learning rate}: ``lr`` as given (one rate or one per strategy), or each
-    strategy's best rate of ``lr_grid`` by :func:`~specurate.bench.train.tune_lr` (cached as
-    ``cache/<prefix><strategy>-lr.json`` when ``cache`` is given)."""
+) -> dict[str, dict[float, float]]:
+    """{strategy: {rate: worst final test loss over the tuning seeds}} on ``lr_grid`` (default
+    :data:`~specurate.bench.train.LR_GRID`) by :func:`~specurate.bench.train.tune_lr`, over
+    ``make_task(seed + 1000)``; cached as ``cache/<prefix><strategy>-lr.json`` when ``cache``
+    is given (the file also holds the margin rule's choice, ``lr``)."""
     from specurate._progress import progress_iter
     from specurate.bench.train import LR_GRID, tune_lr
 
-    if isinstance(lr, Mapping):
-        missing = [s for s in strategies if s not in lr]
-        if missing:
-            raise KeyError(f"no learning rate for {', '.join(missing)}")
-        return {s: check_real("lr", lr[s], lo=0, lo_open=True) for s in strategies}
-    if lr is not None:
-        return dict.fromkeys(strategies, check_real("lr", lr, lo=0, lo_open=True))
     grid = tuple(LR_GRID if lr_grid is None else lr_grid)
-    rates: dict[str, float] = {}
+    out: dict[str, dict[float, float]] = {}
     for name in progress_iter(strategies, "tuning learning rates", enabled=progress):
         path = None if cache is None else cache / f"{prefix}{name}-lr.json"
         if path is not None and path.exists():
-            rates[name] = json.loads(path.read_text())["lr"]
+            doc = json.loads(path.read_text())
+            out[name] = {float(k): float(v) for k, v in doc["losses"].items()}
             continue
         best, losses = tune_lr(
             make_task,
@@ -80,8 +75,48 @@ def learning_rates(
         )
         if path is not None:
             _write_json(path, {"lr": best, "losses": {str(k): v for k, v in losses.items()}})
-        rates[name] = best
-    return rates
+        out[name] = losses
+    return out
+
+
+def learning_rates(
+    make_task: Callable[[int], Task],
+    strategies: Sequence[str],
+    *,
+    budget_passes: float,
+    lr: float | Mapping[str, float] | None = None,
+    lr_grid: Sequence[float] | None = None,
+    lr_rule: LrRule = "margin",
+    seed: int = 0,
+    batch_size: int = 128,
+    progress: bool = False,
+    cache: Path | None = None,
+    prefix: str = "",
+) -> dict[str, float]:
+    """{strategy: SGD learning rate}: ``lr`` as given (one rate or one per strategy), or each
+    strategy's rate of ``lr_grid`` chosen by ``lr_rule`` (:func:`~specurate.bench.train.
+    choose_rate`: ``"margin"`` or ``"best"``) from :func:`tuning_losses`."""
+    from specurate.bench.train import choose_rate
+
+    if isinstance(lr, Mapping):
+        missing = [s for s in strategies if s not in lr]
+        if missing:
+            raise KeyError(f"no learning rate for {', '.join(missing)}")
+        return {s: check_real("lr", lr[s], lo=0, lo_open=True) for s in strategies}
+    if lr is not None:
+        return dict.fromkeys(strategies, check_real("lr", lr, lo=0, lo_open=True))
+    losses = tuning_losses(
+        make_task,
+        strategies,
+        budget_passes=budget_passes,
+        lr_grid=lr_grid,
+        seed=seed,
+        batch_size=batch_size,
+        progress=progress,
+        cache=cache,
+        prefix=prefix,
+    )
+    return {name: choose_rate(losses[name], lr_rule) for name in strategies}
 
 
 def compare_strategies(
@@ -94,6 +129,7 @@ def compare_strategies(
     batch_size: int = 128,
     lr: float | Mapping[str, float] | None = None,
     lr_grid: Sequence[float] | None = None,
+    lr_rule: LrRule = "margin",
     make_task: Callable[[int], Task] | None = None,
     track: np.ndarray | None = None,
     cache: str | Path | None = None,
@@ -113,6 +149,9 @@ def compare_strategies(
         batch_size: SGD batch size.
         lr: one learning rate for all, {strategy: rate}, or None to tune each on ``lr_grid``
             (default :data:`~specurate.bench.train.LR_GRID`) over ``make_task(seed + 1000)``.
+        lr_grid: the candidate rates when tuning.
+        lr_rule: how a tuned rate is chosen (:func:`~specurate.bench.train.choose_rate`):
+            ``"margin"`` (the next larger rate must train too) or ``"best"``.
         make_task: ``make_task(seed) -> Task``, the draws rates are tuned on (default: the task
             itself whatever the seed — then tuning sees the benchmark's data).
         track: optional (n,) boolean mask whose share of each batch the runs record.
@@ -141,6 +180,7 @@ def compare_strategies(
         budget_passes=budget_passes,
         lr=lr,
         lr_grid=lr_grid,
+        lr_rule=lr_rule,
         seed=seed,
         batch_size=batch_size,
         progress=progress,
@@ -170,3 +210,58 @@ def compare_strategies(
             _write_json(path, run.to_dict())
         runs.append(run)
     return runs
+
+
+def compare_lr_rules(
+    task: Task,
+    strategies: Sequence[str],
+    *,
+    budget_passes: float,
+    rules: Sequence[LrRule] = LR_RULES,
+    seeds: int = 3,
+    seed: int = 0,
+    batch_size: int = 128,
+    lr_grid: Sequence[float] | None = None,
+    make_task: Callable[[int], Task] | None = None,
+    progress: bool = False,
+) -> dict[str, list[RunResult]]:
+    """Best-vs-best under each learning-rate rule: {rule: runs}, from ONE tuning pass.
+
+    Each strategy is tuned once (:func:`tuning_losses`); every rule picks its rate from the
+    same losses (:func:`~specurate.bench.train.choose_rate`), and a (strategy, rate) pair that
+    two rules share is trained once — the runs are deterministic, so both rules see the very
+    same runs. Arguments as in :func:`compare_strategies`.
+    """
+    from specurate.bench.train import choose_rate
+
+    names = check_names("strategies", strategies, STRATEGY_PRESETS)
+    rules = cast(tuple[LrRule, ...], check_names("rules", rules, LR_RULES))
+    losses = tuning_losses(
+        make_task or (lambda _s: task),
+        names,
+        budget_passes=budget_passes,
+        lr_grid=lr_grid,
+        seed=check_seed(seed),
+        batch_size=batch_size,
+        progress=progress,
+    )
+    trained: dict[tuple[str, float, int], RunResult] = {}
+    out: dict[str, list[RunResult]] = {}
+    for rule in rules:
+        rates = {name: choose_rate(losses[name], rule) for name in names}
+        todo = [name for name in names if (name, rates[name], seed) not in trained]
+        if todo:
+            runs = compare_strategies(
+                task,
+                todo,
+                budget_passes=budget_passes,
+                seeds=seeds,
+                seed=seed,
+                batch_size=batch_size,
+                lr={name: rates[name] for name in todo},
+                progress=progress,
+                label=f"training ({rule} rule)",
+            )
+            trained.update({(r.strategy, rates[r.strategy], r.seed): r for r in runs})
+        out[rule] = [trained[(name, rates[name], seed + j)] for j in range(seeds) for name in names]
+    return out

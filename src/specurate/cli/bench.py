@@ -3,8 +3,9 @@ accounting (:func:`specurate.bench.compare.compare_strategies`)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +21,12 @@ from specurate.cli._common import (
     parse_names,
 )
 from specurate.errors import SpecurateInputError
+
+
+class LrRuleName(StrEnum):
+    margin = "margin"
+    best = "best"
+    both = "both"
 
 
 def _lr(text: str) -> float | None:
@@ -64,6 +71,14 @@ def bench(
     lr_grid: Annotated[
         str, typer.Option(help="candidate rates for --lr auto")
     ] = "0.025,0.05,0.1,0.2,0.4",
+    lr_rule: Annotated[
+        LrRuleName,
+        typer.Option(
+            help="--lr auto: 'margin' (a rate counts only if twice it also trains), 'best' "
+            "(the best rate that trains on every tuning seed), or 'both': best vs best under "
+            "each rule, from one tuning pass, and how the verdict moves"
+        ),
+    ] = LrRuleName.margin,
     n_train: Annotated[
         int | None, typer.Option(min=1, help="training examples (default: the task's)")
     ] = None,
@@ -76,12 +91,12 @@ def bench(
     """Real training under curation strategies, with compute accounting, against uniform."""
     try:
         from specurate.bench import TASKS, runs_to_parquet, summarize
-        from specurate.bench.compare import compare_strategies
+        from specurate.bench.compare import compare_lr_rules, compare_strategies
     except ImportError as exc:  # pragma: no cover - torch extra missing
         fail(f"specurate bench needs the torch extra ({exc})")
     from specurate._validate import check_choice, check_real
     from specurate.report.json import jsonable
-    from specurate.report.tables import bench_tables
+    from specurate.report.tables import bench_tables, lr_rule_verdict
 
     with guard():
         check_out_file(out, "--out", (".parquet",))
@@ -99,21 +114,54 @@ def bench(
         def make_task(s: int):
             return TASKS[dataset](seed=s, **size)
 
-        runs = compare_strategies(
-            make_task(seed),
-            names,
-            budget_passes=epochs,
-            seeds=seeds,
-            seed=seed,
-            batch_size=batch_size,
-            lr=rate,
-            lr_grid=grid,
-            make_task=make_task,
-            progress=not as_json,
-            label=f"training on {dataset}",
-        )
+        if lr_rule is LrRuleName.both and rate is not None:
+            raise SpecurateInputError("--lr-rule both needs --lr auto (it compares tuned rates)")
+        if lr_rule is LrRuleName.both:
+            by_rule = compare_lr_rules(
+                make_task(seed),
+                names,
+                budget_passes=epochs,
+                seeds=seeds,
+                seed=seed,
+                batch_size=batch_size,
+                lr_grid=grid,
+                make_task=make_task,
+                progress=not as_json,
+            )
+        else:
+            by_rule = {
+                lr_rule.value: compare_strategies(
+                    make_task(seed),
+                    names,
+                    budget_passes=epochs,
+                    seeds=seeds,
+                    seed=seed,
+                    batch_size=batch_size,
+                    lr=rate,
+                    lr_grid=grid,
+                    lr_rule=lr_rule.value,  # type: ignore[arg-type]
+                    make_task=make_task,
+                    progress=not as_json,
+                    label=f"training on {dataset}",
+                )
+            }
+    first = next(iter(by_rule))
+    runs = by_rule[first]
     rows = summarize(runs)
-    result = {"dataset": dataset, "runs": [r.to_dict() for r in runs], "summary": rows}
+    result: dict[str, Any] = {
+        "dataset": dataset,
+        "runs": [r.to_dict() for r in runs],
+        "summary": rows,
+    }
+    summaries = {rule: summarize(rs) for rule, rs in by_rule.items()}
+    if len(by_rule) > 1:
+        result["lr_rules"] = {
+            rule: {
+                "summary": summaries[rule],
+                "runs": [r.to_dict() for r in rs],
+            }
+            for rule, rs in by_rule.items()
+        }
     if out is not None:
         runs_to_parquet(runs, out)
         result["parquet"] = str(out)
@@ -122,3 +170,6 @@ def bench(
         return
     for item in bench_tables(rows, dataset=dataset, epochs=epochs, seeds=seeds):
         out_console.print(item)
+    if len(by_rule) > 1:
+        for item in lr_rule_verdict(summaries):
+            out_console.print(item)

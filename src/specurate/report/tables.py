@@ -19,6 +19,7 @@ from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
 __all__ = [
     "bench_tables",
     "compare_tables",
+    "lr_rule_verdict",
     "reweight_tables",
     "run_tables",
     "simulation_tables",
@@ -250,6 +251,51 @@ def bench_tables(
         "the passes it ran, and 'all ≤ B' bounds the speed-up over all n seeds."
     )
     return [table, note]
+
+
+def _leader(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The strategy (not uniform, not the free-look oracle) with the largest all-seed speed-up
+    bound — seeds that never reach the target count against it."""
+    rivals = [
+        r
+        for r in rows
+        if r["strategy"] not in ("uniform", "oracle") and math.isfinite(r["speedup_bound"])
+    ]
+    return max(rivals, key=lambda r: r["speedup_bound"]) if rivals else None
+
+
+def lr_rule_verdict(summaries: Mapping[str, Sequence[Mapping[str, Any]]]) -> Renderables:
+    """How the comparison moves between learning-rate rules (``bench --lr-rule both``): the
+    rate and speed-up of every strategy under each rule, the leader under each, and whether
+    the leader changes."""
+    rules = list(summaries)
+    table = Table(title="best vs best under each learning-rate rule (speed-up to uniform)")
+    table.add_column("strategy")
+    for rule in rules:
+        table.add_column(f"{rule}: lr", justify="right")
+        table.add_column(f"{rule}: speed-up (reached)", justify="right")
+    by_rule = {rule: {r["strategy"]: r for r in rows} for rule, rows in summaries.items()}
+    for name in by_rule[rules[0]]:
+        cells = [name]
+        for rule in rules:
+            row = by_rule[rule].get(name)
+            cells += ["—", "—"] if row is None else [f"{row['lr']:.3g}", fmt_speedup(row)]
+        table.add_row(*cells)
+    out: Renderables = [table]
+    leaders = {rule: _leader(rows) for rule, rows in summaries.items()}
+    for rule, lead in leaders.items():
+        uni = by_rule[rule].get("uniform")
+        out.append(
+            f"{rule} rule: uniform at lr {fmt(uni['lr'] if uni else None)}; leader "
+            + ("none" if lead is None else f"{lead['strategy']} ({fmt_speedup(lead)})")
+        )
+    names = {rule: (lead["strategy"] if lead else None) for rule, lead in leaders.items()}
+    if len(set(names.values())) == 1:
+        out.append(f"the verdict holds under every rule: {names[rules[0]] or 'no leader'}")
+    else:
+        moves = ", ".join(f"{n or 'none'} under {rule}" for rule, n in names.items())
+        out.append(f"the verdict MOVES with the rule: {moves}")
+    return out
 
 
 def run_tables(results: Mapping[str, Any]) -> Renderables:
