@@ -156,14 +156,17 @@ def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
 
     def compute(plot_path: Path) -> dict[str, Any]:
         from specurate.bench import TASKS, summarize
-        from specurate.bench.compare import compare_strategies
+        from specurate.bench.compare import compare_lr_rules
+        from specurate.bench.metrics import leader
         from specurate.report.plots import plot_training, save
 
-        def make(s: int):
+        def make(s: int) -> Any:  # a Task
             return TASKS[spec.task](seed=s, **spec.task_kwargs)
 
         task = make(seed)
-        runs = compare_strategies(
+        # best vs best under both learning-rate rules, from one tuning pass (the margin rule's
+        # runs are the part's runs; the other rule trains only the strategies whose rate moves)
+        by_rule = compare_lr_rules(
             task,
             spec.strategies,
             budget_passes=spec.budget_passes,
@@ -174,22 +177,34 @@ def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
             cache=plot_path.parent / "runs",
             cache_prefix=f"{plot_path.stem}-",
             progress=progress,
-            label=f"training on {spec.task}",
         )
+        runs = by_rule["margin"]
         rows = summarize(runs)
         save(plot_training(runs, rows, title=spec.task), plot_path)
-        rates = {name: next(r.lr for r in runs if r.strategy == name) for name in spec.strategies}
+        rules = {}
+        for rule, rule_runs in by_rule.items():
+            rule_rows = rows if rule == "margin" else summarize(rule_runs)
+            lead = leader(rule_rows)
+            rules[rule] = {
+                "lr": {
+                    name: next(r.lr for r in rule_runs if r.strategy == name)
+                    for name in spec.strategies
+                },
+                "summary": rule_rows,
+                "leader": None if lead is None else lead["strategy"],
+            }
         return jsonable(
             {
                 "kind": "training",
                 "task": spec.task,
                 "description": task.description,
                 "budget_passes": spec.budget_passes,
-                "lr": rates,
+                "lr": rules["margin"]["lr"],
                 "lr_grid": list(spec.lr_grid),
                 "seeds": spec.seeds,
                 "summary": rows,
                 "runs": [r.to_dict() for r in runs],
+                "lr_rules": rules,
             }
         )
 

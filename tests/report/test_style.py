@@ -54,3 +54,6 @@ def test_speedup_cells_show_reached_seeds_and_the_all_seed_bound():
     assert fmt_speedup(full) == "4 [3, 5] (3/3)"  # nothing censored: no bound to add
     none = {**row, "speedup": math.nan, "n_reached": 0, "speedup_bound": 0.8}
     assert fmt_speedup(none) == "— (0/3), all ≤ 0.8"
+    # nothing measured at all (accuracy of a regression task): no counts to show
+    regression = {**row, "acc_speedup": math.nan, "acc_speedup_bound": math.nan}
+    assert fmt_speedup(regression, "acc_speedup", reached="acc_n_reached") == "—"

@@ -223,6 +223,8 @@ def compare_lr_rules(
     batch_size: int = 128,
     lr_grid: Sequence[float] | None = None,
     make_task: Callable[[int], Task] | None = None,
+    cache: str | Path | None = None,
+    cache_prefix: str = "",
     progress: bool = False,
 ) -> dict[str, list[RunResult]]:
     """Best-vs-best under each learning-rate rule: {rule: runs}, from ONE tuning pass.
@@ -230,12 +232,17 @@ def compare_lr_rules(
     Each strategy is tuned once (:func:`tuning_losses`); every rule picks its rate from the
     same losses (:func:`~specurate.bench.train.choose_rate`), and a (strategy, rate) pair that
     two rules share is trained once — the runs are deterministic, so both rules see the very
-    same runs. Arguments as in :func:`compare_strategies`.
+    same runs. With ``cache``, the first rule's runs are cached as :func:`compare_strategies`
+    caches them (``<cache_prefix><strategy>-<seed>.json``) and a later rule's extra runs under
+    ``<cache_prefix><rule>-…``. Other arguments as in :func:`compare_strategies`.
     """
     from specurate.bench.train import choose_rate
 
     names = check_names("strategies", strategies, STRATEGY_PRESETS)
     rules = cast(tuple[LrRule, ...], check_names("rules", rules, LR_RULES))
+    folder = None if cache is None else Path(cache)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     losses = tuning_losses(
         make_task or (lambda _s: task),
         names,
@@ -244,10 +251,12 @@ def compare_lr_rules(
         seed=check_seed(seed),
         batch_size=batch_size,
         progress=progress,
+        cache=folder,
+        prefix=cache_prefix,
     )
     trained: dict[tuple[str, float, int], RunResult] = {}
     out: dict[str, list[RunResult]] = {}
-    for rule in rules:
+    for i, rule in enumerate(rules):
         rates = {name: choose_rate(losses[name], rule) for name in names}
         todo = [name for name in names if (name, rates[name], seed) not in trained]
         if todo:
@@ -259,8 +268,10 @@ def compare_lr_rules(
                 seed=seed,
                 batch_size=batch_size,
                 lr={name: rates[name] for name in todo},
+                cache=folder,
+                cache_prefix=cache_prefix if i == 0 else f"{cache_prefix}{rule}-",
                 progress=progress,
-                label=f"training ({rule} rule)",
+                label=f"training on {task.name} ({rule} rule)",
             )
             trained.update({(r.strategy, rates[r.strategy], r.seed): r for r in runs})
         out[rule] = [trained[(name, rates[name], seed + j)] for j in range(seeds) for name in names]

@@ -41,6 +41,7 @@ from specurate.errors import SpecurateInputError
 
 __all__ = [
     "geo_ci",
+    "leader",
     "mean_ci",
     "passes_to_accuracy",
     "passes_to_target",
@@ -320,6 +321,20 @@ def summarize(
             }
         )
     return rows
+
+
+def leader(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The summary row (:func:`summarize`) of the strategy that leads on ALL seeds: the largest
+    ``speedup_bound`` (censored seeds at their bound), uniform and the free-look ``oracle``
+    reference excluded; None if no strategy has one."""
+    rivals = [
+        r
+        for r in rows
+        if r["strategy"] not in ("uniform", "oracle")
+        and r.get("speedup_bound") is not None
+        and math.isfinite(r["speedup_bound"])
+    ]
+    return max(rivals, key=lambda r: r["speedup_bound"]) if rivals else None
 
 
 _SCALARS = (

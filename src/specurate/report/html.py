@@ -149,6 +149,7 @@ def _training_html(r: dict[str, Any], plot: Path | None) -> str:
     )
     fig = "" if plot is None or not plot.exists() else f"<figure>{_img(plot)}</figure>"
     rates = ", ".join(f"{k} {v:g}" for k, v in r["lr"].items())
+    rules_html = _rules_html(r.get("lr_rules"))
     return f"""<h2>{html.escape(r["title"])}</h2>
 <p>{html.escape(r["description"])}; budget {r["budget_passes"]:g} passes (backward + scoring),
 SGD, each strategy at its best learning rate of {r.get("lr_grid")} (tuned on an independent
@@ -163,5 +164,45 @@ sees the exact current loss of every example for free (reference only).</p>
 <th>wall-clock speed-up</th>
 <th>speed-up at acc − 0.3 pt</th><th>oracle gain recovered</th>
 <th>loss exponent x, L ∝ passes<sup>−x</sup> [CI] (fit range)</th></tr>{rows}</table>
+{rules_html}
 {fig}
+"""
+
+
+def _rules_html(rules: dict[str, Any] | None) -> str:
+    """Best vs best under each learning-rate rule, and whether the leader moves."""
+    if not rules:
+        return ""
+    names = list(rules)
+    first = rules[names[0]]["summary"]
+    by = {rule: {x["strategy"]: x for x in rules[rule]["summary"]} for rule in names}
+    head = "".join(
+        f"<th>{html.escape(n)}: lr</th><th>{html.escape(n)}: speed-up</th>" for n in names
+    )
+    body = ""
+    for x in first:
+        cells = ""
+        for rule in names:
+            y = by[rule].get(x["strategy"])
+            cells += (
+                "<td>—</td><td>—</td>"
+                if y is None
+                else f"<td>{fmt(y['lr'])}</td><td>{html.escape(fmt_speedup(y))}</td>"
+            )
+        body += f"<tr><td>{html.escape(x['strategy'])}</td>{cells}</tr>"
+    leaders = {rule: rules[rule].get("leader") for rule in names}
+    if len(set(leaders.values())) == 1:
+        verdict = f"The leader is the same under every rule: {leaders[names[0]] or 'none'}."
+    else:
+        verdict = (
+            "The leader MOVES with the rule: "
+            + ", ".join(f"{lead or 'none'} under the {rule} rule" for rule, lead in leaders.items())
+            + "."
+        )
+    return f"""<p>Learning-rate rules. <b>margin</b>: a rate counts only if twice it also trains
+(a factor-2 distance from the edge of stability); <b>best</b>: the best rate that trains on every
+tuning seed. The margin rule penalizes a strategy whose best rate sits next to an unstable one,
+uniform's stability edge included. The leader is judged on all seeds (censored ones at their
+bound); the free-look oracle is a reference, not a rival. {html.escape(verdict)}</p>
+<table><tr><th>strategy</th>{head}</tr>{body}</table>
 """

@@ -101,6 +101,8 @@ def fmt_speedup(
     at its upper bound (``<key>_bound``; :func:`specurate.bench.metrics.speedup_vs_uniform`)."""
     cell = fmt_est(row.get(key), row.get(f"{key}_lo"), row.get(f"{key}_hi"), spec, spec)
     k, n = row.get(reached), row.get("n_compared")
+    if not (_finite(row.get(key)) or _finite(row.get(f"{key}_bound"))):
+        return cell  # nothing measured (e.g. accuracy on a regression task)
     if n:
         cell += f" ({k}/{n})"
         bound = row.get(f"{key}_bound")

@@ -14,6 +14,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from specurate.bench.metrics import leader
 from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
 
 __all__ = [
@@ -253,17 +254,6 @@ def bench_tables(
     return [table, note]
 
 
-def _leader(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The strategy (not uniform, not the free-look oracle) with the largest all-seed speed-up
-    bound — seeds that never reach the target count against it."""
-    rivals = [
-        r
-        for r in rows
-        if r["strategy"] not in ("uniform", "oracle") and math.isfinite(r["speedup_bound"])
-    ]
-    return max(rivals, key=lambda r: r["speedup_bound"]) if rivals else None
-
-
 def lr_rule_verdict(summaries: Mapping[str, Sequence[Mapping[str, Any]]]) -> Renderables:
     """How the comparison moves between learning-rate rules (``bench --lr-rule both``): the
     rate and speed-up of every strategy under each rule, the leader under each, and whether
@@ -282,7 +272,7 @@ def lr_rule_verdict(summaries: Mapping[str, Sequence[Mapping[str, Any]]]) -> Ren
             cells += ["—", "—"] if row is None else [f"{row['lr']:.3g}", fmt_speedup(row)]
         table.add_row(*cells)
     out: Renderables = [table]
-    leaders = {rule: _leader(rows) for rule, rows in summaries.items()}
+    leaders = {rule: leader(rows) for rule, rows in summaries.items()}
     for rule, lead in leaders.items():
         uni = by_rule[rule].get("uniform")
         out.append(
@@ -326,15 +316,21 @@ def run_tables(results: Mapping[str, Any]) -> Renderables:
                 f"{orc['measured']:.3f} frontier oracle (A.3 predicts {orc['paper']:.3f})"
             )
         if part.get("kind") == "training":
-            best = [
-                f"{r['strategy']} {r['speedup']:.2f}×"
+            best = [  # every strategy, with its reached seeds: none is dropped
+                f"{r['strategy']} {fmt_speedup(r, spec='.2f')}"
                 for r in part["summary"]
-                if r["strategy"] != "uniform" and r["speedup"] is not None
+                if r["strategy"] != "uniform"
             ]
             out.append(
                 f"real training on {part['task']} ({part['budget_passes']:g} passes, "
-                f"{part['seeds']} seeds), passes-to-target speed-up over uniform: "
+                f"{part['seeds']} seeds), passes-to-target speed-up over uniform (×): "
                 + (", ".join(best) or "none reached uniform's final loss")
             )
+            rules = part.get("lr_rules") or {}
+            if rules:
+                out.append(
+                    "  leader on all seeds, by learning-rate rule: "
+                    + ", ".join(f"{rule}: {r.get('leader') or 'none'}" for rule, r in rules.items())
+                )
     out += [f"note: {note}" for note in results.get("notes", [])]
     return out
