@@ -32,6 +32,12 @@ class ExponentFit:
         n_points: grid points in the window.
         drift: exponent on the last third minus exponent on the first third of the window.
         stable: |drift| ≤ 0.05·|exponent| + 0.01 (a straight line in log-log).
+        decades: log10 of the window's span in t (NaN when there is no window).
+        local_range: smallest and largest local exponent (:func:`local_slopes`, same sign
+            convention as ``exponent``) inside the window.
+        floor: a loss floor the fit dealt with (0 if none): subtracted when known exactly,
+            its neighbourhood excluded when detected as a plateau.
+        reason: why ``exponent`` is NaN, or what the fit did about a floor ("" if nothing).
     """
 
     exponent: float
@@ -39,6 +45,10 @@ class ExponentFit:
     n_points: int
     drift: float
     stable: bool
+    decades: float = float("nan")
+    local_range: tuple[float, float] = (float("nan"), float("nan"))
+    floor: float = 0.0
+    reason: str = ""
 
 
 def local_slopes(t: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,6 +89,11 @@ def fit_window(
         & np.isfinite(traj.loss)
         & (traj.loss > 0)
     )
+    return _longest_run(ok)
+
+
+def _longest_run(ok: np.ndarray) -> np.ndarray:
+    """The longest contiguous run of True in ``ok`` (the first one on ties)."""
     best = np.zeros_like(ok)
     i, n = 0, ok.size
     while i < n:
@@ -95,12 +110,48 @@ def fit_window(
     return best
 
 
-def fit_exponent(t: np.ndarray, y: np.ndarray, mask: np.ndarray, *, sign: float) -> ExponentFit:
-    """Least-squares exponent of y ~ t^{sign·x} on ``mask`` (sign −1 for losses, +1 for k*)."""
+#: shortest fit window (decades of t) for the exponents of trajectories (issue 13: exponents
+#: fitted over 0.35–0.8 decades next to a floor were off by 2–7 %)
+MIN_DECADES = 1.0
+#: a known floor F is subtracted from L; points with L − F < FLOOR_MARGIN·F are left out
+FLOOR_MARGIN = 0.01
+#: a run plateaus when its last local loss exponent is below this (and was ≥ 10× it before)
+PLATEAU_SLOPE = 0.01
+
+
+def fit_exponent(
+    t: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    *,
+    sign: float,
+    min_decades: float = 0.0,
+    floor: float = 0.0,
+    note: str = "",
+) -> ExponentFit:
+    """Least-squares exponent of y ~ t^{sign·x} on ``mask`` (sign −1 for losses, +1 for k*).
+
+    NaN (with ``reason``) on fewer than 6 points or a window shorter than ``min_decades``
+    decades of t. ``floor`` and ``note`` are recorded (see :func:`loss_fit`).
+    """
     idx = np.nonzero(mask)[0]
+    nan2 = (float("nan"), float("nan"))
     if idx.size < 6:
+        why = f"fewer than 6 usable grid points ({idx.size})" + (f"; {note}" if note else "")
         return ExponentFit(
-            float("nan"), (float("nan"), float("nan")), int(idx.size), float("nan"), False
+            float("nan"), nan2, int(idx.size), float("nan"), False, floor=floor, reason=why
+        )
+    t_range = (float(t[idx[0]]), float(t[idx[-1]]))
+    decades = math.log10(t_range[1] / t_range[0])
+    slopes = sign * local_slopes(t, y)[idx]
+    local = (float(np.nanmin(slopes)), float(np.nanmax(slopes)))
+    if decades < min_decades:
+        why = (
+            f"fit window t = {t_range[0]:.3g}–{t_range[1]:.3g} spans {decades:.2f} decades "
+            f"(< {min_decades:g}); local exponents {local[0]:.3g}–{local[1]:.3g}"
+        ) + (f"; {note}" if note else "")
+        return ExponentFit(
+            float("nan"), t_range, int(idx.size), float("nan"), False, decades, local, floor, why
         )
     lt, ly = np.log(t[idx]), np.log(y[idx])
     x = sign * _ols_slope(lt, ly)
@@ -109,23 +160,79 @@ def fit_exponent(t: np.ndarray, y: np.ndarray, mask: np.ndarray, *, sign: float)
     last = sign * _ols_slope(lt[-third:], ly[-third:])
     drift = last - first
     stable = bool(abs(drift) <= 0.05 * abs(x) + 0.01)
-    return ExponentFit(x, (float(t[idx[0]]), float(t[idx[-1]])), int(idx.size), drift, stable)
+    return ExponentFit(x, t_range, int(idx.size), drift, stable, decades, local, floor, note)
+
+
+def detect_plateau(traj: Trajectory) -> tuple[float, str]:
+    """A loss floor the run reaches without the policy declaring one: (floor, description).
+
+    The run plateaus when its local loss exponent at the end (mean over the last 5 grid points)
+    is below ``PLATEAU_SLOPE`` after having been ≥ 10× that; the floor is then estimated by
+    the final loss (an upper bound of the true floor). (0, "") when there is none.
+    """
+    y = np.asarray(traj.loss, dtype=float)
+    if y.size < 10 or not np.all(np.isfinite(y)) or np.any(y <= 0):
+        return 0.0, ""
+    sl = -local_slopes(traj.t, y)
+    if not (np.mean(sl[-5:]) < PLATEAU_SLOPE and np.nanmax(sl) >= 10 * PLATEAU_SLOPE):
+        return 0.0, ""
+    floor = float(y[-1])
+    near = np.nonzero(y <= 1.1 * floor)[0]
+    t_near = float(traj.t[near[0]]) if near.size else float(traj.t[-1])
+    return floor, (
+        f"the loss plateaus at L ≈ {floor:.3g} (within 10 % of it from t = {t_near:.3g}); "
+        "points with L ≤ 10× that are left out"
+    )
+
+
+def loss_fit(
+    traj: Trajectory,
+    *,
+    k_lo: float = 30.0,
+    loss_floor: float | None = None,
+    min_decades: float = MIN_DECADES,
+) -> tuple[ExponentFit, np.ndarray]:
+    """Exponent of L ~ t^{-x} with floors named and dealt with, and the window's mask.
+
+    A known floor F (``loss_floor``, default ``traj.loss_floor``, e.g. the fixed-κ oracle's
+    e^{−2κ} Σ e_k, the exact limit of its loss) is subtracted: the fit is of L − F on the
+    points with L − F ≥ ``FLOOR_MARGIN``·F. Otherwise a plateau found by :func:`detect_plateau`
+    is named and points with L ≤ 10× it are left out. The window must span ``min_decades``
+    decades of t, else the exponent is NaN with a reason.
+    """
+    floor = traj.loss_floor if loss_floor is None else loss_floor
+    loss = np.asarray(traj.loss, dtype=float)
+    if floor > 0:
+        y = loss - floor
+        base = fit_window(traj, k_lo=k_lo, loss_floor=0.0)
+        mask = _longest_run(base & (y >= FLOOR_MARGIN * floor))
+        note = (
+            f"exponent of L − floor, floor {floor:.3g} (the policy's limit); points with "
+            f"L − floor < {FLOOR_MARGIN:g}× floor left out"
+        )
+    else:
+        floor, note = detect_plateau(traj)
+        y = loss
+        mask = fit_window(traj, k_lo=k_lo, loss_floor=floor)
+    fitted = fit_exponent(
+        traj.t, y, mask, sign=-1.0, min_decades=min_decades, floor=floor, note=note
+    )
+    return fitted, mask
 
 
 def loss_exponent(
     traj: Trajectory, *, loss_floor: float | None = None, k_lo: float = 30.0
 ) -> ExponentFit:
-    """Exponent x of L ~ t^{-x} on the trajectory's fit window."""
-    mask = fit_window(traj, k_lo=k_lo, loss_floor=loss_floor)
-    return fit_exponent(traj.t, traj.loss, mask, sign=-1.0)
+    """Exponent x of L ~ t^{-x} on the trajectory's fit window (:func:`loss_fit`)."""
+    return loss_fit(traj, k_lo=k_lo, loss_floor=loss_floor)[0]
 
 
 def frontier_exponent(
     traj: Trajectory, *, loss_floor: float | None = None, k_lo: float = 30.0
 ) -> ExponentFit:
-    """Exponent x of k* ~ t^{x} on the trajectory's fit window."""
-    mask = fit_window(traj, k_lo=k_lo, loss_floor=loss_floor)
-    return fit_exponent(traj.t, traj.k_star, mask, sign=1.0)
+    """Exponent x of k* ~ t^{x} on the loss fit's window (:func:`loss_fit`)."""
+    mask = loss_fit(traj, k_lo=k_lo, loss_floor=loss_floor)[1]
+    return fit_exponent(traj.t, traj.k_star, mask, sign=1.0, min_decades=MIN_DECADES)
 
 
 def weight_growth_exponent(traj: Trajectory, mask: np.ndarray | None = None) -> float:
@@ -165,15 +272,64 @@ def default_targets(base: Trajectory, n: int = 3) -> list[float]:
     return [float(base.loss[i]) for i in picks]
 
 
-def speedups(traj: Trajectory, base: Trajectory, targets: list[float]) -> dict[str, float | None]:
-    """Compute-to-target ratio baseline/policy at each target (None if the policy never gets there).
+#: reason recorded for a speed-up whose target is reached past the run's validity limit
+PAST_VALIDITY = "past validity"
 
+
+def frontier_at(traj: Trajectory, t: float) -> float:
+    """k* at time ``t`` (linear in k*, log in t, between the grid points around ``t``)."""
+    return float(np.interp(math.log(t), np.log(traj.t), traj.k_star))
+
+
+def validity_limit(traj: Trajectory) -> float:
+    """Largest k* at which the run stands for the infinite problem: N/10 (see ``valid_until``)."""
+    return traj.n_modes / 10
+
+
+def speedup_validity(
+    traj: Trajectory, base: Trajectory, targets: list[float]
+) -> dict[str, str | None]:
+    """Why each speed-up of :func:`speedups` cannot be trusted (None when it can).
+
+    A target counts only when both runs reach it inside their validity limit
+    (k* ≤ N/10 at the crossing): past it the time to target depends on N (issue 13: a = 2.5,
+    b = 1.3 soft oracle, 2.27× reported at k* = 1.1 N where the exact value is 1.03×).
+    Keys are those of :func:`speedups`.
+    """
+    out: dict[str, str | None] = {}
+    for target in targets:
+        reason = None
+        for name, run in (("policy", traj), ("baseline", base)):
+            th = time_to_loss(run, target, axis="t")
+            if not math.isfinite(th):
+                continue
+            k_hit = frontier_at(run, th)
+            if k_hit > validity_limit(run):
+                reason = (
+                    f"{PAST_VALIDITY}: the {name} reaches L = {target:.4g} at k* = {k_hit:.3g} "
+                    f"> N/10 = {validity_limit(run):.3g} (t = {th:.3g}); the speed-up depends on N"
+                )
+                break
+        out[f"{target:.4g}"] = reason
+    return out
+
+
+def speedups(
+    traj: Trajectory, base: Trajectory, targets: list[float], *, check_validity: bool = True
+) -> dict[str, float | None]:
+    """Compute-to-target ratio baseline/policy at each target.
+
+    None if the policy never gets there, or (``check_validity``) if either run reaches the
+    target only past its validity limit (:func:`speedup_validity` gives the reason).
     Keys are the targets formatted with 4 significant digits.
     """
+    bad = speedup_validity(traj, base, targets) if check_validity else {}
     out: dict[str, float | None] = {}
     for target in targets:
+        key = f"{target:.4g}"
         tb, tp = time_to_loss(base, target), time_to_loss(traj, target)
-        out[f"{target:.4g}"] = tb / tp if math.isfinite(tb) and math.isfinite(tp) else None
+        ok = math.isfinite(tb) and math.isfinite(tp) and bad.get(key) is None
+        out[key] = tb / tp if ok else None
     return out
 
 

@@ -139,6 +139,34 @@ class Modes:
         ratio = np.where(q > 1e-300, full / base, 1.0)
         return self.e_rem * np.clip(ratio, 0.0, 1.0)
 
+    def tail_sum(self, power: float, coef: float, g_last: float, law: LearningLaw) -> float:
+        r"""Σ_{k>N} (k/N)^{-power} exp(−coef·g_N (N/k)^{bα}) over the analytic tail (power > 1).
+
+        The tail's modes follow g_k = g_N (N/k)^{bα}; a per-mode quantity that is a power of k
+        times e^{−coef·g_k} (the tail's example mass times a policy's weight, its energy) sums
+        to this times its value at mode N without the exponential. Integral from N+½ (lower
+        incomplete gamma) scaled so that g_N = 0 gives N^{power} ζ(power, N+1) exactly.
+        0 without closure.
+        """
+        if not self.closed or self.b is None or not power > 1.0:
+            return 0.0
+        n = self.n_modes
+        exact0 = float(special.zeta(power, n + 1)) * n**power
+        q = coef * max(float(g_last), 0.0)
+        if q <= 0.0:
+            return exact0
+        ba = self.b * law.alpha
+        sexp = (power - 1.0) / ba
+        big_q = q * n**ba
+        y0 = big_q * (n + 0.5) ** (-ba)
+        base = (n + 0.5) ** (1.0 - power) / (power - 1.0)
+        full = (
+            special.gamma(sexp) * special.gammainc(sexp, y0) * big_q ** (-sexp) / ba
+            if big_q > 1e-300
+            else base
+        )
+        return exact0 * min(max(float(full / base), 0.0), 1.0)
+
     def remainder_learned(self, g_last: np.ndarray | float, kappa: float, law: LearningLaw):
         """Number of modes k > N with g_k ≥ κ (continuous): N((g_N/κ)^{1/(bα)} − 1)⁺."""
         g = np.asarray(g_last, dtype=float)

@@ -116,6 +116,27 @@ def tail_log_weight(modes: Modes, log_pw: np.ndarray) -> float:
     return hi + slope * math.log(n) + (1.0 - slope) * math.log(n + 0.5) - math.log(slope - 1.0)
 
 
+def tail_mean_log_weight(
+    ctx: Context, log_w_last: float, power: float, coef: float, g_rem: float
+) -> float | None:
+    r"""log of the tail's mean weight ω̄_rem = Σ_{k>N} p_k ω_k / p_rem, unnormalized.
+
+    For weights that, on the analytic tail (g_k = g_N (N/k)^{bα}, p_k = p_N (k/N)^{-b}), follow
+    ω_k = ω⁰_N (k/N)^{-(power − b)} e^{−coef·g_k}, with ``log_w_last`` = ln ω⁰_N on the scale of
+    the simulated modes' log weights: every tail mode weighted by its own g_k, summed in closed
+    form (:meth:`Modes.tail_sum`). This is the weight the tail's modes actually get on average;
+    the first tail mode's weight or a power-law continuation of the last simulated modes bias
+    the budget (issue 13). None without closure or when the tail sum diverges (power ≤ 1).
+    """
+    m = ctx.modes
+    if not m.closed or m.b is None or not power > 1.0 or not math.isfinite(log_w_last):
+        return None
+    total = m.tail_sum(power, coef, g_rem, ctx.law)
+    if not total > 0:
+        return -math.inf
+    return log_w_last + math.log(float(m.mass[-1])) + math.log(total) - math.log(m.p_rem)
+
+
 def weights_from_log(
     modes: Modes,
     log_w: np.ndarray,
@@ -341,10 +362,13 @@ class SoftOracle(_Refreshing):
 
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         g = np.maximum(state.g, 0.0)  # true exponents are ≥ 0 (RK trial stages may undershoot)
+        b = ctx.modes.b if ctx.modes.b is not None else 0.0
+        # the tail's mean weight: Σ_{k>N} p_k e^{−q g_k} / p_rem with each tail mode's own g_k
+        # (not e^{−q g_N}, the weight of the first and most learned tail mode)
         w, w_rem = weights_from_log(
             ctx.modes,
             -self.power * g,
-            log_w_rem=-self.power * max(state.g_rem, 0.0) if ctx.modes.closed else None,
+            log_w_rem=tail_mean_log_weight(ctx, 0.0, b, self.power, state.g_rem),
             cap=self.cap,
         )
         return pure_piece(ctx, w, w_rem)
@@ -383,6 +407,24 @@ class SelfScore(_Refreshing):
             check_positive("noisy_loss", self.noisy_loss)
         self._check_refresh()
 
+    def _tail_log_weight(self, ctx: Context, state: State) -> float | None:
+        r"""ln ω̄_rem (same scale as the modes' log weights) of the analytic tail.
+
+        Tail modes have e_k = e_N (k/N)^{-a}, p_k = p_N (k/N)^{-b}, so p_k ω_k ∝
+        p_N (e_N/p_N)^{1/T} (k/N)^{-(b + (a−b)/T)} e^{−2 g_k/T}; the score noise of each of the
+        many tail modes averages to E[e^{σε/T}] = e^{σ²/(2T²)}. None (power-law continuation
+        instead) when the problem is not a power law or that sum diverges.
+        """
+        m = ctx.modes
+        if not m.closed or m.a is None or m.b is None:
+            return None
+        temp = self.temperature
+        log_w_last = (math.log(float(m.energy[-1])) - math.log(float(m.mass[-1]))) / temp + 0.5 * (
+            self.noise / temp
+        ) ** 2
+        power = m.b + (m.a - m.b) / temp
+        return tail_mean_log_weight(ctx, log_w_last, power, 2.0 / temp, state.g_rem)
+
     def piece(self, ctx: Context, state: State, private: dict[str, Any]) -> Piece:
         m = ctx.modes
         g = np.maximum(state.g, 0.0)
@@ -391,9 +433,10 @@ class SelfScore(_Refreshing):
         if self.noise > 0:
             log_score = log_score + self.noise * ctx.rng.standard_normal(log_score.size)
         lw = log_score / self.temperature
+        log_w_rem = self._tail_log_weight(ctx, state)
         nu = self.label_noise
         if nu == 0:
-            w, w_rem = weights_from_log(m, lw, mix=self.mix, cap=self.cap)
+            w, w_rem = weights_from_log(m, lw, log_w_rem=log_w_rem, mix=self.mix, cap=self.cap)
             return pure_piece(ctx, w, w_rem)
         # noisy examples: one more population of mass ν whose loss never falls
         ell = self.noisy_loss if self.noisy_loss is not None else m.total_energy
@@ -403,7 +446,13 @@ class SelfScore(_Refreshing):
         log_all = np.append(
             lw,
             [
-                tail_log_weight(m, lpw) - math.log(m.p_rem) if m.closed else -math.inf,
+                (
+                    log_w_rem
+                    if log_w_rem is not None
+                    else tail_log_weight(m, lpw) - math.log(m.p_rem)
+                )
+                if m.closed
+                else -math.inf,
                 math.log(ell) / self.temperature,
             ],
         )
