@@ -66,6 +66,13 @@ def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str
             }
             for c in f.comparisons
         },
+        "b_range": report.b_range,
+        "b_ci_total": report.b_ci_total,
+        "local_slopes": [{"k": kk, "b": bk} for kk, bk in f.local_slopes],
+        "slope_drift": f.slope_drift,
+        "shape": report.shape,
+        "single_power_law": report.single_power_law,
+        "shape_note": report.shape_note,
         "bootstrap": report.bootstrap,
         "ci": report.ci,
         "eig_error_bound": report.eig_error_bound,
@@ -80,6 +87,8 @@ def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str
                 "a": t.a,
                 "a_ci": t.a_ci,
                 "a_fit_range": t.fit_range,
+                "a_binned": t.a_binned,
+                "a_range": t.a_range,
                 "learning_exponent": t.learning_exponent,
                 "learning_exponent_ci": t.learning_exponent_ci,
                 "target_energy_total": t.total_energy,

@@ -219,6 +219,7 @@ class _FullTarget:
     total: float
     efit: EnergyFit
     chance: float
+    a_binned: float
 
     @classmethod
     def compute(
@@ -233,7 +234,11 @@ class _FullTarget:
         energies = mode_energies(lam, v, op.features.T @ yc / n)
         total = float(np.sum(yc**2) / n)
         efit, chance = fit_target(lam, spectrum_fit, energies, total, n)
-        return cls(energies, total, efit, chance)
+        try:
+            a_binned = fit_target(lam, spectrum_fit, energies, total, n, weighting="count")[0].a
+        except SpecurateInputError:
+            a_binned = float("nan")
+        return cls(energies, total, efit, chance, a_binned)
 
     def report(self, fit: PowerLawFit, ci_of: IntervalOf) -> TargetReport:
         """The :class:`TargetReport`; ``ci_of(estimate, column)`` gives an interval from the
@@ -249,6 +254,7 @@ class _FullTarget:
             fit_range=self.efit.fit_range,
             learning_exponent=(a - 1) / fit.b,
             learning_exponent_ci=ci_of((a - 1) / fit.b, 2),
+            a_binned=self.a_binned,
         )
 
 

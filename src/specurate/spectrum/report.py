@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from specurate.spectrum.powerlaw import PowerLawFit
+from specurate.spectrum.powerlaw import PowerLawFit, describe_shape
 
 __all__ = ["SpectrumReport", "TargetReport"]
 
@@ -27,6 +27,9 @@ class TargetReport:
         learning_exponent: predicted loss exponent in time (a − 1)/b for gradient flow,
             L(t) ~ t^-(a-1)/b.
         learning_exponent_ci: confidence interval of ``learning_exponent``.
+        a_binned: a from count-weighted (equal weight per mode) log-binned energies on the same
+            ranks, beside the default inverse-variance a, which favours the high-energy head
+            (NaN if not computed).
     """
 
     energies: np.ndarray
@@ -38,6 +41,14 @@ class TargetReport:
     fit_range: tuple[int, int]
     learning_exponent: float
     learning_exponent_ci: tuple[float, float]
+    a_binned: float = float("nan")
+
+    @property
+    def a_range(self) -> tuple[float, float]:
+        """(min, max) of a over the two weightings (inverse-variance, count): the weighting
+        sensitivity of a, to report beside ``a_ci``."""
+        vals = [v for v in (self.a, self.a_binned) if np.isfinite(v)]
+        return (min(vals), max(vals)) if vals else (float("nan"), float("nan"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,10 @@ class SpectrumReport:
             resamples; 0: no CI).
         target: :class:`TargetReport` when labels were given.
         eig_error_bound: relative error bound of a randomized kernel eigensolve (0 if exact).
+
+    The shape of the spectrum (issue 13) is derived from ``fit`` and ``b_ci``:
+    :attr:`b_range` (range sensitivity), :attr:`b_ci_total`, :attr:`shape`,
+    :attr:`single_power_law` and :attr:`shape_note`; the local slopes are ``fit.local_slopes``.
     """
 
     n: int
@@ -84,3 +99,36 @@ class SpectrumReport:
     @property
     def alpha(self) -> float:
         return self.fit.alpha
+
+    @property
+    def b_range(self) -> tuple[float, float]:
+        """(min, max) of b over alternative fit ranges (k_min, k_max moved by ±25 %), reported
+        beside the statistical ``b_ci``: the range uncertainty
+        (:func:`~specurate.spectrum.powerlaw.range_spread`)."""
+        return self.fit.b_range
+
+    @property
+    def b_ci_total(self) -> tuple[float, float]:
+        """Hull (smallest interval containing both) of the statistical ``b_ci`` and the range
+        spread ``b_range``; with no finite CI, the hull of b and ``b_range``."""
+        parts = [v for v in (*self.b_ci, *self.fit.b_range, self.fit.b) if np.isfinite(v)]
+        if not parts:
+            return (float("nan"), float("nan"))
+        return (float(min(parts)), float(max(parts)))
+
+    @property
+    def shape(self) -> str:
+        """``"power law"`` or ``"bent: cutoff favoured"``
+        (:func:`~specurate.spectrum.powerlaw.describe_shape`: model comparison and drift of
+        the local slopes)."""
+        return describe_shape(self.fit, self.b_ci)[0]
+
+    @property
+    def single_power_law(self) -> bool:
+        """Whether one exponent b describes the fit range (``shape == "power law"``)."""
+        return self.shape == "power law"
+
+    @property
+    def shape_note(self) -> str:
+        """One sentence saying whether a single b describes the data, and how to read b."""
+        return describe_shape(self.fit, self.b_ci)[1]

@@ -178,20 +178,50 @@ def fit_energy(
     )
 
 
-def energy_range(lam: np.ndarray, fit: PowerLawFit) -> tuple[int, int]:
+def energy_range(
+    lam: np.ndarray,
+    fit: PowerLawFit,
+    *,
+    n: int | None = None,
+    cap_fraction: float = 0.5,
+    sample_fraction: float = 0.1,
+) -> tuple[int, int]:
     """Ranks on which the target exponent a is fitted.
 
-    Energies need resolved eigen-*directions*, not precise eigenvalues: the range runs from the
-    spectrum fit's k_min up to the last rank (within the finite-sample cap) where the signal
-    λ_k − ε still exceeds the noise floor ε, which is wider than the eigenvalue fit's range when
-    a floor cuts that one short.
+    Energies need resolved eigen-*directions* (projections of the labels on the eigenvectors),
+    not precise eigenvalues: mixing of neighbouring sample eigenvectors preserves the energy of
+    a subspace, and the binned fit of :func:`fit_energy` averages over such subspaces. So the
+    range is decoupled from the eigenvalue fit's cap (whose gap condition b·√(n/2) is about
+    resolving eigen*values*): it runs from the spectrum fit's k_min up to
+    ``min(cap_fraction·#modes, sample_fraction·n)`` (with ``n``; without it, the eigenvalue
+    fit's own cap), and, with a noise floor ε, to the last rank where λ_k ≥ 2ε. The chance
+    cut of :func:`fit_energy` then ends it where the labels' energy sinks into noise.
+
+    Planted k^-b features with energies k^-a (n = 2,000, d = 512, noise-free labels): the eigen
+    fit stops at rank ≈ b·√(n/2) ≈ 35 for b = 1.1, the energy fit now runs to rank 200 and
+    recovers a within 0.05. Digits, RBF kernel: a = 1.19 on ranks 3–45 before, 1.32 on
+    3–179 (chance-cut) after; binned count weights give 1.24 → 1.49 (``a_binned``).
+
+    Args:
+        lam: (r,) descending eigenvalues.
+        fit: the spectrum's power-law fit (its k_min, floor and cap).
+        n: number of examples (for the sample cap).
+        cap_fraction: keep ranks k ≤ cap_fraction·#positive modes.
+        sample_fraction: keep ranks k ≤ sample_fraction·n.
+
+    Returns:
+        (k_min, k_max), 1-based inclusive.
     """
     k_min, k_max = fit.fit_range
+    top = fit.cap
+    if n is not None:
+        positive = int(np.sum(lam > lam[0] * RANK_TOL)) if lam[0] > 0 else 0
+        top = max(int(min(cap_fraction * positive, sample_fraction * n)), k_max)
+    top = min(top, lam.size)
     if fit.floor > 0:
-        above = np.flatnonzero(lam[: fit.cap] >= 2.0 * fit.floor)
-        if above.size:
-            k_max = max(k_max, int(above[-1]) + 1)
-    return k_min, k_max
+        above = np.flatnonzero(lam[:top] >= 2.0 * fit.floor)
+        top = int(above[-1]) + 1 if above.size else k_max
+    return k_min, max(k_max, top)
 
 
 def fit_target(
@@ -202,11 +232,21 @@ def fit_target(
     n: int,
     *,
     inflation: float = 1.0,
+    weighting: Literal["inverse-variance", "count"] = "inverse-variance",
 ) -> tuple[EnergyFit, float]:
-    """Fit the energy exponent a on :func:`energy_range`, with chance energy removed and
-    inverse-variance weights (leakage = total · inflation / n). Returns (fit, chance energy)."""
+    """Fit the energy exponent a on :func:`energy_range` (decoupled from the eigenvalue cap),
+    with chance energy removed. Returns (fit, chance energy).
+
+    ``weighting="inverse-variance"`` (default: leakage = total · inflation / n) or ``"count"``
+    (each mode weighted equally, as the binned fit without leakage). Inverse-variance weights
+    were the more accurate on planted data with label noise (energies k^-a, six (b, a) pairs,
+    3 seeds each; n = 20,000 with 20 % noise: RMS error 0.024 vs 0.039 for count weights and
+    0.14 for a plain per-mode fit; n = 2,000 with 50 % noise: 0.086 vs 0.106 and 0.20), so they
+    stay the default. On real data whose energy decay bends they weight the shallow head
+    (digits, linear: 1.34 vs 1.51 with count weights), so the report gives the count-weighted
+    ``a_binned`` beside a, and ``a_range`` spans both: read a difference as bending, not noise.
+    """
     chance = chance_energy(energies, total, n, inflation=inflation)
-    efit = fit_energy(
-        energies, energy_range(lam, fit), chance=chance, leakage=total * inflation / n
-    )
+    leakage = total * inflation / n if weighting == "inverse-variance" else 0.0
+    efit = fit_energy(energies, energy_range(lam, fit, n=n), chance=chance, leakage=leakage)
     return efit, chance
