@@ -25,6 +25,7 @@ def render_html(doc: dict[str, Any], plots: dict[str, Path]) -> str:
     """Self-contained HTML report of a study (tables + embedded PNG plots)."""
     parts = doc["parts"]
     rows = []
+    shape_notes: list[str] = []
     for key, r in parts.items():
         if key.startswith("reweight") or r.get("kind", "spectrum") != "spectrum":
             continue
@@ -36,9 +37,15 @@ def render_html(doc: dict[str, Any], plots: dict[str, Path]) -> str:
         rows.append(
             f"<tr><td>{html.escape(r['title'])}</td><td>{r['kernel']}</td>"
             f"<td>{r['b']:.3f}</td><td>{fmt_ci(r['b_ci'])}</td>"
+            f"<td>{fmt_ci(r.get('b_ci_total'))}</td>"
             f"<td>{r['fit_range'][0]}–{r['fit_range'][1]}</td>"
-            f"<td>{a_txt}</td><td>{fmt_ci(r['a_ci'])}</td><td>{le_txt}</td><td>{t}</td></tr>"
+            f"<td>{a_txt}</td><td>{fmt_ci(r['a_ci'])}</td><td>{le_txt}</td>"
+            f"<td>{html.escape(str(r.get('shape') or '—'))}</td><td>{t}</td></tr>"
         )
+        if r.get("shape_note") and not r.get("single_power_law", True):
+            shape_notes.append(
+                f"<li>{html.escape(r['title'])}: {html.escape(r['shape_note'])}</li>"
+            )
     rw = []
     for key, r in parts.items():
         if not key.startswith("reweight"):
@@ -78,8 +85,10 @@ basic bootstrap over examples (fit range re-selected in every replicate).</p>
 <h2>Spectral exponents</h2>
 <p>Eigenvalues λ_k ≈ C k<sup>−b</sup>; target energy per mode λ_k w_k² ≈ k<sup>−a</sup>; gradient
 flow then predicts a loss L(t) ~ t<sup>−(a−1)/b</sup>.</p>
-<table><tr><th>data</th><th>kernel</th><th>b</th><th>b CI</th><th>fit range</th><th>a</th>
-<th>a CI</th><th>(a−1)/b</th><th>planted</th></tr>{"".join(rows)}</table>
+<table><tr><th>data</th><th>kernel</th><th>b</th><th>b CI</th>
+<th>b CI incl. fit-range spread</th><th>fit range</th><th>a</th>
+<th>a CI</th><th>(a−1)/b</th><th>shape</th><th>planted</th></tr>{"".join(rows)}</table>
+{"<ul>" + "".join(shape_notes) + "</ul>" if shape_notes else ""}
 <h2>Curation weights as operators (T_w = M√w T M√w)</h2>
 <p>Theorem 1 of the paper: for 0 ≤ w ≤ C, λ_k(T_w) ≤ C λ_k for all k. K₀ is the largest rank
 where λ_k(T_w)/λ_k departs from its tail value by more than the tolerance; "narrowing" flags

@@ -182,6 +182,13 @@ def analysis_dict(an: Any) -> dict[str, Any]:
             "final_compute": an.final_compute,
             "exponent_gain_recovered": an.exponent_gain_recovered,
             "time_gain_recovered": an.time_gain_recovered,
+            "loss_fit_decades": getattr(an.loss, "decades", math.nan),
+            "loss_local_range": list(getattr(an.loss, "local_range", (math.nan, math.nan))),
+            "loss_floor": getattr(an.loss, "floor", None),
+            "loss_fit_reason": getattr(an.loss, "reason", ""),
+            "speedup_valid": dict(getattr(an, "speedup_valid", {})),
+            "speedup_reasons": dict(getattr(an, "speedup_reasons", {})),
+            "analysis_notes": list(getattr(an, "notes", ())),
         }
     )
 

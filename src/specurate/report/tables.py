@@ -41,6 +41,12 @@ def spectrum_tables(out: Mapping[str, Any], name: str, ci: float) -> Renderables
     table.add_column("estimate", justify="right")
     table.add_column(f"{int(ci * 100)}% CI", justify="right")
     table.add_row("eigenvalue decay b", fmt(out["b"], ".3f"), fmt_ci(out["b_ci"]))
+    if out.get("b_ci_total") is not None:
+        table.add_row(
+            "  b incl. fit-range spread (ranges ±25 %)",
+            f"{fmt_ci(out.get('b_range'))} spread",
+            fmt_ci(out["b_ci_total"]),
+        )
     table.add_row("density exponent α = 1 + 1/b", fmt(out["alpha"], ".3f"), fmt_ci(out["alpha_ci"]))
     table.add_row("fit range (ranks)", f"{out['fit_range'][0]}–{out['fit_range'][1]}", "")
     table.add_row("noise floor ε", fmt(out["floor"], ".3g"), "")
@@ -52,12 +58,18 @@ def spectrum_tables(out: Mapping[str, Any], name: str, ci: float) -> Renderables
         )
     if out["a"] is not None:
         table.add_row("target energy decay a", fmt(out["a"], ".3f"), fmt_ci(out["a_ci"]))
+        if out.get("a_binned") is not None:
+            table.add_row("  a, equal weight per mode (binned)", fmt(out["a_binned"], ".3f"), "")
         table.add_row(
             "learning exponent (a−1)/b",
             fmt(out["learning_exponent"], ".3f"),
             fmt_ci(out["learning_exponent_ci"]),
         )
-    return [table, _note("R > 0 favours the power law over the alternative.")]
+    out_items: Renderables = [table]
+    if out.get("shape_note"):
+        out_items.append(f"shape: {out['shape_note']}")
+    out_items.append(_note("R > 0 favours the power law over the alternative."))
+    return out_items
 
 
 def reweight_tables(out: Mapping[str, Any], ci: float, tolerance: float) -> Renderables:
