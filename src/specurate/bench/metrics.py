@@ -9,8 +9,9 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
   exponentiated, over the seeds that reach the target (``n_reached`` of ``n``). A seed whose
   strategy run never reaches it is CENSORED, not dropped: its passes-to-target exceed the
   passes it ran, P, so its speed-up is below baseline passes / P. ``bound`` is the geometric
-  mean over ALL ``n`` seeds with every censored seed at that bound: an upper bound on the
-  all-seed speed-up (equal to ``mean`` when no seed is censored).
+  mean over all seeds with a target (``n_target``: the baseline defines and reaches it) with
+  every censored seed at that bound: an upper bound on their speed-up (``mean`` if none is
+  censored).
 * :func:`passes_to_accuracy` — the same for test accuracy reaching a target.
 * :func:`summarize` — one dict per strategy: final test loss (geometric mean, t CI on logs) and
   accuracy (mean, t CI) over seeds at equal compute; passes-to-target of the baseline's final
@@ -133,9 +134,11 @@ def speedup_vs_uniform(
     ``target``: a test loss, or None for each seed's baseline FINAL test loss (paired by seed).
     ``accuracy_slack=s``: compare at equal ACCURACY instead — the passes to reach the baseline's
     final accuracy minus s (e.g. 0.003 = 0.3 points), for both runs.
-    Returns {strategy: {mean, lo, hi, n, n_reached, bound, values}}: geometric mean and t CI
-    on logs over the seeds that reach the target, and ``bound``, the all-seed geometric mean
-    with censored seeds at their upper bound (see the module docstring).
+    Returns {strategy: {mean, lo, hi, n, n_target, n_reached, bound, values}}: geometric mean
+    and t CI on logs over the seeds that reach the target, ``n_target`` the seeds on which the
+    baseline defines and reaches it (a diverged baseline seed has no target), and ``bound``,
+    the geometric mean over those seeds with censored ones at their upper bound (see the
+    module docstring).
     """
     groups = _by_strategy(runs)
     if baseline not in groups:
@@ -146,6 +149,7 @@ def speedup_vs_uniform(
         vals: list[float] = []
         bounds: list[float] = []  # every seed: its speed-up, or its upper bound if censored
         n = 0
+        n_target = 0  # seeds on which the baseline defines and reaches the target
         for seed, r in sorted(by_seed.items()):
             if seed not in base:
                 continue
@@ -161,14 +165,15 @@ def speedup_vs_uniform(
                 pb, ps = passes_to_target(b.curve, tgt), passes_to_target(r.curve, tgt)
             if pb is None:  # the baseline never reaches it: no ratio, no bound for this seed
                 continue
+            n_target += 1
             if ps is not None and ps > 0:
                 vals.append(pb / ps)
                 bounds.append(pb / ps)
             elif ps is None and r.charged_passes > 0:  # censored at the passes it ran
                 bounds.append(pb / r.charged_passes)
         m, lo, hi = mean_ci([math.log(v) for v in vals], level)
-        # an all-seed statement needs a value or a bound for every seed
-        complete = bool(bounds) and len(bounds) == n
+        # an all-seed statement needs a value or a bound for every seed with a target
+        complete = bool(bounds) and len(bounds) == n_target
         bound = math.exp(float(np.mean(np.log(bounds)))) if complete else math.nan
         out[name] = {
             "mean": math.exp(m) if math.isfinite(m) else math.nan,
@@ -176,6 +181,7 @@ def speedup_vs_uniform(
             "hi": math.exp(hi) if math.isfinite(hi) else math.nan,
             "n": n,
             "n_reached": len(vals),
+            "n_target": n_target,
             "bound": bound,
             "values": vals,
         }
@@ -299,7 +305,7 @@ def summarize(
                 "speedup_lo": sp.get("lo", math.nan),
                 "speedup_hi": sp.get("hi", math.nan),
                 "n_reached": sp.get("n_reached", 0),
-                "n_compared": sp.get("n", 0),
+                "n_compared": sp.get("n_target", 0),
                 "speedup_bound": sp.get("bound", math.nan),
                 "oracle_fraction": (
                     math.log(sp.get("mean", math.nan)) / math.log(oracle)
