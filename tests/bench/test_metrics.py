@@ -68,3 +68,27 @@ def test_summary_rows_carry_counts_and_bounds_for_passes_and_wall_clock(runs):
     # twice the seconds per pass: the wall-clock speed-ups are half the pass speed-ups
     assert row["wall_speedup"] == pytest.approx(2.0, rel=1e-9)
     assert row["wall_speedup_bound"] == pytest.approx((2.0 * 2.0 * 0.5) ** (1 / 3), rel=1e-9)
+
+
+def test_a_diverged_strategy_run_is_censored_at_the_budget_not_at_its_few_passes(runs):
+    # it stopped after 0.1 passes (NaN loss): pb / 0.1 = 40 would be no bound at all
+    curve = ({**runs[5].curve[0], "passes": 0.1, "test_loss": math.inf},)
+    early = RunResult(
+        "fast", 2, 0.1, 0.1, 0.0, 0.1, math.inf, math.nan, curve, budget_passes=4.0, diverged=True
+    )
+    sp = speedup_vs_uniform([*runs[:5], early])["fast"]
+    assert sp["n_reached"] == 2
+    assert sp["bound"] == pytest.approx(16 ** (1 / 3), rel=1e-9)  # seed 2 at 4 passes / 4
+
+
+def test_a_strategy_that_misses_the_target_on_a_seed_cannot_lead():
+    from specurate.bench.metrics import leader
+
+    rows = [
+        {"strategy": "uniform", "speedup": 1.0, "n_reached": 3, "n_compared": 3},
+        {"strategy": "lucky", "speedup": 9.0, "n_reached": 1, "n_compared": 3},
+        {"strategy": "steady", "speedup": 3.0, "n_reached": 3, "n_compared": 3},
+        {"strategy": "oracle", "speedup": 20.0, "n_reached": 3, "n_compared": 3},
+    ]
+    assert leader(rows)["strategy"] == "steady"
+    assert leader(rows[:2]) is None

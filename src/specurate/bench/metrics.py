@@ -8,7 +8,7 @@ r"""Headline metrics of benchmark runs: passes-to-target, speed-ups with CIs, su
   mean and ``lo``/``hi`` a two-sided t interval (scipy.stats.t) on the mean log ratio,
   exponentiated, over the seeds that reach the target (``n_reached`` of ``n``). A seed whose
   strategy run never reaches it is CENSORED, not dropped: its passes-to-target exceed the
-  passes it ran, P, so its speed-up is below baseline passes / P. ``bound`` is the geometric
+  budget it ran for, B, so its speed-up is below baseline passes / B. ``bound`` is the geometric
   mean over all seeds with a target (``n_target``: the baseline defines and reaches it) with
   every censored seed at that bound: an upper bound on their speed-up (``mean`` if none is
   censored).
@@ -169,8 +169,12 @@ def speedup_vs_uniform(
             if ps is not None and ps > 0:
                 vals.append(pb / ps)
                 bounds.append(pb / ps)
-            elif ps is None and r.charged_passes > 0:  # censored at the passes it ran
-                bounds.append(pb / r.charged_passes)
+            elif ps is None:
+                # censored at the budget: it did not reach the target within it (a run that
+                # diverged early did not either — its few passes are no bound)
+                spent = max(r.charged_passes, r.budget_passes)
+                if spent > 0:
+                    bounds.append(pb / spent)
         m, lo, hi = mean_ci([math.log(v) for v in vals], level)
         # an all-seed statement needs a value or a bound for every seed with a target
         complete = bool(bounds) and len(bounds) == n_target
@@ -231,8 +235,8 @@ def _wall_speedup(
         if ws > 0:
             vals.append(b.wall_s / ws)
             bounds.append(b.wall_s / ws)
-        elif ps is None and r.wall_s > 0:
-            bounds.append(b.wall_s / r.wall_s)
+        elif ps is None and r.wall_s > 0 and not r.diverged:
+            bounds.append(b.wall_s / r.wall_s)  # (a diverged run's seconds bound nothing)
     m, lo, hi = geo_ci(vals, level)
     bound = geo_ci(bounds, level)[0] if bounds and len(bounds) == n else math.nan
     return {
@@ -331,16 +335,19 @@ def summarize(
 
 def leader(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The summary row (:func:`summarize`) of the strategy that leads on ALL seeds: the largest
-    ``speedup_bound`` (censored seeds at their bound), uniform and the free-look ``oracle``
-    reference excluded; None if no strategy has one."""
+    speed-up among the strategies that reach the target on every seed with one (a strategy
+    that misses it on a seed cannot lead: its all-seed speed-up is only bounded above);
+    uniform and the free-look ``oracle`` reference excluded; None if no strategy qualifies."""
     rivals = [
         r
         for r in rows
         if r["strategy"] not in ("uniform", "oracle")
-        and r.get("speedup_bound") is not None
-        and math.isfinite(r["speedup_bound"])
+        and r.get("n_compared", 0) > 0
+        and r.get("n_reached") == r.get("n_compared")
+        and r.get("speedup") is not None
+        and math.isfinite(r["speedup"])
     ]
-    return max(rivals, key=lambda r: r["speedup_bound"]) if rivals else None
+    return max(rivals, key=lambda r: r["speedup"]) if rivals else None
 
 
 _SCALARS = (

@@ -364,7 +364,7 @@ def run_tables(results: Mapping[str, Any]) -> Renderables:
             rules = part.get("lr_rules") or {}
             if rules:
                 out.append(
-                    "  leader on all seeds, by learning-rate rule: "
+                    "  leader (reaches uniform's loss on every seed), by learning-rate rule: "
                     + ", ".join(f"{rule}: {r.get('leader') or 'none'}" for rule, r in rules.items())
                 )
     out += [f"note: {note}" for note in results.get("notes", [])]
