@@ -212,6 +212,7 @@ def _rules_html(rules: dict[str, Any] | None) -> str:
 (a factor-2 distance from the edge of stability); <b>best</b>: the best rate that trains on every
 tuning seed. The margin rule penalizes a strategy whose best rate sits next to an unstable one,
 uniform's stability edge included. The leader is the fastest strategy among those that reach
-uniform's final loss on every seed; the free-look oracle is a reference, not a rival. {html.escape(verdict)}</p>
+uniform's final loss on every seed; the free-look oracle is a reference, not a rival.
+{html.escape(verdict)}</p>
 <table><tr><th>strategy</th>{head}</tr>{body}</table>
 """
