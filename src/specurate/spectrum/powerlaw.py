@@ -569,6 +569,6 @@ def describe_shape(fit: PowerLawFit, b_ci: tuple[float, float]) -> tuple[str, st
         "bent: cutoff favoured",
         f"the spectrum is not a clean power law (cutoff favoured, p = {p:.0e}; {slopes} over "
         f"ranks {lo}–{hi}): treat "
-        f"b = {fit.b:.2f} as an average local slope over ranks {lo}–{hi}, with the range "
-        f"spread {fit.b_range[0]:.2f}–{fit.b_range[1]:.2f} (b_ci_total).",
+        f"b = {fit.b:.2f} as an average local slope over ranks {lo}–{hi}; moving the ends of "
+        f"that range by a quarter gives b = {fit.b_range[0]:.2f}–{fit.b_range[1]:.2f}.",
     )
