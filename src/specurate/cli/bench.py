@@ -111,38 +111,32 @@ def bench(
             names.insert(0, "uniform")
         size = {} if n_train is None else {"n_train": n_train}
 
-        def make_task(s: int):
+        def make_task(s: int) -> Any:  # a Task
             return TASKS[dataset](seed=s, **size)
 
         if lr_rule is LrRuleName.both and rate is not None:
             raise SpecurateInputError("--lr-rule both needs --lr auto (it compares tuned rates)")
+        common: dict[str, Any] = {
+            "budget_passes": epochs,
+            "seeds": seeds,
+            "seed": seed,
+            "batch_size": batch_size,
+            "lr_grid": grid,
+            "make_task": make_task,
+            "progress": not as_json,
+        }
         if lr_rule is LrRuleName.both:
-            by_rule = compare_lr_rules(
-                make_task(seed),
-                names,
-                budget_passes=epochs,
-                seeds=seeds,
-                seed=seed,
-                batch_size=batch_size,
-                lr_grid=grid,
-                make_task=make_task,
-                progress=not as_json,
-            )
+            by_rule = compare_lr_rules(make_task(seed), names, **common)
         else:
+            rule = lr_rule.value
             by_rule = {
-                lr_rule.value: compare_strategies(
+                rule: compare_strategies(
                     make_task(seed),
                     names,
-                    budget_passes=epochs,
-                    seeds=seeds,
-                    seed=seed,
-                    batch_size=batch_size,
                     lr=rate,
-                    lr_grid=grid,
-                    lr_rule=lr_rule.value,  # type: ignore[arg-type]
-                    make_task=make_task,
-                    progress=not as_json,
+                    lr_rule=rule,  # type: ignore[arg-type]
                     label=f"training on {dataset}",
+                    **common,
                 )
             }
     first = next(iter(by_rule))
