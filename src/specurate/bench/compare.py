@@ -38,6 +38,15 @@ def _write_json(path: Path, doc: Any) -> None:
     atomic_write_text(path, json.dumps(doc, allow_nan=True))
 
 
+def _cache_folder(cache: str | Path | None) -> Path | None:
+    """The cache folder, created (parents too) if given."""
+    if cache is None:
+        return None
+    folder = Path(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def tuning_losses(
     make_task: Callable[[int], Task],
     strategies: Sequence[str],
@@ -171,9 +180,7 @@ def compare_strategies(
     seeds = check_positive_int("seeds", seeds)
     seed = check_seed(seed)
     budget_passes = check_real("budget_passes", budget_passes, lo=0, lo_open=True)
-    folder = None if cache is None else Path(cache)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    folder = _cache_folder(cache)
     rates = learning_rates(
         make_task or (lambda _s: task),
         names,
@@ -240,9 +247,7 @@ def compare_lr_rules(
 
     names = check_names("strategies", strategies, STRATEGY_PRESETS)
     rules = cast(tuple[LrRule, ...], check_names("rules", rules, LR_RULES))
-    folder = None if cache is None else Path(cache)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    folder = _cache_folder(cache)
     losses = tuning_losses(
         make_task or (lambda _s: task),
         names,

@@ -19,8 +19,7 @@ from specurate.cli._common import (
     out_console,
 )
 from specurate.errors import SpecurateInputError
-
-FIGURES = (".png", ".svg", ".pdf")
+from specurate.report.style import FIGURE_SUFFIXES
 
 
 class CIMethod(StrEnum):
@@ -89,7 +88,7 @@ def spectrum(
     from specurate.spectrum.estimate import estimate_spectrum
 
     with guard():
-        check_out_file(plot, "--plot", FIGURES)
+        check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         path = Path(data)
         big = path.is_file() and path.stat().st_size > 2**30
         streamed = (stream or big) and path.suffix in (".npy", ".parquet")
@@ -178,7 +177,7 @@ def reweight(
     from specurate.spectrum.reweight import analyze_reweighting, normalize_weights
 
     with guard():
-        check_out_file(plot, "--plot", FIGURES)
+        check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         x, _, name = load_data(data, None, want_labels=False)
         w = io.load_array(weights, role="weights")
         wname = Path(weights).name

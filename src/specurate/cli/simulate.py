@@ -20,6 +20,7 @@ from specurate.cli._common import (
     out_console,
 )
 from specurate.errors import SpecurateInputError
+from specurate.report.style import FIGURE_SUFFIXES
 
 
 class BudgetName(StrEnum):
@@ -136,7 +137,7 @@ def simulate(
             return
         if out is not None:
             raise SpecurateInputError("--out applies to --compare; use --plot for one policy")
-        check_out_file(plot, "--plot", (".png", ".svg", ".pdf"))
+        check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         result, trajectories, title = _one_policy(
             a,
             b,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
+from specurate.report.tables import rule_verdict
 
 __all__ = ["render_html"]
 
@@ -199,15 +200,8 @@ def _rules_html(rules: dict[str, Any] | None) -> str:
                 else f"<td>{fmt(y['lr'])}</td><td>{html.escape(fmt_speedup(y))}</td>"
             )
         body += f"<tr><td>{html.escape(x['strategy'])}</td>{cells}</tr>"
-    leaders = {rule: rules[rule].get("leader") for rule in names}
-    if len(set(leaders.values())) == 1:
-        verdict = f"The leader is the same under every rule: {leaders[names[0]] or 'none'}."
-    else:
-        verdict = (
-            "The leader MOVES with the rule: "
-            + ", ".join(f"{lead or 'none'} under the {rule} rule" for rule, lead in leaders.items())
-            + "."
-        )
+    verdict = rule_verdict({rule: rules[rule].get("leader") for rule in names})
+    verdict = verdict[0].upper() + verdict[1:] + "."
     return f"""<p>Learning-rate rules. <b>margin</b>: a rate counts only if twice it also trains
 (a factor-2 distance from the edge of stability); <b>best</b>: the best rate that trains on every
 tuning seed. The margin rule penalizes a strategy whose best rate sits next to an unstable one,

@@ -29,7 +29,7 @@ import numpy as np
 
 from specurate._files import atomic_write
 from specurate.bench.result import RunResult
-from specurate.report.style import color, new_figure
+from specurate.report.style import FIGURE_SUFFIXES, color, new_figure
 
 __all__ = [
     "frontier_curve",
@@ -375,7 +375,6 @@ def plot_training(
 
 
 # ------------------------------------------------------------------------------------- saving
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def save(fig: Figure, path: str | Path) -> Path:

@@ -20,7 +20,19 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["COLORS", "color", "fmt", "fmt_ci", "fmt_est", "fmt_speedup", "new_figure"]
+__all__ = [
+    "COLORS",
+    "FIGURE_SUFFIXES",
+    "color",
+    "fmt",
+    "fmt_ci",
+    "fmt_est",
+    "fmt_speedup",
+    "new_figure",
+]
+
+#: the figure files :func:`specurate.report.plots.save` writes (format from the suffix)
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 #: fixed colours of the built-in names (strategies, simulator policies, static scorers)
 COLORS: dict[str, str] = {

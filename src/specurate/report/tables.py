@@ -22,6 +22,7 @@ __all__ = [
     "compare_tables",
     "lr_rule_verdict",
     "reweight_tables",
+    "rule_verdict",
     "run_tables",
     "simulation_tables",
     "spectrum_tables",
@@ -314,13 +315,20 @@ def lr_rule_verdict(summaries: Mapping[str, Sequence[Mapping[str, Any]]]) -> Ren
             f"{rule} rule: uniform at lr {fmt(uni['lr'] if uni else None)}; leader "
             + ("none" if lead is None else f"{lead['strategy']} ({fmt_speedup(lead)})")
         )
-    names = {rule: (lead["strategy"] if lead else None) for rule, lead in leaders.items()}
-    if len(set(names.values())) == 1:
-        out.append(f"the verdict holds under every rule: {names[rules[0]] or 'no leader'}")
-    else:
-        moves = ", ".join(f"{n or 'none'} under {rule}" for rule, n in names.items())
-        out.append(f"the verdict MOVES with the rule: {moves}")
+    out.append(
+        rule_verdict({r: (lead["strategy"] if lead else None) for r, lead in leaders.items()})
+    )
     return out
+
+
+def rule_verdict(leaders: Mapping[str, str | None]) -> str:
+    """One sentence: does the leader ({rule: strategy or None}) move with the learning-rate
+    rule? (The terminal table and the HTML report say it the same way.)"""
+    names = list(leaders.values())
+    if len(set(names)) == 1:
+        return f"the verdict holds under every rule: {names[0] or 'no leader'}"
+    moves = ", ".join(f"{n or 'none'} under {rule}" for rule, n in leaders.items())
+    return f"the verdict MOVES with the rule: {moves}"
 
 
 def run_tables(results: Mapping[str, Any]) -> Renderables:
