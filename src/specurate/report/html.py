@@ -166,7 +166,7 @@ SGD, each strategy at its best learning rate of {r.get("lr_grid")} (tuned on an 
 draw of the task: {rates}), {r["seeds"]} seeds (<code>specurate bench</code>). Speed-up = uniform's
 passes / the strategy's passes to reach uniform's final test loss, paired by seed: geometric
 mean [90% t CI] over the seeds that reach it, (reached/compared); a seed that never reaches it
-is censored at the passes it ran, and "all ≤ B" bounds the speed-up over every seed. Wall
+is censored at its budget, and "all ≤ B" bounds the speed-up over every seed. Wall
 ratio includes the strategy's own work. The oracle
 sees the exact current loss of every example for free (reference only).</p>
 <table><tr><th>strategy</th><th>seeds</th><th>test loss</th><th>test acc</th>

@@ -285,7 +285,7 @@ def bench_tables(
         table.add_row(*cells)
     note = _note(
         "(k/n): seeds that reach uniform's final loss; a seed that never does is censored at "
-        "the passes it ran, and 'all ≤ B' bounds the speed-up over all n seeds."
+        "its budget, and 'all ≤ B' bounds the speed-up over all n seeds."
     )
     return [table, note]
 
