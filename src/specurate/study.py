@@ -300,16 +300,11 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
     return parts
 
 
-def run_study(
-    out: Path, *, quick: bool = False, seed: int = 0, progress: bool = True
-) -> dict[str, Any]:
-    """Run (or resume) the study into ``out``; returns the contents of ``results.json``."""
-    out = Path(out)
-    parts_dir = out / "parts"
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    parts = study_parts(quick=quick, seed=seed, progress=progress)
-    tag = f"{'quick' if quick else 'full'}-seed{seed}"
-    results: dict[str, Any] = {}
+def _compute_parts(
+    parts: list[Part], parts_dir: Path, tag: str, results: dict[str, Any], progress: bool
+) -> None:
+    """Compute every part not saved yet (``parts_dir/<key>-<tag>.json`` and its plot), in order,
+    into ``results``."""
     from specurate._progress import progress_iter
 
     for part in progress_iter(parts, "specurate run", enabled=progress, total=len(parts)):
@@ -322,6 +317,22 @@ def run_study(
         res["title"] = part.title
         atomic_write_text(jpath, json.dumps(res, allow_nan=False))
         results[part.key] = res
+
+
+def run_study(
+    out: Path, *, quick: bool = False, seed: int = 0, progress: bool = True
+) -> dict[str, Any]:
+    """Run (or resume) the study into ``out``; returns the contents of ``results.json``."""
+    out = Path(out)
+    parts_dir = out / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    parts = study_parts(quick=quick, seed=seed, progress=progress)
+    tag = f"{'quick' if quick else 'full'}-seed{seed}"
+    results: dict[str, Any] = {}
+    from specurate._progress import log_progress
+
+    with log_progress(out / "run.log"):  # every finished step, also when nobody watches
+        _compute_parts(parts, parts_dir, tag, results, progress)
     summary = [
         {
             "data": key,

