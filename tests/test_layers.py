@@ -3,7 +3,7 @@ module import graph has no cycles (imports inside functions count too).
 
 Layers, lowest first (README, "Architecture"):
 
-0. foundation — errors, _validate, _rng, _files, _progress, _weights, io, datasets
+0. foundation — errors, _validate, _rng, _files, _json, _progress, _weights, io, datasets
 1. library — spectrum, dynamics, curation, torch
 2. bench — tasks, training, the comparison loop, experiments
 3. report — figures, tables, HTML, JSON views
@@ -25,6 +25,7 @@ LAYERS = {
     "_validate": 0,
     "_rng": 0,
     "_files": 0,
+    "_json": 0,
     "_progress": 0,
     "_weights": 0,
     "io": 0,

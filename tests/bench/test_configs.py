@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
+from specurate._json import jsonable
 from specurate.bench import clusters
-from specurate.bench._json import json_value
 from specurate.bench.noise import NoiseConfig
 from specurate.bench.oracle import OracleConfig
 from specurate.bench.span import SpanConfig
@@ -185,8 +185,8 @@ def test_oracle_and_noise_config_canonical_values(task):
 
 
 # ---------------------------------------------------------------------------- helpers
-def test_json_value_converts_numpy_and_non_finite():
-    doc = json_value(
+def test_jsonable_converts_numpy_and_non_finite():
+    doc = jsonable(
         {
             1: np.float32(0.5),
             "a": (np.int64(3), np.bool_(True), math.nan, -math.inf),

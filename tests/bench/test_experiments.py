@@ -73,7 +73,7 @@ def test_noise_runs_are_the_plain_training_loop():
     """Every (rate, seed, strategy) run is ``train`` on the corrupted task with the tracked mask,
     seeds seed-major, the same rate for all noise rates (bit-identical numbers)."""
     pytest.importorskip("torch")
-    from specurate.bench._json import json_value
+    from specurate._json import jsonable
     from specurate.bench.metrics import summarize
     from specurate.bench.strategies import make_strategy
     from specurate.bench.train import train
@@ -97,7 +97,7 @@ def test_noise_runs_are_the_plain_training_loop():
         for s in (4, 5)
         for name in ("uniform", "loss")
     ]
-    rows = {r["strategy"]: json_value(r) for r in summarize(runs)}  # NaN → None, as in JSON
+    rows = {r["strategy"]: jsonable(r) for r in summarize(runs)}  # NaN → None, as in JSON
     for row in res["rates"][0]["strategies"]:
         ref = rows[row["strategy"]]
         assert row["test_loss"] == ref["test_loss"] and row["speedup"] == ref["speedup"]

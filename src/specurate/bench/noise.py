@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from specurate._json import jsonable
 from specurate._rng import stream
 from specurate._validate import (
     check_names,
@@ -40,7 +41,6 @@ from specurate._validate import (
     check_seed,
     check_unit,
 )
-from specurate.bench._json import json_value
 from specurate.bench.metrics import mean_ci, summarize
 from specurate.bench.presets import STRATEGIES
 from specurate.bench.result import RunResult
@@ -159,7 +159,7 @@ class NoiseResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-JSON document of the result (NaN and ±inf as None)."""
-        return json_value(
+        return jsonable(
             {
                 "task": self.task,
                 "description": self.description,

@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from specurate._json import jsonable
 from specurate._validate import check_bool, check_positive_int, check_real, check_reals, check_seed
-from specurate.bench._json import json_value
 from specurate.bench.presets import STRATEGIES
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
@@ -164,7 +164,7 @@ class OracleResult:
             out["sample_level"] = dict(self.sample_level)
         if self.simulator is not None:
             out["simulator"] = list(self.simulator)
-        return json_value(out)
+        return jsonable(out)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> OracleResult:

@@ -101,6 +101,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from specurate._json import jsonable
 from specurate._progress import progress_iter
 from specurate._rng import stream
 from specurate._validate import (
@@ -110,7 +111,6 @@ from specurate._validate import (
     check_real,
     check_seed,
 )
-from specurate.bench._json import json_value
 from specurate.bench._threads import torch_threads
 from specurate.errors import SpecurateInputError
 
@@ -321,7 +321,7 @@ class SpanResult:
         if self.noise_floor is not None:
             out["noise_floor"] = self.noise_floor
         out["wall_s"] = self.wall_s
-        return json_value(out)
+        return jsonable(out)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SpanResult:

@@ -96,6 +96,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from specurate._json import jsonable
 from specurate._progress import progress_iter
 from specurate._rng import offset_seed, stream
 from specurate._validate import (
@@ -108,7 +109,6 @@ from specurate._validate import (
     check_reals,
     check_seed,
 )
-from specurate.bench._json import json_value
 from specurate.bench._threads import torch_threads
 from specurate.bench.metrics import mean_ci, passes_to_target, speedup_vs_uniform
 from specurate.bench.result import RunResult
@@ -335,7 +335,7 @@ class StaticSweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-JSON document of the result (NaN and ±inf as None)."""
-        return json_value(
+        return jsonable(
             {
                 "experiment": self.experiment,
                 "task": dict(self.task),

@@ -7,34 +7,12 @@ Keys follow ../shared/design.md (``n``, ``d``, ``eigenvalues``, ``b``, ``b_ci``,
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
-import numpy as np
-
+from specurate._json import jsonable
 from specurate.spectrum.estimate import SpectrumReport
 from specurate.spectrum.reweight import ReweightReport
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert dataclasses, numpy scalars/arrays, tuples and NaN/inf to JSON-ready values."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    return obj
 
 
 def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Plain JSON values for the experiments' ``to_dict()``: numpy scalars and arrays become Python
-numbers and lists, tuples become lists, NaN and ±inf become ``None``.
+"""Plain JSON values: dataclasses become dicts, numpy scalars and arrays Python numbers and
+lists, tuples lists, NaN and ±inf ``None``.
 
-The same conversion the CLI applies to every JSON document it writes, here so that
-:mod:`specurate.bench` needs nothing from the presentation layer.
+One conversion for every JSON document specurate writes — the experiments' ``to_dict()``
+(:mod:`specurate.bench`) and the CLI's and the report's views (:mod:`specurate.report.json`) —
+in the foundation layer, so that neither needs the other.
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["json_value"]
+__all__ = ["jsonable"]
 
 
-def json_value(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """``obj`` with dataclasses, mappings, sequences, numpy values and non-finite floats turned
     into dict / list / int / float / bool / str / None (keys become strings)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: json_value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
-        return {str(k): json_value(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [json_value(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return [json_value(v) for v in obj.tolist()]
+        return [jsonable(v) for v in obj.tolist()]
     if isinstance(obj, np.bool_ | bool):
         return bool(obj)
     if isinstance(obj, np.integer):
