@@ -76,7 +76,7 @@ from specurate.curation.base import (
 )
 from specurate.errors import SpecurateInputError
 
-__all__ = ["FrontierSampler", "FrontierState"]
+__all__ = ["FrontierSampler", "FrontierState", "frontier_weights"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -116,6 +116,32 @@ class FrontierState(StrategyState):
     proj: np.ndarray | None = None
     residual: np.ndarray | None = None
     energy0: np.ndarray | None = None
+
+
+def frontier_weights(
+    u2: np.ndarray, *, soft: bool, power: float, kappa: float, floor: float
+) -> np.ndarray:
+    r"""(K,) the frontier rule's mode weights ω_k from relative residual energies u_k².
+
+    Args:
+        u2: (K,) u_k² = E_k / E_k(0) ≥ 0 (clipped at 0; 1 for a mode never observed).
+        soft: ω_k = max(u_k^power, floor) if True; else the hard rule ω_k = floor where
+            u_k² ≤ e^{−2κ} (learned) and 1 elsewhere.
+        power: the soft rule's exponent q.
+        kappa: the hard rule's threshold κ.
+        floor: the least weight, relative to an unlearned mode's 1.
+
+    Returns:
+        ω, all ones when every entry would be 0.
+    """
+    u2 = np.clip(u2, 0.0, None)
+    if soft:
+        omega = np.maximum(u2 ** (power / 2), floor)
+    else:
+        omega = np.where(u2 <= math.exp(-2 * kappa), floor, 1.0)
+    if not omega.sum() > 0:
+        omega = np.ones(u2.size)
+    return omega
 
 
 def _coprime_strides(n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -422,14 +448,9 @@ class FrontierSampler(Strategy):
             return np.ones(r)
         with np.errstate(invalid="ignore", divide="ignore"):
             u2 = np.where(e0 > 0, self._energy(state) / e0, 1.0)  # NaN e0: not yet observed
-        u2 = np.clip(u2, 0.0, None)
-        if self.soft:
-            omega = np.maximum(u2 ** (self.power / 2), self.floor)
-        else:
-            omega = np.where(u2 <= math.exp(-2 * self.kappa), self.floor, 1.0)
-        if not omega.sum() > 0:
-            omega = np.ones(r)
-        return omega
+        return frontier_weights(
+            u2, soft=self.soft, power=self.power, kappa=self.kappa, floor=self.floor
+        )
 
     def cap_at(self, epoch: int) -> float:
         """The weight bound C(epoch) = cap (1 + epoch)^γ."""
