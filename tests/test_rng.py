@@ -86,7 +86,7 @@ def test_shared_groups_name_registered_streams():
 def test_distinct_names_give_distinct_numbers():
     # a different tag is a different SeedSequence: the first draws differ
     draws = {
-        name: tuple(_rng.stream(name, 0).integers(0, 2**62, size=2))
+        name: tuple(_rng.stream(name, 0, *[0] * _rng.WORDS.get(name, 0)).integers(0, 2**62, size=2))
         for name in _rng.STREAMS
         if not any(name in g for g in _rng.SHARED)
     }

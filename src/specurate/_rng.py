@@ -45,6 +45,8 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "experiments.noise.labels": (0x401,),
     "experiments.span": (0x59A,),  # + (sub-stream,): 0 signs, 1–3 teachers, 4 synthetic draws
     "experiments.static.spectral_subsample": (0x5E,),
+    # two tag words: no other stream has entropy of length 4, so none can meet it
+    "experiments.separation": (0x5E9, 0x5E9),  # + (strategy index,): the batches of one run
 }
 
 #: how many extra words (epoch, sub-stream, …) each stream takes after its tag (default 0);
@@ -53,6 +55,7 @@ STREAMS: dict[str, tuple[int, ...]] = {
 WORDS: dict[str, int] = {
     "curation.epoch": 2,  # (epoch, sub-stream)
     "experiments.span": 1,  # (sub-stream,)
+    "experiments.separation": 1,  # (strategy index,)
 }
 
 #: names whose entropy can coincide, on purpose or harmlessly (``tests/test_rng.py`` finds every
