@@ -19,7 +19,7 @@ import numpy as np
 
 from specurate import __version__
 from specurate._files import atomic_write_text
-from specurate.bench.presets import STUDY_TASKS, StudyTask
+from specurate.bench.presets import STUDY_SEPARATION, STUDY_TASKS, StudyTask
 from specurate.datasets import Dataset, digits, has_mnist5k, mnist5k, planted_powerlaw
 from specurate.report.json import jsonable, reweight_dict, spectrum_dict
 from specurate.spectrum.estimate import estimate_spectrum
@@ -211,6 +211,28 @@ def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
     return Part(spec.key, spec.title, compute)
 
 
+def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
+    """Static vs dynamic curation on a mode-local model with fresh samples (the paper's central
+    claim, :mod:`specurate.bench.separation`); runs are cached in ``parts/runs/separation-…``."""
+
+    def compute(plot_path: Path) -> dict[str, Any]:
+        from specurate.bench.separation import SeparationConfig, run_separation
+        from specurate.report.experiments import plot_separation
+
+        config = SeparationConfig(**STUDY_SEPARATION[quick], seed=seed)
+        tag = f"{'quick' if quick else 'full'}-seed{seed}"
+        cache = plot_path.parent / "runs" / f"separation-{tag}"
+        result = run_separation(config, progress=progress, cache=cache)
+        plot_separation(result, plot_path)
+        return {"kind": "separation", **result.to_dict()}
+
+    return Part(
+        "separation",
+        "static vs dynamic curation: a mode-local model trained on fresh samples",
+        compute,
+    )
+
+
 def has_torch() -> bool:
     """Whether torch (the ``torch`` extra) is installed — the real-training parts need it."""
     import importlib.util
@@ -296,6 +318,7 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
     )
     if not has_torch():
         return parts  # the training parts need the torch extra (see run_study's notes)
+    parts.append(_separation_part(quick=quick, seed=seed, progress=progress))
     parts += [_training_part(t, seed=seed, progress=progress) for t in STUDY_TASKS[quick]]
     return parts
 
@@ -358,8 +381,10 @@ def run_study(
             "MNIST-5k parts skipped (the full study analyses digits instead): "
             "pip install 'specurate[mnist5k]'"
         )
+    sep = results.get("separation")
     doc = {
         "specurate_version": __version__,
+        "headline": [] if sep is None else sep["verdict"],
         "notes": notes,
         "created": datetime.now(UTC).isoformat(),
         "quick": quick,

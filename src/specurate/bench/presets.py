@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-__all__ = ["STRATEGIES", "STRATEGY_PRESETS", "STUDY_TASKS", "StrategyPreset", "StudyTask"]
+__all__ = [
+    "STRATEGIES",
+    "STRATEGY_PRESETS",
+    "STUDY_SEPARATION",
+    "STUDY_TASKS",
+    "StrategyPreset",
+    "StudyTask",
+]
 
 Kind = Literal["uniform", "loss", "infobatch", "frontier", "balanced", "random-subset"]
 
@@ -169,6 +176,20 @@ STUDY_TASKS: Mapping[bool, tuple[StudyTask, ...]] = MappingProxyType(
                 seeds=3,
                 budget_passes=5.0,
             ),
+        ),
+    }
+)
+
+
+#: the study's static-vs-dynamic separation (:class:`specurate.bench.separation.SeparationConfig`
+#: settings), by ``quick``: budgets span 1.5 (quick) and 2 decades of steps
+STUDY_SEPARATION: Mapping[bool, Mapping[str, Any]] = MappingProxyType(
+    {
+        True: MappingProxyType(
+            {"modes": 5000, "batch": 512, "budgets": (10, 30, 100, 300), "seeds": 2}
+        ),
+        False: MappingProxyType(
+            {"modes": 20_000, "batch": 1024, "budgets": (30, 100, 300, 1000, 3000), "seeds": 3}
         ),
     }
 )

@@ -1,12 +1,13 @@
 """Tables and figures of the paper's experiments (:mod:`specurate.bench`): the static sweep
-(experiment 1), the oracle approximation (2), the synthetic-data span (3) and label noise.
+(experiment 1), the oracle approximation (2), the synthetic-data span (3), label noise and the
+static-vs-dynamic separation.
 
 Every function takes the experiment's result dataclass (``StaticSweepResult``, ``OracleResult``,
-``SpanResult``, ``NoiseResult``) or its ``to_dict()`` document (e.g. read back from the JSON
-file the CLI writes). ``render_*`` return rich tables, ``*_figure`` return a matplotlib Figure
-made without pyplot, ``plot_*`` save that figure atomically (format by extension) and return the
-path. Colours are :func:`specurate.report.style.color`'s, numbers are formatted by
-:func:`~specurate.report.style.fmt` / :func:`~specurate.report.style.fmt_est`.
+``SpanResult``, ``NoiseResult``, ``SeparationResult``) or its ``to_dict()`` document (e.g. read
+back from the JSON file the CLI writes). ``render_*`` return rich tables, ``*_figure`` return a
+matplotlib Figure made without pyplot, ``plot_*`` save that figure atomically (format by
+extension) and return the path. Colours are :func:`specurate.report.style.color`'s, numbers
+are formatted by :func:`~specurate.report.style.fmt` / :func:`~specurate.report.style.fmt_est`.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ __all__ = [
     "oracle_figure",
     "plot_noise",
     "plot_oracle",
+    "plot_separation",
     "plot_span",
     "plot_static_sweep",
     "render_noise",
     "render_oracle",
+    "render_separation",
     "render_span",
     "render_static_sweep",
+    "separation_figure",
     "span_figure",
     "static_sweep_figure",
 ]
@@ -476,3 +480,127 @@ def noise_figure(result: Any) -> Figure:
 def plot_noise(result: Any, path: str | Path) -> Path:
     """Save :func:`noise_figure` to ``path``."""
     return _save(noise_figure(result), path)
+
+
+# ------------------------------------------------------------------------ separation
+def _ci_cell(v: Mapping[str, Any] | None, spec: str = ".3g") -> str:
+    if v is None:
+        return "—"
+    return fmt_est(v.get("value"), v.get("lo"), v.get("hi"), spec, spec)
+
+
+def _separation_label(name: str) -> str:
+    if name == "static C=inf":
+        return "static, no bound"
+    return name.replace("static C=", "static C = ")
+
+
+def render_separation(result: Any) -> list[Table]:
+    """Two rich tables: speed-up to uniform's loss at every budget (90 % CIs over seeds), and
+    per strategy the fitted exponents, speed-up growth, largest weight and wall-clock speed-up."""
+    r = _doc(result)
+    c = r["config"]
+    budgets = c["budgets"]
+    names = list(r["speedup"])
+    t1 = _table(
+        f"speed-up to uniform's loss, by budget (K = {c['modes']} modes, a = {c['a']:g}, "
+        f"b = {c['b']:g}, B = {c['batch']}, {c['seeds']} seeds; steps)",
+        ["strategy", *(f"{b} steps" for b in budgets)],
+        left=("strategy",),
+    )
+    for name in names:
+        free = set(r.get("unbound", {}).get(name, ()))
+        t1.add_row(
+            _separation_label(name),
+            *(
+                _ci_cell(v) + ("*" if b in free else "")
+                for b, v in zip(budgets, r["speedup"][name], strict=True)
+            ),
+        )
+    t1.caption = "* the bound does not bind at this budget: the same run as the unbounded rule"
+    theory = r["theory"]
+    t2 = _table(
+        f"loss exponent α (L ∝ steps^−α; uniform's theory (a−1)/b = "
+        f"{theory['uniform_exponent']:.3f}, the frontier's a−1 = {theory['frontier_exponent']:g})",
+        [
+            "strategy",
+            "α, all budgets",
+            "α, last decade",
+            "speed-up growth",
+            "largest weight",
+            f"wall-clock speed-up @ {budgets[-1]}",
+        ],
+        left=("strategy",),
+    )
+    for name in names:
+        t2.add_row(
+            _separation_label(name),
+            _ci_cell(r["exponent"].get(name), ".3f"),
+            _ci_cell(r["exponent_late"].get(name), ".3f"),
+            _ci_cell(r["growth"].get(name), ".2f"),
+            fmt(r["max_weight"].get(name), ".3g"),
+            _ci_cell(r["wall_speedup"][name][-1] if name in r["wall_speedup"] else None),
+        )
+    return [t1, t2]
+
+
+def separation_figure(result: Any) -> Figure:
+    """Left: loss vs steps (geometric mean over seeds; static envelopes as points at their
+    budgets). Right: speed-up to uniform's loss vs budget with 90 % CIs; dotted lines at each
+    bound C, which no static rule can cross (Theorem 1)."""
+    r = _doc(result)
+    c = r["config"]
+    budgets = np.asarray(c["budgets"], dtype=float)
+    fig, (a1, a2) = new_figure(2, width=5.6)
+    by: dict[str, list[Mapping[str, Any]]] = {}
+    for run in r["runs"]:
+        by.setdefault(run["strategy"], []).append(run)
+    for name in r["speedup"]:
+        runs = by.get(name, [])
+        label = _separation_label(name)
+        if name.startswith("static C="):
+            losses = []
+            for b in c["budgets"]:
+                vals = [
+                    run["loss"][run["steps"].index(b)]
+                    for run in runs
+                    if run["budget"] == b and b in run["steps"]
+                ]
+                losses.append(math.exp(float(np.mean(np.log(vals)))) if vals else math.nan)
+            a1.plot(budgets, losses, ls="none", marker="s", ms=4, color=color(name), label=label)
+        elif runs:
+            steps = np.asarray(runs[0]["steps"], dtype=float)
+            loss = np.exp(np.mean([np.log(run["loss"]) for run in runs], axis=0))
+            a1.plot(steps, loss, color=color(name), label=label, lw=1.4)
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlim(1, budgets[-1] * 1.2)
+    a1.set_xlabel("training steps (fresh batches)")
+    a1.set_ylabel("population loss L / L(0)")
+    a1.legend(fontsize=7, ncol=2)
+    for cap in c["caps"]:
+        a2.axhline(cap, color=color(f"static C={cap:g}"), lw=0.8, ls=":")
+    for name, points in r["speedup"].items():
+        if name in ("uniform", "balanced"):
+            continue
+        v = np.array([p["value"] for p in points], dtype=float)
+        lo = np.array([p["lo"] if p["lo"] is not None else math.nan for p in points], dtype=float)
+        hi = np.array([p["hi"] if p["hi"] is not None else math.nan for p in points], dtype=float)
+        style = "--" if name.startswith("static C=") else "-"
+        a2.plot(
+            budgets, v, ls=style, marker="o", ms=3, color=color(name), label=_separation_label(name)
+        )
+        if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+            a2.fill_between(budgets, lo, hi, color=color(name), alpha=0.15, lw=0)
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    a2.set_xlabel("budget (steps)")
+    a2.set_ylabel("speed-up to uniform's loss (steps)")
+    a2.set_title("dotted: bound C of the static rules", fontsize=9)
+    a2.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_separation(result: Any, path: str | Path) -> Path:
+    """Save :func:`separation_figure` to ``path``."""
+    return _save(separation_figure(result), path)

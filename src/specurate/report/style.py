@@ -48,6 +48,14 @@ COLORS: dict[str, str] = {
     "random": "tab:blue",
     "el2n": "tab:red",
     "prototype": "tab:green",
+    # the separation experiment (static envelopes: one shade of blue per bound, darker = larger)
+    "greedy": "tab:green",
+    "frontier-fixed": "tab:pink",
+    "static C=4": "#9ecae1",
+    "static C=16": "#6baed6",
+    "static C=64": "#3182bd",
+    "static C=256": "#08519c",
+    "static C=inf": "#08306b",
     # sources of the span experiment's second stage
     "none": "black",
     "self": "tab:orange",

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from specurate.bench.metrics import leader
+from specurate.report.experiments import render_separation
 from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
 
 __all__ = [
@@ -349,6 +350,9 @@ def run_tables(results: Mapping[str, Any]) -> Renderables:
         )
     out: Renderables = [table]
     for part in results["parts"].values():
+        if part.get("kind") == "separation":
+            out += render_separation(part)
+            out += [f"static vs dynamic: {line}" for line in part["verdict"]]
         if part.get("kind") == "simulate":
             rows = {p["claim"].split(",")[0]: p for p in part["paper_vs_measured"]}
             base = rows["baseline loss exponent"]["measured"]
