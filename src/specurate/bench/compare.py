@@ -141,6 +141,7 @@ def compare_strategies(
     lr_rule: LrRule = "margin",
     make_task: Callable[[int], Task] | None = None,
     track: np.ndarray | None = None,
+    directions: np.ndarray | None = None,
     cache: str | Path | None = None,
     cache_prefix: str = "",
     progress: bool = False,
@@ -164,6 +165,8 @@ def compare_strategies(
         make_task: ``make_task(seed) -> Task``, the draws rates are tuned on (default: the task
             itself whatever the seed — then tuning sees the benchmark's data).
         track: optional (n,) boolean mask whose share of each batch the runs record.
+        directions: optional (n_test, r) test projections whose residual energy every
+            evaluation records (:func:`~specurate.bench.train.train`).
         cache: folder for resumable JSON files (tuned rates and finished runs).
         cache_prefix: file-name prefix inside ``cache`` (several comparisons in one folder).
         progress: progress bars on stderr.
@@ -212,6 +215,7 @@ def compare_strategies(
             label=name,
             oracle=needs_oracle(name),
             track=track,
+            directions=directions,
         )
         if path is not None:
             _write_json(path, run.to_dict())

@@ -118,6 +118,23 @@ def all_losses(model: Any, x: Any, y: Any, kind: str, chunk: int = 8192) -> np.n
     return _per_example(model, x, y, kind, chunk)[0]
 
 
+def all_residuals(model: Any, x: Any, y: Any, kind: str, chunk: int = 8192) -> np.ndarray:
+    """(n, o) signed residuals (:func:`residual`) of the whole set, in eval mode, no gradient."""
+    import torch
+
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            parts = [
+                residual(model(x[s : s + chunk]), y[s : s + chunk], kind).numpy()
+                for s in range(0, len(y), chunk)
+            ]
+    finally:
+        model.train(was)
+    return np.concatenate(parts).astype(np.float64)
+
+
 def train(
     task: Task,
     strategy: Any,
@@ -131,6 +148,7 @@ def train(
     progress: bool = False,
     oracle: bool = False,
     track: np.ndarray | None = None,
+    directions: np.ndarray | None = None,
     threads: int | None = 1,
 ) -> RunResult:
     """Train ``task.make_model(seed)`` under ``strategy`` for a fixed compute budget.
@@ -150,6 +168,10 @@ def train(
         track: optional (n_train,) bool mask (e.g. mislabeled examples); every evaluation then
             records ``tracked_share``, the fraction of the examples trained since the previous
             evaluation that are in the mask (weighted by their loss multipliers).
+        directions: optional (n_test, r) projections z_ik of the test inputs on r directions
+            (e.g. whitened eigen-directions of the data); every evaluation then records
+            ``direction_energy``, E_k = Σ_o (Σ_i z_ik r_io)² / n_test² of the signed test
+            residual r (the learning frontier on directions, when the true modes are unknown).
         threads: torch intra-op threads during the run (restored after; None keeps the
             current setting). One thread is fastest for these small models and keeps
             concurrent runs from oversubscribing the cores.
@@ -160,6 +182,13 @@ def train(
     n_threads = None if threads is None else check_positive_int("threads", threads)
     with torch_threads(n_threads):
         run = _Run(task, strategy, seed=int(seed), lr=lr, track=track, label=label)
+        if directions is not None:
+            z = np.asarray(directions, dtype=np.float64)
+            if z.ndim != 2 or z.shape[0] != task.y_test.shape[0]:
+                raise SpecurateInputError(
+                    f"directions must be (n_test, r) = ({task.y_test.shape[0]}, r), got {z.shape}"
+                )
+            run.directions = z
         return run.train(
             float(budget_passes),
             int(batch_size),
@@ -209,6 +238,7 @@ class _Run:
         # multiplier mass in the mask and in total since the last evaluation
         self.tracked_in, self.tracked_all = 0.0, 0.0
         self.curve: list[dict[str, Any]] = []
+        self.directions: np.ndarray | None = None
         self.wall = 0.0
         self.diverged = False
         self.progress = False
@@ -238,6 +268,10 @@ class _Run:
             point["mode_loss"] = (
                 np.bincount(self.g_te, weights=per, minlength=k) / np.maximum(cnt, 1)
             ).tolist()
+        if self.directions is not None:
+            r = all_residuals(self.model, self.x_te, self.y_te, self.kind)
+            energy = ((self.directions.T @ r) ** 2).sum(axis=1) / r.shape[0] ** 2
+            point["direction_energy"] = energy.tolist()
         self.curve.append(point)
         if self.progress:
             print(
@@ -250,8 +284,11 @@ class _Run:
         exact = all_losses(self.model, self.x_tr, self.y_tr, self.kind)
         if not np.all(np.isfinite(exact)):
             return False
+        stats = {"loss": exact}
+        if "residual" in self.strategy.needs:
+            stats["residual"] = all_residuals(self.model, self.x_tr, self.y_tr, self.kind)
         before = self.sampler.state
-        new = self.strategy.update(before, np.arange(self.n), {"loss": exact})
+        new = self.strategy.update(before, np.arange(self.n), stats)
         new = dataclasses.replace(new, accounting=before.accounting)  # free: not charged
         if self.strategy.accounting(new) != self.strategy.accounting(before):
             raise SpecurateInputError("the oracle needs a strategy with a flat state")

@@ -47,6 +47,7 @@ import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
@@ -433,12 +434,16 @@ class Strategy:
             gradient (checked by :func:`~specurate.curation.check.check_strategy`).
         needs: per-example statistics ``update`` consumes (e.g. ``{"loss"}``).
         data_keys: names of the per-example arrays ``init`` accepts (e.g. ``("groups",)``).
+        data_needs: further statistics ``update`` consumes when ``init`` was given a data key
+            (e.g. the frontier sampler on ``features`` reads signed residuals); a
+            :class:`Bound` strategy reports them in its ``needs``.
     """
 
     name: ClassVar[str] = "strategy"
     unbiased: ClassVar[bool] = False
     needs: ClassVar[frozenset[str]] = frozenset()
     data_keys: ClassVar[tuple[str, ...]] = ()
+    data_needs: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType({})
 
     @property
     def declares_unbiased(self) -> bool:
@@ -559,7 +564,8 @@ class Bound(Strategy):
 
     @property
     def needs(self) -> frozenset[str]:  # type: ignore[override]
-        return self.strategy.needs
+        extra = (self.strategy.data_needs.get(k, frozenset()) for k in self.data)
+        return self.strategy.needs.union(*extra)
 
     @property
     def declares_unbiased(self) -> bool:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -208,6 +209,9 @@ class FrontierSampler(Strategy):
     # per-example losses; eigen-directions also read signed residuals (``residual``), whose
     # projections cancel — with groups r_i² = ℓ_i suffices
     needs: ClassVar[frozenset[str]] = frozenset({"loss"})
+    data_needs: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType(
+        {"features": frozenset({"residual"})}
+    )
     rank: int = 32
     kappa: float = 1.0
     soft: bool = False
