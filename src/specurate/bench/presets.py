@@ -29,7 +29,9 @@ __all__ = [
     "StudyTask",
 ]
 
-Kind = Literal["uniform", "loss", "infobatch", "frontier", "balanced", "random-subset"]
+Kind = Literal[
+    "uniform", "loss", "infobatch", "frontier", "frontier-eigen", "balanced", "random-subset"
+]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,17 @@ _FRONTIER = MappingProxyType(
         "cap": 50.0,
         "cap_growth": 0.5,
         "horizon": 256,
+    }
+)
+
+_EIGEN = MappingProxyType(
+    {
+        "soft": True,
+        "power": 1.0,
+        "floor": 0.01,
+        "cap": 50.0,
+        "cap_growth": 0.5,
+        "rank": 32,
     }
 )
 
@@ -101,6 +114,21 @@ STRATEGY_PRESETS: Mapping[str, StrategyPreset] = MappingProxyType(
                 oracle=True,
             ),
             StrategyPreset(
+                "frontier-eigen",
+                "frontier-eigen",
+                "frontier sampler on the top 32 eigen-directions of the training inputs (no "
+                "known modes): soft rule ω_k = max(u_k, 0.01), bound C(e) = 50(1+e)^½",
+                _EIGEN,
+            ),
+            StrategyPreset(
+                "oracle-eigen",
+                "frontier-eigen",
+                "frontier-eigen fed the exact residuals of every training example before each "
+                "plan, free (the ceiling of the rule on these directions)",
+                _EIGEN,
+                oracle=True,
+            ),
+            StrategyPreset(
                 "random-subset",
                 "random-subset",
                 "static: keep a random 70%",
@@ -117,7 +145,8 @@ STRATEGY_PRESETS: Mapping[str, StrategyPreset] = MappingProxyType(
     }
 )
 
-#: every built-in strategy, in the order results list them
+#: every built-in strategy of the default comparisons, in the order results list them (the
+#: eigen-direction frontier, ``frontier-eigen`` / ``oracle-eigen``, is asked for by name)
 STRATEGIES: tuple[str, ...] = (
     "uniform",
     "oracle",

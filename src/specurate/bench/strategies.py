@@ -15,6 +15,11 @@ name               strategy
 ``oracle``         the TRUE frontier oracle: the same sampler fed the exact losses of every
                    training example before each plan, free (``train(..., oracle=True)``); only
                    on tasks whose true modes are known (``task.test_groups``)
+``frontier-eigen`` the frontier sampler on the top 32 eigen-directions of the training inputs
+                   (no known modes: real data), fed signed residuals; soft rule
+                   ω_k = max(u_k, 0.01), bound C(e) = 50(1+e)^½
+``oracle-eigen``   ``frontier-eigen`` fed the exact residuals of every training example before
+                   each plan, free (its ceiling)
 ``random-subset``  :class:`~specurate.curation.StaticSubset`, keep a random 70% (static)
 ``balanced``       :class:`~specurate.curation.StaticWeights`, weight ∝ 1 / (size of the
                    example's group), capped at C = 50: every group gets the same total weight
@@ -72,6 +77,13 @@ def _frontier(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
     return curation.bind(frontier, groups=np.asarray(task.groups))
 
 
+def _frontier_eigen(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
+    from specurate import curation
+
+    frontier = curation.FrontierSampler(**p.settings, epoch_length=m)
+    return curation.bind(frontier, features=np.asarray(task.x_train, dtype=np.float64))
+
+
 def _balanced(p: StrategyPreset, task: Task, m: int, budget: float) -> Any:
     from specurate import curation
 
@@ -90,6 +102,7 @@ _BUILDERS: dict[str, Callable[[StrategyPreset, Task, int, float], Any]] = {
     "loss": _loss,
     "infobatch": _infobatch,
     "frontier": _frontier,
+    "frontier-eigen": _frontier_eigen,
     "balanced": _balanced,
     "random-subset": _random_subset,
 }
@@ -114,7 +127,7 @@ def make_strategy(
     if preset.needs_groups and task.groups is None:
         what = "mode groups for the " + name if preset.kind == "frontier" else "groups to balance"
         raise SpecurateInputError(f"task {task.name!r} has no {what}")
-    if preset.oracle and task.test_groups is None:
+    if preset.oracle and preset.needs_groups and task.test_groups is None:
         raise SpecurateInputError(
             f"the true frontier oracle needs known modes; task {task.name!r} has none "
             "(use a synthetic task: mode-local or clusters)"

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["experiment_app"]
 
 experiment_app = typer.Typer(
-    help="The paper's experiments on real training: static, oracle, span, noise, separation.",
+    help="The paper's experiments in real training: static, oracle, span, noise, separation, eigen",
     no_args_is_help=True,
 )
 
@@ -268,3 +268,44 @@ def separation(
         )
         res = run_separation(config, progress=not as_json, cache=out / "separation-cache")
         _finish("separation", res, out, render_separation, plot_separation, as_json)
+
+
+@experiment_app.command()
+def eigen(
+    dataset: Annotated[str, typer.Option(help="built-in task")] = "mnist1d",
+    n_train: Annotated[
+        int | None, typer.Option(min=1, help="training examples (default: the task's)")
+    ] = None,
+    rank: Annotated[int, typer.Option(min=1, help="eigen-directions of the inputs")] = 32,
+    strategies: Annotated[
+        str, typer.Option(help="strategies, uniform first")
+    ] = "uniform,frontier-eigen,oracle-eigen,loss",
+    epochs: EpochsOpt = 5.0,
+    seeds: SeedsOpt = 3,
+    seed: SeedOpt = 0,
+    out: OutOpt = Path("specurate-experiments"),
+    as_json: JsonOpt = False,
+) -> None:
+    """The learning frontier on real data without known modes: measured on the inputs'
+    eigen-directions, with the frontier sampler on those directions and its ceiling.
+
+    Resumable: tuned rates and finished runs are kept in OUT/eigen-cache.
+    """
+    from specurate.bench.eigen import EigenConfig, run_eigen
+    from specurate.report.experiments import plot_eigen, render_eigen
+
+    with guard():
+        check_out_dir(out)
+        names = parse_names(strategies, "--strategies")
+        budget = _epochs(epochs)
+        config = EigenConfig(
+            task=_task(dataset, seed, n_train),
+            make_task=functools.partial(_task, dataset, n_train=n_train),
+            rank=rank,
+            strategies=names,
+            budget_passes=budget,
+            seeds=seeds,
+            seed=seed,
+        )
+        res = run_eigen(config, progress=not as_json, cache=out / "eigen-cache")
+        _finish("eigen", res, out, render_eigen, plot_eigen, as_json)

@@ -28,13 +28,16 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "eigen_figure",
     "noise_figure",
     "oracle_figure",
+    "plot_eigen",
     "plot_noise",
     "plot_oracle",
     "plot_separation",
     "plot_span",
     "plot_static_sweep",
+    "render_eigen",
     "render_noise",
     "render_oracle",
     "render_separation",
@@ -604,3 +607,86 @@ def separation_figure(result: Any) -> Figure:
 def plot_separation(result: Any, path: str | Path) -> Path:
     """Save :func:`separation_figure` to ``path``."""
     return _save(separation_figure(result), path)
+
+
+# ------------------------------------------------------------------------ eigen-direction frontier
+def render_eigen(result: Any) -> list[Table]:
+    """Rich table: per strategy, test loss and accuracy, speed-ups (censored seeds shown), the
+    measured frontier's growth exponent ρ and final k*; the spectrum's prediction in the title."""
+    r = _doc(result)
+    sp = r["spectrum"]
+    title = (
+        f"eigen-direction frontier on {r['task']}: {r['budget_passes']:g} passes, {r['seeds']} "
+        f"seeds, top {r['rank']} directions; measured b = {fmt(sp['b'], '.3f')} "
+        f"({sp['shape']}) → predicted ρ = 1/b = {fmt(sp['predicted_rho'], '.2f')}"
+    )
+    cols = ["strategy", "lr", "test loss", "test acc", "speed-up (reached)"]
+    cols += ["wall-clock speed-up", "frontier growth ρ", "final k*"]
+    t = _table(title, cols, left=("strategy",))
+    for row in r["summary"]:
+        f = r["frontier"].get(row["strategy"], {})
+        t.add_row(
+            row["strategy"],
+            fmt(row.get("lr")),
+            fmt(row["test_loss"], ".4g"),
+            fmt(row["test_acc"], ".3f"),
+            fmt_speedup(row, spec=".2f"),
+            fmt_speedup(row, "wall_speedup", spec=".2f"),
+            fmt_est(f.get("rho"), f.get("rho_lo"), f.get("rho_hi"), ".2f", ".2f"),
+            fmt(f.get("final_k"), ".3g"),
+        )
+    return [t]
+
+
+def eigen_figure(result: Any) -> Figure:
+    """Left: the measured frontier k*(t) per strategy (geometric mean over seeds) and the
+    linear-model prediction's slope 1/b. Right: test loss vs passes."""
+    from specurate.bench.eigen import measured_frontier
+
+    r = _doc(result)
+    fig, (a1, a2) = new_figure(2)
+    runs = [RunResult.from_dict(dict(x)) if isinstance(x, Mapping) else x for x in r["runs"]]
+    names = [row["strategy"] for row in r["summary"]]
+    for name in names:
+        measured = (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == name)
+        mine = [m for m in measured if m is not None]
+        if mine:
+            n = min(len(p) for p, _ in mine)
+            passes = np.mean([p[:n] for p, _ in mine], axis=0)
+            k = np.mean([kk[:n] for _, kk in mine], axis=0)
+            a1.plot(passes, k, marker="o", ms=2, color=color(name), label=name)
+        curves = [x for x in runs if x.strategy == name and not x.diverged]
+        if curves:
+            c = curves[0].curve
+            a2.plot(
+                [p["passes"] for p in c],
+                [p["test_loss"] for p in c],
+                color=color(name),
+                label=f"{name} (seed {curves[0].seed})",
+            )
+    rho = r["spectrum"].get("predicted_rho")
+    if rho is not None and math.isfinite(rho):
+        xs = np.geomspace(0.05, r["budget_passes"], 20)
+        a1.plot(
+            xs,
+            xs**rho * (r["rank"] / 4) / r["budget_passes"] ** rho,
+            "k:",
+            lw=1,
+            label=f"slope 1/b = {rho:.2f}",
+        )
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlabel("passes")
+    a1.set_ylabel(f"measured frontier k* (of {r['rank']} directions)")
+    a1.legend(fontsize=7)
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    a2.set_xlabel("passes")
+    a2.set_ylabel("test loss")
+    a2.legend(fontsize=7)
+    return fig
+
+
+def plot_eigen(result: Any, path: str | Path) -> Path:
+    """Save :func:`eigen_figure` to ``path``."""
+    return _save(eigen_figure(result), path)
