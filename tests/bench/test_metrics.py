@@ -92,3 +92,17 @@ def test_a_strategy_that_misses_the_target_on_a_seed_cannot_lead():
     ]
     assert leader(rows)["strategy"] == "steady"
     assert leader(rows[:2]) is None
+
+
+def test_wall_clock_of_the_baseline_against_itself_is_one_when_its_loss_rises() -> None:
+    # test loss falls, then rises (overfitting): the final loss is first reached before the
+    # end; wall-clock and pass speed-ups use that same crossing, so uniform vs uniform is 1
+    losses = [1.0, 0.5, 0.3, 0.35, 0.4]
+    curve = tuple(
+        {"passes": p, "test_loss": v, "test_acc": 0.5, "wall_s": 3.0 * p}
+        for p, v in zip([0.5, 1.0, 2.0, 3.0, 4.0], losses, strict=True)
+    )
+    runs = [RunResult("uniform", s, 4.0, 4.0, 0.0, 12.0, 0.4, 0.5, curve) for s in (0, 1)]
+    row = summarize(runs)[0]
+    assert row["speedup"] == pytest.approx(1.0)
+    assert row["wall_speedup"] == pytest.approx(1.0)

@@ -219,24 +219,30 @@ def wall_at(curve: Sequence[Mapping[str, float]], passes: float) -> float:
 def _wall_speedup(
     base: Mapping[int, RunResult], runs: Mapping[int, RunResult], level: float
 ) -> dict[str, float]:
-    """Wall-clock speed-up to the baseline's final loss: baseline training seconds / the run's
-    training seconds when it first reaches that loss (geometric mean and t CI over the seeds
-    that reach it); the strategy's own work (planning, updates) is inside its seconds.
-    ``wall_speedup_bound``: the all-seed geometric mean with a censored seed at baseline
-    seconds / its whole run's seconds (an upper bound, as in :func:`speedup_vs_uniform`)."""
+    """Wall-clock speed-up to the baseline's final loss: the baseline's training seconds when
+    it FIRST reaches its final loss / the run's seconds when it first reaches it (the same
+    crossing as the pass speed-up, so the baseline against itself is exactly 1 even when its
+    test loss rises before the end); geometric mean and t CI over the seeds that reach it. The
+    strategy's own work (planning, updates) is inside its seconds. ``wall_speedup_bound``: the
+    all-seed geometric mean with a censored seed at baseline seconds / its whole run's seconds
+    (an upper bound, as in :func:`speedup_vs_uniform`)."""
     vals, bounds, n = [], [], 0
     for seed, r in runs.items():
         b = base.get(seed)
         if b is None or not math.isfinite(b.test_loss) or not b.wall_s > 0:
             continue
+        pb = passes_to_target(b.curve, b.test_loss)
+        wb = wall_at(b.curve, pb) if pb is not None else math.nan
+        if not wb > 0:
+            continue
         n += 1
         ps = passes_to_target(r.curve, b.test_loss)
         ws = wall_at(r.curve, ps) if ps is not None else math.nan
         if ws > 0:
-            vals.append(b.wall_s / ws)
-            bounds.append(b.wall_s / ws)
+            vals.append(wb / ws)
+            bounds.append(wb / ws)
         elif ps is None and r.wall_s > 0 and not r.diverged:
-            bounds.append(b.wall_s / r.wall_s)  # (a diverged run's seconds bound nothing)
+            bounds.append(wb / r.wall_s)  # (a diverged run's seconds bound nothing)
     m, lo, hi = geo_ci(vals, level)
     bound = geo_ci(bounds, level)[0] if bounds and len(bounds) == n else math.nan
     return {
