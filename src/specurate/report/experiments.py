@@ -665,15 +665,16 @@ def eigen_figure(result: Any) -> Figure:
                 label=f"{name} (seed {curves[0].seed})",
             )
     rho = r["spectrum"].get("predicted_rho")
-    if rho is not None and math.isfinite(rho):
-        xs = np.geomspace(0.05, r["budget_passes"], 20)
-        a1.plot(
-            xs,
-            xs**rho * (r["rank"] / 4) / r["budget_passes"] ** rho,
-            "k:",
-            lw=1,
-            label=f"slope 1/b = {rho:.2f}",
-        )
+    found = (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == "uniform")
+    uni = [m for m in found if m is not None]
+    if rho is not None and math.isfinite(rho) and uni:
+        # the prediction's slope, through uniform's middle point inside the resolved range
+        p, k = uni[0]
+        inside = np.flatnonzero((k >= 1) & (k < r["rank"]))
+        if inside.size:
+            j = inside[inside.size // 2]
+            xs = np.geomspace(p[inside[0]], p[inside[-1]], 20)
+            a1.plot(xs, k[j] * (xs / p[j]) ** rho, "k:", lw=1, label=f"slope 1/b = {rho:.2f}")
     a1.set_xscale("log")
     a1.set_yscale("log")
     a1.set_xlabel("passes")
