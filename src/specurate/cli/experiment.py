@@ -43,6 +43,10 @@ experiment_app = typer.Typer(
 OutOpt = Annotated[Path, typer.Option(help="folder for <experiment>.json and .png")]
 EpochsOpt = Annotated[float, typer.Option(help="budget in passes (backward + scoring)")]
 SeedsOpt = Annotated[int, typer.Option(min=1, help="seeds per configuration")]
+DatasetOpt = Annotated[str, typer.Option(help="built-in task")]
+NTrainOpt = Annotated[
+    int | None, typer.Option(min=1, help="training examples (default: the task's)")
+]
 
 
 def _finish(
@@ -186,10 +190,8 @@ def span(
 
 @experiment_app.command()
 def noise(
-    dataset: Annotated[str, typer.Option(help="built-in task")] = "mnist1d",
-    n_train: Annotated[
-        int | None, typer.Option(min=1, help="training examples (default: the task's)")
-    ] = None,
+    dataset: DatasetOpt = "mnist1d",
+    n_train: NTrainOpt = None,
     rates: Annotated[str, typer.Option(help="label-noise rates")] = "0,0.1,0.3",
     strategies: Annotated[str, typer.Option(help="strategies")] = "loss,frontier,infobatch",
     epochs: EpochsOpt = 5.0,
@@ -272,10 +274,8 @@ def separation(
 
 @experiment_app.command()
 def eigen(
-    dataset: Annotated[str, typer.Option(help="built-in task")] = "mnist1d",
-    n_train: Annotated[
-        int | None, typer.Option(min=1, help="training examples (default: the task's)")
-    ] = None,
+    dataset: DatasetOpt = "mnist1d",
+    n_train: NTrainOpt = None,
     rank: Annotated[int, typer.Option(min=1, help="eigen-directions of the inputs")] = 32,
     strategies: Annotated[
         str, typer.Option(help="strategies, uniform first")
