@@ -238,6 +238,10 @@ def separation(
     ] = "100,316,1000,3162,10000",
     caps: Annotated[str, typer.Option(help="bounds C of the static rules")] = "4,16,64,256",
     noise: Annotated[float, typer.Option(min=0.0, help="label-noise std (units of √L(0))")] = 0.0,
+    model: Annotated[
+        str, typer.Option(help="embedding (one parameter per mode) or mlp (coupled modes)")
+    ] = "embedding",
+    hidden: Annotated[int, typer.Option(min=1, help="the MLP's width")] = 64,
     seeds: SeedsOpt = 3,
     seed: SeedOpt = 0,
     out: OutOpt = Path("specurate-experiments"),
@@ -265,6 +269,8 @@ def separation(
             budgets=tuple(int(s) for s in steps),
             caps=parse_floats(caps, "--caps"),
             noise=noise,
+            model=model,
+            hidden=hidden,
             seeds=seeds,
             seed=seed,
         )

@@ -505,8 +505,9 @@ def render_separation(result: Any) -> list[Table]:
     c = r["config"]
     budgets = c["budgets"]
     names = list(r["speedup"])
+    model = "embedding" if c.get("model", "embedding") == "embedding" else "one-hot MLP"
     t1 = _table(
-        f"speed-up to uniform's loss, by budget (K = {c['modes']} modes, a = {c['a']:g}, "
+        f"speed-up to uniform's loss, by budget ({model}, K = {c['modes']} modes, a = {c['a']:g}, "
         f"b = {c['b']:g}, B = {c['batch']}, {c['seeds']} seeds; steps)",
         ["strategy", *(f"{b} steps" for b in budgets)],
         left=("strategy",),
@@ -516,11 +517,17 @@ def render_separation(result: Any) -> list[Table]:
         t1.add_row(
             _separation_label(name),
             *(
-                _ci_cell(v) + ("*" if b in free else "")
+                ("≥ " if v.get("censored") else "")
+                + _ci_cell(v)
+                + ("*" if b in free else "")
+                + (f" ({v['diverged']} diverged)" if v.get("diverged") else "")
                 for b, v in zip(budgets, r["speedup"][name], strict=True)
             ),
         )
-    t1.caption = "* the bound does not bind at this budget: the same run as the unbounded rule"
+    t1.caption = (
+        "* the bound does not bind at this budget: the same run as the unbounded rule; "
+        "≥: below uniform's last loss on some seed (a lower bound)"
+    )
     theory = r["theory"]
     t2 = _table(
         f"loss exponent α (L ∝ steps^−α; uniform's theory (a−1)/b = "

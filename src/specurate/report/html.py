@@ -234,7 +234,9 @@ def _separation_html(r: dict[str, Any], plot: Path | None) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(label(n))}</td>"
         + "".join(
-            f"<td>{cell(v)}{'*' if b in free.get(n, ()) else ''}</td>"
+            f"<td>{'≥ ' if v.get('censored') else ''}{cell(v)}"
+            f"{'*' if b in free.get(n, ()) else ''}"
+            f"{_diverged(v)}</td>"
             for b, v in zip(budgets, points, strict=True)
         )
         + f"<td>{cell(r['exponent'].get(n), '.3f')}</td>"
@@ -265,3 +267,9 @@ Wall-clock speed-up counts each strategy's own planning time.</p>
 <p class="note">* the bound does not bind at this budget: the same run as the unbounded rule.</p>
 {fig}
 """
+
+
+def _diverged(point: dict[str, Any]) -> str:
+    """`` (n diverged)`` when seeds of a separation point diverged, else empty."""
+    n = point.get("diverged")
+    return f" ({n} diverged)" if n else ""
