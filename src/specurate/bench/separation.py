@@ -335,7 +335,11 @@ def _train(
     diverged = False
     for i, s0 in enumerate(plans[:-1]):
         length = plans[i + 1] - s0
-        q = rule.allocation(s0, length, exact() if name == "oracle" else None, budget)
+        look = exact() if name == "oracle" else None
+        if look is not None and not np.all(np.isfinite(look)):
+            diverged = True  # some mode's output overflowed between batches
+            break
+        q = rule.allocation(s0, length, look, budget)
         w_max = max(w_max, float(np.max(q / p)))
         cq = np.cumsum(q)
         for s in range(s0, s0 + length):
@@ -355,6 +359,9 @@ def _train(
             if s + 1 in marks:
                 with torch.no_grad():
                     loss = float((p_t * (f(every) - y_t) ** 2).sum())
+                if not math.isfinite(loss):
+                    diverged = True
+                    break
                 steps_out.append(s + 1)
                 loss_out.append(loss)
                 wall_out.append(time.perf_counter() - start)
