@@ -295,8 +295,7 @@ def _model(config: SeparationConfig, seed: int) -> tuple[Any, Any]:
         torch.manual_seed(_rng.stream("experiments.separation", seed, 99).integers(2**62))
         emb = torch.nn.Embedding(k, config.hidden, sparse=True, dtype=torch.float64)
         torch.nn.init.normal_(emb.weight, std=1.0)
-        out = torch.nn.Linear(config.hidden, 1, dtype=torch.float64)
-        torch.nn.init.normal_(out.weight, std=1.0 / config.hidden)
+        out = torch.nn.Linear(config.hidden, 1, dtype=torch.float64)  # torch's default init
         torch.nn.init.zeros_(out.bias)
     net = torch.nn.Sequential(emb, torch.nn.ReLU(), out)
     return net, lambda idx: net(idx)[:, 0]

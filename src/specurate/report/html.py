@@ -262,8 +262,9 @@ greedy rule's largest weight. Speed-up: the steps uniform needs to reach the str
 the budget, over the budget (90% t CI over seeds). α: the loss exponent, L ∝ steps<sup>−α</sup>;
 Theorem 1 says a bounded rule's α returns to uniform's (a−1)/b = {(c["a"] - 1) / c["b"]:.3f}.
 Wall-clock speed-up counts each strategy's own planning time.</p>
-<table><tr><th>strategy</th>{head}<th>α, all budgets</th><th>α, last decade</th>
-<th>largest weight</th><th>wall-clock speed-up @ {budgets[-1]}</th></tr>{rows}</table>
+<div style="overflow-x:auto"><table><tr><th>strategy</th>{head}<th>α, all budgets</th>
+<th>α, last decade</th><th>largest weight</th><th>wall-clock speed-up @ {budgets[-1]}</th></tr>
+{rows}</table></div>
 <p class="note">* the bound does not bind at this budget: the same run as the unbounded rule.</p>
 {fig}
 """
