@@ -46,6 +46,7 @@ __all__ = [
     "EIGEN_STRATEGIES",
     "EigenConfig",
     "EigenResult",
+    "check_strategies",
     "eigen_directions",
     "measured_frontier",
     "run_eigen",
@@ -105,6 +106,14 @@ def frontier_exponent(passes: np.ndarray, k: np.ndarray, rank: int, start: float
     return float(np.dot(xc, ly - ly.mean()) / np.dot(xc, xc))
 
 
+def check_strategies(names: Sequence[str]) -> tuple[str, ...]:
+    """Built-in strategy names, distinct, ``uniform`` (the baseline) first."""
+    checked = check_names("strategies", names, STRATEGY_PRESETS)
+    if checked[0] != "uniform":
+        raise SpecurateInputError("strategies must start with uniform (the baseline)")
+    return checked
+
+
 @dataclass(frozen=True)
 class EigenConfig:
     """Settings of the eigen-direction frontier experiment (see the module docstring).
@@ -135,9 +144,7 @@ class EigenConfig:
     eval_points: int = 30
 
     def __post_init__(self) -> None:
-        names = check_names("strategies", self.strategies, STRATEGY_PRESETS)
-        if names[0] != "uniform":
-            raise SpecurateInputError("strategies must start with uniform (the baseline)")
+        names = check_strategies(self.strategies)
         fields = {
             "rank": check_positive_int("rank", self.rank),
             "strategies": names,

@@ -297,12 +297,13 @@ def eigen(
 
     Resumable: tuned rates and finished runs are kept in OUT/eigen-cache.
     """
-    from specurate.bench.eigen import EigenConfig, run_eigen
+    from specurate.bench.eigen import EigenConfig, check_strategies, run_eigen
     from specurate.report.experiments import plot_eigen, render_eigen
 
     with guard():
         check_out_dir(out)
-        names = parse_names(strategies, "--strategies")
+        # checked before the task is built (which may take seconds)
+        names = check_strategies(parse_names(strategies, "--strategies"))
         budget = _epochs(epochs)
         config = EigenConfig(
             task=_task(dataset, seed, n_train),
