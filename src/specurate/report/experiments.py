@@ -654,6 +654,7 @@ def eigen_figure(result: Any) -> Figure:
     fig, (a1, a2) = new_figure(2)
     runs = [RunResult.from_dict(dict(x)) if isinstance(x, Mapping) else x for x in r["runs"]]
     names = [row["strategy"] for row in r["summary"]]
+    learned = False  # any direction learned by any strategy (else the log axis is empty)
     for name in names:
         measured = (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == name)
         mine = [m for m in measured if m is not None]
@@ -661,6 +662,7 @@ def eigen_figure(result: Any) -> Figure:
             n = min(len(p) for p, _ in mine)
             passes = np.mean([p[:n] for p, _ in mine], axis=0)
             k = np.mean([kk[:n] for _, kk in mine], axis=0)
+            learned |= bool(np.any(k > 0))
             a1.plot(passes, k, marker="o", ms=2, color=color(name), label=name)
         curves = [x for x in runs if x.strategy == name and not x.diverged]
         if curves:
@@ -683,7 +685,10 @@ def eigen_figure(result: Any) -> Figure:
             xs = np.geomspace(p[inside[0]], p[inside[-1]], 20)
             a1.plot(xs, k[j] * (xs / p[j]) ** rho, "k:", lw=1, label=f"slope 1/b = {rho:.2f}")
     a1.set_xscale("log")
-    a1.set_yscale("log")
+    if learned:
+        a1.set_yscale("log")
+    else:
+        a1.set_title("no direction's test residual energy fell by the factor e^−2κ", fontsize=9)
     a1.set_xlabel("passes")
     a1.set_ylabel(f"measured frontier k* (of {r['rank']} directions)")
     a1.legend(fontsize=7)
