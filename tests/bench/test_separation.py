@@ -129,7 +129,7 @@ def test_same_seed_same_numbers() -> None:
         ({"budgets": (10,)}, "at least two"),
         ({"budgets": (100, 50)}, "increase"),
         ({"budgets": (10, 50)}, "decade"),
-        ({"lr": 1.5}, "lr"),
+        ({"lr": 0.0}, "lr"),
         ({"b": 1.0}, "b"),
         ({"caps": (0.5,)}, "caps"),
         ({"modes": 1}, "modes"),
@@ -160,7 +160,7 @@ def test_cli_writes_json_plot_and_resumes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("flag", "value"), [("--budgets", "30,3"), ("--budgets", "3,3.5,40"), ("--lr", "2")]
+    ("flag", "value"), [("--budgets", "30,3"), ("--budgets", "3,3.5,40"), ("--lr", "-1")]
 )
 def test_cli_bad_input_exits_2_before_work(tmp_path: Path, flag: str, value: str) -> None:
     from typer.testing import CliRunner

@@ -119,7 +119,8 @@ def budget_optimal(
     Args:
         energy: (K,) e_k ≥ 0, each mode's current loss (p_k times its squared residual).
         p: (K,) the data distribution (Σ p = 1); only used for the bound C p_k.
-        lr: the SGD rate η, 0 < η ≤ 1 (so q_k ≤ 1/η never binds).
+        lr: the SGD rate η > 0; q_k ≤ 1/η (one step never overshoots a mode's target: beyond
+            it (1 − η q)^{2S} grows again).
         steps: the budget S ≥ 1 in steps.
         cap: the weight bound C ≥ 1 on q_k / p_k, or None for no bound.
 
@@ -134,8 +135,6 @@ def budget_optimal(
     if not (np.all(np.isfinite(e)) and np.all(e >= 0) and np.any(e > 0)):
         raise SpecurateInputError("energies must be finite, ≥ 0 and not all 0")
     check_positive("lr", lr)
-    if lr > 1:
-        raise SpecurateInputError(f"lr must be ≤ 1 for the budget-optimal allocation, got {lr}")
     steps = check_positive_int("steps", steps)
     check_cap(cap)
     upper = np.full(e.size, 1.0 / lr) if cap is None else np.minimum(cap * p, 1.0 / lr)
