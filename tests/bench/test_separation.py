@@ -188,6 +188,13 @@ def test_a_diverging_run_is_recorded_not_dropped() -> None:
     res = sep.analyse(cfg, [run, fake])
     assert res.speedup["greedy"][-1]["diverged"] == 1
     assert res.speedup["greedy"][0]["diverged"] == 0
+    # the JSON (inf → null) still renders: tables and figure
+    from specurate.report.experiments import render_separation, separation_figure
+
+    doc = json.loads(json.dumps(res.to_dict()))
+    assert doc["runs"][1]["loss"][-1] is None
+    assert "diverged" in str(render_separation(doc)[0].columns[-1]._cells[1])
+    separation_figure(doc)
 
 
 def test_mlp_speedups_are_against_the_real_uniform_runs() -> None:

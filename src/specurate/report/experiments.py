@@ -498,6 +498,16 @@ def _separation_label(name: str) -> str:
     return name.replace("static C=", "static C = ")
 
 
+def _losses(values: Sequence[Any]) -> np.ndarray:
+    """Losses as floats, a diverged run's null (JSON) as +inf."""
+    return np.array([math.inf if v is None else float(v) for v in values], dtype=float)
+
+
+def _finite_losses(values: Sequence[Any]) -> np.ndarray:
+    v = _losses(values)
+    return v[np.isfinite(v) & (v > 0)]
+
+
 def render_separation(result: Any) -> list[Table]:
     """Two rich tables: speed-up to uniform's loss at every budget (90 % CIs over seeds), and
     per strategy the fitted exponents, speed-up growth, largest weight and wall-clock speed-up."""
@@ -571,16 +581,16 @@ def separation_figure(result: Any) -> Figure:
         if name.startswith("static C="):
             losses = []
             for b in c["budgets"]:
-                vals = [
-                    run["loss"][run["steps"].index(b)]
-                    for run in runs
-                    if run["budget"] == b and b in run["steps"]
-                ]
-                losses.append(math.exp(float(np.mean(np.log(vals)))) if vals else math.nan)
+                vals = _finite_losses(
+                    [run["loss"][run["steps"].index(b)] for run in runs if run["budget"] == b]
+                )
+                losses.append(math.exp(float(np.mean(np.log(vals)))) if vals.size else math.nan)
             a1.plot(budgets, losses, ls="none", marker="s", ms=4, color=color(name), label=label)
         elif runs:
             steps = np.asarray(runs[0]["steps"], dtype=float)
-            loss = np.exp(np.mean([np.log(run["loss"]) for run in runs], axis=0))
+            # a diverged run's loss is infinite (null in JSON) from then on: the mean is too
+            with np.errstate(divide="ignore"):
+                loss = np.exp(np.mean([np.log(_losses(run["loss"])) for run in runs], axis=0))
             a1.plot(steps, loss, color=color(name), label=label, lw=1.4)
     a1.set_xscale("log")
     a1.set_yscale("log")
