@@ -526,6 +526,8 @@ def analyse(config: SeparationConfig, runs: Sequence[Mapping[str, Any]]) -> Sepa
             # a loss below uniform's last is reached by uniform after more than its budget:
             # the speed-up is then bounded below by budget_max / b (and says so)
             point = _ci([v if math.isfinite(v) else budgets[-1] / b for v in vals], True)
+            if any(v == 0 for v in vals):  # worse than uniform's start: the geometric mean is 0
+                point = {"value": 0.0, "lo": math.nan, "hi": math.nan}
             speedup[name].append({**point, "censored": censored, "diverged": diverged})
         exponent[name] = _ci(fits)
         exponent_late[name] = _ci(late_fits)
