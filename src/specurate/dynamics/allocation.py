@@ -141,10 +141,13 @@ def budget_optimal(
     live = e > 0
     if float(upper[live].sum()) <= 1.0:  # every mode that matters at its bound
         q = np.where(live, upper, 0.0)
-        rest = np.where(live, 0.0, upper)
-        if rest.sum() > 0:
-            q = q + rest * min(1.0, (1.0 - q.sum()) / rest.sum())
-        return q / q.sum()
+        # the rest of the batch goes where the weight bound C still has room (Σ C p = C ≥ 1,
+        # so it always fits); past 1/η a step overshoots, which no allocation avoids here
+        room = np.full(e.size, 1.0) if cap is None else cap * p - q
+        room, rest = np.maximum(room, 0.0), 1.0 - float(q.sum())
+        if rest <= 1e-15 or not room.sum() > 0:
+            return q / q.sum()
+        return q + room * rest / room.sum()
     expo = 2.0 * steps - 1.0
     with np.errstate(divide="ignore"):
         level = np.log(2.0 * steps * lr * e)  # ln(2Sη e_k): -inf where e_k = 0
