@@ -211,6 +211,11 @@ def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
     return Part(spec.key, spec.title, compute)
 
 
+def _tag(quick: bool, seed: int) -> str:
+    """The name of a study's size and seed in its part files (``quick-seed0``)."""
+    return f"{'quick' if quick else 'full'}-seed{seed}"
+
+
 def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
     """Static vs dynamic curation on a mode-local model with fresh samples (the paper's central
     claim, :mod:`specurate.bench.separation`); runs are cached in ``parts/runs/separation-…``."""
@@ -220,8 +225,7 @@ def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
         from specurate.report.experiments import plot_separation
 
         config = SeparationConfig(**STUDY_SEPARATION[quick], seed=seed)
-        tag = f"{'quick' if quick else 'full'}-seed{seed}"
-        cache = plot_path.parent / "runs" / f"separation-{tag}"
+        cache = plot_path.parent / "runs" / f"separation-{_tag(quick, seed)}"
         result = run_separation(config, progress=progress, cache=cache)
         plot_separation(result, plot_path)
         return {"kind": "separation", **result.to_dict()}
@@ -350,7 +354,7 @@ def run_study(
     parts_dir = out / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     parts = study_parts(quick=quick, seed=seed, progress=progress)
-    tag = f"{'quick' if quick else 'full'}-seed{seed}"
+    tag = _tag(quick, seed)
     results: dict[str, Any] = {}
     from specurate._progress import log_progress
 

@@ -37,9 +37,11 @@ from specurate._validate import (
     check_real,
     check_seed,
 )
+from specurate.bench.metrics import frontier_counts, leader, mean_ci, summarize
 from specurate.bench.presets import STRATEGY_PRESETS
 from specurate.bench.result import RunResult
 from specurate.bench.tasks import Task
+from specurate.dynamics.fit import ols_slope
 from specurate.errors import SpecurateInputError
 
 __all__ = [
@@ -79,20 +81,11 @@ def eigen_directions(x: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray, 
 
 def measured_frontier(run: RunResult, kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray] | None:
     """(passes, k*) of a run recorded with directions: k*(t) = number of directions whose test
-    residual energy fell to ≤ e^{−2κ} of its value at the first evaluation. None if the run has
-    no ``direction_energy``."""
-    points = [c for c in run.curve if "direction_energy" in c]
-    if len(points) < 2:
-        return None
-    first = np.asarray(points[0]["direction_energy"], dtype=float)
-    passes = np.array([c["passes"] for c in points], dtype=float)
-    k = np.array(
-        [
-            int(np.sum(np.asarray(c["direction_energy"]) <= math.exp(-2 * kappa) * first))
-            for c in points
-        ]
-    )
-    return passes, k
+    residual energy fell to ≤ e^{−2κ} of its value at the first evaluation
+    (:func:`~specurate.bench.metrics.frontier_counts`). None with fewer than 2 evaluations
+    that have ``direction_energy``."""
+    counts = frontier_counts(run, "direction_energy", kappa)
+    return counts if counts is not None and counts[0].size >= 2 else None
 
 
 def frontier_exponent(passes: np.ndarray, k: np.ndarray, rank: int, start: float = 0.0) -> float:
@@ -101,9 +94,7 @@ def frontier_exponent(passes: np.ndarray, k: np.ndarray, rank: int, start: float
     ok = (k >= 1) & (k < rank) & (passes > 0) & (passes >= start)
     if ok.sum() < 3 or len(set(passes[ok])) < 3:
         return math.nan
-    lx, ly = np.log(passes[ok]), np.log(k[ok])
-    xc = lx - lx.mean()
-    return float(np.dot(xc, ly - ly.mean()) / np.dot(xc, xc))
+    return ols_slope(np.log(passes[ok]), np.log(k[ok]))
 
 
 def check_strategies(names: Sequence[str]) -> tuple[str, ...]:
@@ -232,7 +223,6 @@ def _spectrum(task: Task, seed: int) -> dict[str, Any]:
 def run_eigen(config: EigenConfig, *, progress: bool = False, cache: Any = None) -> EigenResult:
     """Measure the spectrum, train every strategy with the directions recorded, analyse."""
     from specurate.bench.compare import compare_strategies
-    from specurate.bench.metrics import mean_ci, summarize
 
     task = config.task
     mean, w, _ = eigen_directions(np.asarray(task.x_train), config.rank)
@@ -291,8 +281,6 @@ def run_eigen(config: EigenConfig, *, progress: bool = False, cache: Any = None)
 
 def eigen_verdict(result: EigenResult) -> list[str]:
     """Plain sentences: the measured frontier vs the prediction, the speed-ups, the ceiling."""
-    from specurate.bench.metrics import leader
-
     sp, fr, out = result.spectrum, result.frontier, []
     u = fr.get("uniform", {})
     if math.isfinite(u.get("rho", math.nan)):

@@ -41,6 +41,7 @@ from specurate.bench.result import RunResult
 from specurate.errors import SpecurateInputError
 
 __all__ = [
+    "frontier_counts",
     "geo_ci",
     "leader",
     "mean_ci",
@@ -208,6 +209,23 @@ def geo_ci(values: Iterable[float], level: float = 0.9) -> tuple[float, float, f
     v = [math.log(x) for x in values if x is not None and math.isfinite(x) and x > 0]
     m, lo, hi = mean_ci(v, level)
     return tuple(math.exp(x) if math.isfinite(x) else math.nan for x in (m, lo, hi))  # type: ignore[return-value]
+
+
+def frontier_counts(
+    run: RunResult, key: str, kappa: float = 1.0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(passes, k*) of a run whose evaluations record a per-mode quantity ``key`` (the test
+    loss of every true mode, ``mode_loss``; the test residual energy on every direction,
+    ``direction_energy``): k* = how many entries fell to ≤ e^{−2κ} × their value at the first
+    evaluation that has them. None if no evaluation has ``key`` (a diverged run's last point
+    has none)."""
+    points = [c for c in run.curve if key in c]
+    if not points:
+        return None
+    first = np.asarray(points[0][key], dtype=float)
+    passes = np.array([c["passes"] for c in points], dtype=float)
+    k = np.array([int(np.sum(np.asarray(c[key]) <= math.exp(-2 * kappa) * first)) for c in points])
+    return passes, k
 
 
 def wall_at(curve: Sequence[Mapping[str, float]], passes: float) -> float:

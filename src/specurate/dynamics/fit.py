@@ -58,7 +58,9 @@ def local_slopes(t: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.gradient(ly, np.log(t))
 
 
-def _ols_slope(x: np.ndarray, y: np.ndarray) -> float:
+def ols_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of y on x, Σ (x − x̄)(y − ȳ) / Σ (x − x̄)² (pass logs for a power
+    law's exponent)."""
     xc = x - x.mean()
     return float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
 
@@ -154,10 +156,10 @@ def fit_exponent(
             float("nan"), t_range, int(idx.size), float("nan"), False, decades, local, floor, why
         )
     lt, ly = np.log(t[idx]), np.log(y[idx])
-    x = sign * _ols_slope(lt, ly)
+    x = sign * ols_slope(lt, ly)
     third = max(idx.size // 3, 3)
-    first = sign * _ols_slope(lt[:third], ly[:third])
-    last = sign * _ols_slope(lt[-third:], ly[-third:])
+    first = sign * ols_slope(lt[:third], ly[:third])
+    last = sign * ols_slope(lt[-third:], ly[-third:])
     drift = last - first
     stable = bool(abs(drift) <= 0.05 * abs(x) + 0.01)
     return ExponentFit(x, t_range, int(idx.size), drift, stable, decades, local, floor, note)
@@ -241,7 +243,7 @@ def weight_growth_exponent(traj: Trajectory, mask: np.ndarray | None = None) -> 
     idx = np.nonzero(mask)[0]
     if idx.size < 6:
         return float("nan")
-    return _ols_slope(np.log(traj.t[idx]), np.log(traj.max_weight[idx]))
+    return ols_slope(np.log(traj.t[idx]), np.log(traj.max_weight[idx]))
 
 
 def time_to_loss(traj: Trajectory, target: float, *, axis: str = "compute") -> float:

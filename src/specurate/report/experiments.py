@@ -43,7 +43,9 @@ __all__ = [
     "render_separation",
     "render_span",
     "render_static_sweep",
+    "separation_cell",
     "separation_figure",
+    "separation_label",
     "span_figure",
     "static_sweep_figure",
 ]
@@ -492,10 +494,23 @@ def _ci_cell(v: Mapping[str, Any] | None, spec: str = ".3g") -> str:
     return fmt_est(v.get("value"), v.get("lo"), v.get("hi"), spec, spec)
 
 
-def _separation_label(name: str) -> str:
+def separation_label(name: str) -> str:
+    """A separation strategy's name as tables show it (``static C = 4``, ``static, no bound``)."""
     if name == "static C=inf":
         return "static, no bound"
     return name.replace("static C=", "static C = ")
+
+
+def separation_cell(point: Mapping[str, Any], unbound: bool, spec: str = ".3g") -> str:
+    """A speed-up point of the separation: ``v [lo, hi]``, ``≥`` first when a seed is censored
+    below uniform's last loss, ``*`` when the bound does not bind there (``unbound``), and the
+    count of diverged seeds."""
+    return (
+        ("≥ " if point.get("censored") else "")
+        + _ci_cell(point, spec)
+        + ("*" if unbound else "")
+        + (f" ({point['diverged']} diverged)" if point.get("diverged") else "")
+    )
 
 
 def _losses(values: Sequence[Any]) -> np.ndarray:
@@ -525,12 +540,9 @@ def render_separation(result: Any) -> list[Table]:
     for name in names:
         free = set(r.get("unbound", {}).get(name, ()))
         t1.add_row(
-            _separation_label(name),
+            separation_label(name),
             *(
-                ("≥ " if v.get("censored") else "")
-                + _ci_cell(v)
-                + ("*" if b in free else "")
-                + (f" ({v['diverged']} diverged)" if v.get("diverged") else "")
+                separation_cell(v, b in free)
                 for b, v in zip(budgets, r["speedup"][name], strict=True)
             ),
         )
@@ -554,7 +566,7 @@ def render_separation(result: Any) -> list[Table]:
     )
     for name in names:
         t2.add_row(
-            _separation_label(name),
+            separation_label(name),
             _ci_cell(r["exponent"].get(name), ".3f"),
             _ci_cell(r["exponent_late"].get(name), ".3f"),
             _ci_cell(r["growth"].get(name), ".2f"),
@@ -577,7 +589,7 @@ def separation_figure(result: Any) -> Figure:
         by.setdefault(run["strategy"], []).append(run)
     for name in r["speedup"]:
         runs = by.get(name, [])
-        label = _separation_label(name)
+        label = separation_label(name)
         if name.startswith("static C="):
             losses = []
             for b in c["budgets"]:
@@ -608,7 +620,7 @@ def separation_figure(result: Any) -> Figure:
         hi = np.array([p["hi"] if p["hi"] is not None else math.nan for p in points], dtype=float)
         style = "--" if name.startswith("static C=") else "-"
         a2.plot(
-            budgets, v, ls=style, marker="o", ms=3, color=color(name), label=_separation_label(name)
+            budgets, v, ls=style, marker="o", ms=3, color=color(name), label=separation_label(name)
         )
         if np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
             a2.fill_between(budgets, lo, hi, color=color(name), alpha=0.15, lw=0)
@@ -664,10 +676,17 @@ def eigen_figure(result: Any) -> Figure:
     fig, (a1, a2) = new_figure(2)
     runs = [RunResult.from_dict(dict(x)) if isinstance(x, Mapping) else x for x in r["runs"]]
     names = [row["strategy"] for row in r["summary"]]
+    measured = {
+        name: [
+            m
+            for m in (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == name)
+            if m is not None
+        ]
+        for name in names
+    }
     learned = False  # any direction learned by any strategy (else the log axis is empty)
     for name in names:
-        measured = (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == name)
-        mine = [m for m in measured if m is not None]
+        mine = measured[name]
         if mine:
             n = min(len(p) for p, _ in mine)
             passes = np.mean([p[:n] for p, _ in mine], axis=0)
@@ -684,8 +703,7 @@ def eigen_figure(result: Any) -> Figure:
                 label=f"{name} (seed {curves[0].seed})",
             )
     rho = r["spectrum"].get("predicted_rho")
-    found = (measured_frontier(x, r["kappa"]) for x in runs if x.strategy == "uniform")
-    uni = [m for m in found if m is not None]
+    uni = measured.get("uniform", [])
     if rho is not None and math.isfinite(rho) and uni:
         # the prediction's slope, through uniform's middle point inside the resolved range
         p, k = uni[0]

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from specurate.report.experiments import separation_cell, separation_label
 from specurate.report.style import fmt, fmt_ci, fmt_est, fmt_speedup
 from specurate.report.tables import rule_verdict
 
@@ -224,19 +225,14 @@ def _separation_html(r: dict[str, Any], plot: Path | None) -> str:
     budgets = c["budgets"]
 
     def cell(v: Any, spec: str = ".3g") -> str:
-        return "—" if v is None else fmt_est(v.get("value"), v.get("lo"), v.get("hi"), spec, spec)
-
-    def label(name: str) -> str:
-        return "static, no bound" if name == "static C=inf" else name.replace("=", " = ")
+        return "—" if v is None else html.escape(separation_cell(v, False, spec))
 
     head = "".join(f"<th>{b} steps</th>" for b in budgets)
     free = r.get("unbound", {})
     rows = "".join(
-        f"<tr><td>{html.escape(label(n))}</td>"
+        f"<tr><td>{html.escape(separation_label(n))}</td>"
         + "".join(
-            f"<td>{'≥ ' if v.get('censored') else ''}{cell(v)}"
-            f"{'*' if b in free.get(n, ()) else ''}"
-            f"{_diverged(v)}</td>"
+            f"<td>{html.escape(separation_cell(v, b in free.get(n, ())))}</td>"
             for b, v in zip(budgets, points, strict=True)
         )
         + f"<td>{cell(r['exponent'].get(n), '.3f')}</td>"
@@ -268,9 +264,3 @@ Wall-clock speed-up counts each strategy's own planning time.</p>
 <p class="note">* the bound does not bind at this budget: the same run as the unbounded rule.</p>
 {fig}
 """
-
-
-def _diverged(point: dict[str, Any]) -> str:
-    """`` (n diverged)`` when seeds of a separation point diverged, else empty."""
-    n = point.get("diverged")
-    return f" ({n} diverged)" if n else ""

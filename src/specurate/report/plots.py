@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specurate._files import atomic_write
+from specurate.bench.metrics import frontier_counts
 from specurate.bench.result import RunResult
 from specurate.report.style import FIGURE_SUFFIXES, color, new_figure
 
@@ -323,15 +324,7 @@ def plot_speedups(
 def frontier_curve(run: RunResult, kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray] | None:
     """(passes, k*) of a run with per-mode test losses: k* = number of modes whose loss is
     ≤ e^{−2κ} × its loss at the first evaluation. None if the run has no ``mode_loss``."""
-    points = [c for c in run.curve if "mode_loss" in c]  # a diverged run's last point has none
-    if not points:
-        return None
-    first = np.asarray(points[0]["mode_loss"], dtype=float)
-    p = np.array([c["passes"] for c in points])
-    k = np.array(
-        [int(np.sum(np.asarray(c["mode_loss"]) <= math.exp(-2 * kappa) * first)) for c in points]
-    )
-    return p, k
+    return frontier_counts(run, "mode_loss", kappa)
 
 
 def plot_frontier(
