@@ -212,3 +212,11 @@ def test_mlp_speedups_are_against_the_real_uniform_runs() -> None:
         assert v <= 1 + 1e-12
         assert (v == pytest.approx(1.0)) == (uni["loss"][j] <= low[j - 1] if j else True)
     assert np.isnan(res.sgd_check)  # no closed form for the MLP
+
+
+def test_a_slope_needs_two_points_not_three() -> None:
+    # the last decade of the half-decade grid 100 … 31,623 holds 10,000 and 31,623 only: its
+    # growth and late exponent are two-point slopes (BENCHMARKS' numbers rest on them)
+    assert sep._slope([10_000, 31_623], [2.0, 2.0 * 31_623 / 10_000]) == pytest.approx(-1.0)
+    assert np.isnan(sep._slope([10_000], [2.0]))
+    assert np.isnan(sep._slope([10, 100], [1.0, float("inf")]))  # a diverged point is dropped

@@ -63,8 +63,10 @@ from specurate._validate import (
     check_seed,
 )
 from specurate._weights import waterfill
+from specurate.curation.base import last_occurrence
 from specurate.curation.frontier import frontier_weights
 from specurate.dynamics.allocation import budget_optimal, expected_loss, steps_to_loss
+from specurate.dynamics.fit import ols_slope
 from specurate.errors import SpecurateInputError
 
 __all__ = [
@@ -234,8 +236,7 @@ class _Rule:
 
     def observe(self, modes: np.ndarray, losses: np.ndarray) -> None:
         """Record the training forward pass's losses (last occurrence of each mode wins)."""
-        _, pos = np.unique(modes[::-1], return_index=True)
-        pos = modes.size - 1 - pos
+        pos = last_occurrence(modes)
         m, ell = modes[pos], losses[pos]
         new = np.isnan(self.first[m])
         self.first[m[new]] = ell[new]
@@ -386,14 +387,13 @@ def _train(
 
 # ---------------------------------------------------------------------------------- analysis
 def _slope(x: Sequence[float], y: Sequence[float]) -> float:
-    """−d ln y / d ln x by least squares on the finite positive points (NaN with < 3)."""
+    """−d ln y / d ln x by least squares on the finite positive points (NaN with < 2: the
+    last decade of a half-decade budget grid has two)."""
     xa, ya = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(ya) & (ya > 0) & (xa > 0)
-    if ok.sum() < 3:
+    if ok.sum() < 2:
         return math.nan
-    lx, ly = np.log(xa[ok]), np.log(ya[ok])
-    xc = lx - lx.mean()
-    return float(-np.dot(xc, ly - ly.mean()) / np.dot(xc, xc))
+    return -ols_slope(np.log(xa[ok]), np.log(ya[ok]))
 
 
 def _ci(values: Sequence[float], geometric: bool = False) -> dict[str, float]:
