@@ -146,3 +146,42 @@ def test_bad_inputs_are_named() -> None:
         budget_optimal(np.zeros(5), p, lr=0.5, steps=3)
     with pytest.raises(SpecurateInputError, match="cap"):
         budget_optimal(e, p, lr=0.5, steps=3, cap=0.5)
+
+
+def test_allocation_speedups_symmetric_modes_gain_nothing() -> None:
+    """Equal masses and equal energies: uniform is already optimal (by symmetry and convexity),
+    so every rule's speed-up is 1 to the bisection's precision."""
+    from specurate.dynamics.allocation import allocation_speedups
+
+    k = 20
+    r = allocation_speedups(
+        np.full(k, 1 / k), np.full(k, 1 / k), lr=1.0, batch=256, budgets=np.array([5, 50, 500])
+    )
+    for row in r["rules"].values():
+        np.testing.assert_allclose(row["speedup"], 1.0, rtol=1e-6)
+        np.testing.assert_allclose(row["largest_weight"], 1.0, rtol=1e-6)
+
+
+def test_allocation_speedups_obey_the_bound_and_order() -> None:
+    """Long-tailed masses, balanced energies: a rule bounded by C gains at most Theorem 1's
+    discrete-time bound R_C = max_k ln d_k(C p_k) / ln d_k(p_k) (every mode decays at most R_C
+    times faster per step than under uniform, so L_q(S) ≥ L_uniform(R_C S); R_C → C as η p → 0),
+    larger bounds gain more, and the unbounded rule gains the most."""
+    from specurate.dynamics.allocation import allocation_speedups, sgd_decay
+
+    k = np.arange(1, 41)
+    p = k**-1.5 / np.sum(k**-1.5)
+    r = allocation_speedups(
+        np.full(40, 1 / 40), p, lr=1.0, batch=1024, budgets=np.array([10, 100, 1000])
+    )
+    rules = r["rules"]
+    for c in (2.0, 4.0, 16.0):
+        q = np.minimum(c * p, 1.0)
+        bound = np.max(np.log(sgd_decay(q, 1.0, 1024)) / np.log(sgd_decay(p, 1.0, 1024)))
+        assert bound >= c
+        assert np.all(np.array(rules[f"static C={c:g}"]["speedup"]) <= bound * (1 + 1e-6))
+        assert np.all(np.array(rules[f"static C={c:g}"]["largest_weight"]) <= c * (1 + 1e-9))
+    s2, s4, s16 = (np.array(rules[f"static C={c}"]["speedup"]) for c in (2, 4, 16))
+    free = np.array(rules["dynamic (unbounded)"]["speedup"])
+    assert np.all(s2 <= s4 * (1 + 1e-9)) and np.all(s4 <= s16 * (1 + 1e-9))
+    assert np.all(s16 <= free * (1 + 1e-6)) and free[-1] > 4.0

@@ -34,7 +34,7 @@ from specurate._validate import check_positive, check_positive_int
 from specurate._weights import check_cap
 from specurate.errors import SpecurateInputError
 
-__all__ = ["budget_optimal", "expected_loss", "sgd_decay", "steps_to_loss"]
+__all__ = ["allocation_speedups", "budget_optimal", "expected_loss", "sgd_decay", "steps_to_loss"]
 
 
 def sgd_decay(q: np.ndarray, lr: float, batch: int) -> np.ndarray:
@@ -165,3 +165,60 @@ def budget_optimal(
     log_mu = brentq(lambda m: float(alloc(m).sum()) - 1.0, lo, top, xtol=1e-12, rtol=1e-14)
     q = alloc(log_mu)
     return q / q.sum()
+
+
+def allocation_speedups(
+    energy: np.ndarray,
+    p: np.ndarray,
+    *,
+    lr: float,
+    batch: int,
+    budgets: np.ndarray,
+    caps: tuple[float, ...] = (2.0, 4.0, 16.0),
+) -> dict[str, object]:
+    r"""What curation can buy on K modes (or groups) of known mass and energy, in closed form.
+
+    For each budget S: the expected loss of uniform sampling (q = p), of the budget-optimal
+    static rule bounded by each C in ``caps`` and of the unbounded one — which is also what the
+    greedy dynamic rule reaches, re-planned on the current losses (module docstring) — and each
+    rule's speed-up: the steps uniform needs to reach the rule's loss at S, over S
+    (:func:`steps_to_loss`). Theorem 1 caps a bounded rule's speed-up at C; the unbounded rule's
+    largest weight max_k q_k/p_k is the bound a static rule would need to match it.
+
+    Args:
+        energy: (K,) e_k ≥ 0, each mode's loss at step 0 (e.g. 1/K each for a test set that
+            counts every group equally).
+        p: (K,) the data distribution over modes (> 0, Σ p = 1).
+        lr: the SGD rate η > 0.
+        batch: the batch size B ≥ 1.
+        budgets: (T,) step budgets S ≥ 1.
+        caps: the bounds C ≥ 1 of the static rules.
+
+    Returns:
+        ``{"budgets": [S…], "uniform_loss": [L…], "rules": {name: {"loss": […],
+        "speedup": […], "largest_weight": […]}}}`` with names ``"static C=c"`` and
+        ``"dynamic (unbounded)"``; a speed-up is ``inf`` where uniform never gets there.
+    """
+    e = np.asarray(energy, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if e.shape != p.shape or e.ndim != 1 or e.size == 0:
+        raise SpecurateInputError("energy and p must be (K,) arrays of the same shape")
+    if not (np.all(np.isfinite(p)) and np.all(p > 0) and abs(float(p.sum()) - 1.0) < 1e-9):
+        raise SpecurateInputError("p must be a probability vector with every entry > 0")
+    batch = check_positive_int("batch", batch)
+    steps = [check_positive_int("budget", int(s)) for s in np.asarray(budgets).ravel()]
+    for c in caps:
+        check_cap(c)
+    rules: dict[str, dict[str, list[float]]] = {}
+    uniform = [float(expected_loss(e, p, np.array([s]), lr=lr, batch=batch)[0]) for s in steps]
+    names = [(f"static C={c:g}", float(c)) for c in caps] + [("dynamic (unbounded)", None)]
+    for name, cap in names:
+        row: dict[str, list[float]] = {"loss": [], "speedup": [], "largest_weight": []}
+        for s in steps:
+            q = budget_optimal(e, p, lr=lr, steps=s, cap=cap)
+            loss = float(expected_loss(e, q, np.array([s]), lr=lr, batch=batch)[0])
+            row["loss"].append(loss)
+            row["speedup"].append(steps_to_loss(e, p, loss, lr=lr, batch=batch) / s)
+            row["largest_weight"].append(float(np.max(q / p)))
+        rules[name] = row
+    return {"budgets": steps, "uniform_loss": uniform, "rules": rules}
