@@ -177,7 +177,8 @@ def test_allocation_speedups_obey_the_bound_and_order() -> None:
     rules = r["rules"]
     for c in (2.0, 4.0, 16.0):
         q = np.minimum(c * p, 1.0)
-        bound = np.max(np.log(sgd_decay(q, 1.0, 1024)) / np.log(sgd_decay(p, 1.0, 1024)))
+        with np.errstate(divide="ignore"):  # q = 1/η learns a mode in one step: R = inf
+            bound = np.max(np.log(sgd_decay(q, 1.0, 1024)) / np.log(sgd_decay(p, 1.0, 1024)))
         assert bound >= c
         assert np.all(np.array(rules[f"static C={c:g}"]["speedup"]) <= bound * (1 + 1e-6))
         assert np.all(np.array(rules[f"static C={c:g}"]["largest_weight"]) <= c * (1 + 1e-9))
