@@ -27,6 +27,7 @@ LAYERS = {
     "_files": 0,
     "_json": 0,
     "_progress": 0,
+    "_tables": 0,
     "_weights": 0,
     "io": 0,
     "datasets": 0,
