@@ -15,11 +15,23 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 _LOG: ContextVar[Path | None] = ContextVar("specurate_progress_log", default=None)
+_QUIET: ContextVar[bool] = ContextVar("specurate_progress_quiet", default=False)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Inside, :func:`progress_iter` prints nothing on stderr (its log lines are still written):
+    for work whose caller reports progress itself, e.g. a study part in a worker process."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 @contextlib.contextmanager
@@ -60,6 +72,7 @@ def progress_iter(
     step in the active :func:`log_progress` file either way."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
+    enabled = enabled and not _QUIET.get()
     terminal = enabled and sys.stderr.isatty()
     steps = _steps(items, label, total, plain=enabled and not terminal)
     if not terminal:
@@ -71,3 +84,112 @@ def progress_iter(
     yield from track(
         steps, description=label, total=total, console=Console(stderr=True), transient=True
     )
+
+
+def _clock(seconds: float) -> str:
+    """``1:05`` or ``1:02:05``."""
+    m, sec = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class PartProgress:
+    """Progress of a job made of long parts: a rich bar with the running parts, elapsed time and
+    ETA on a terminal; one line per started and finished part (with elapsed time and ETA)
+    otherwise; and every finished part in the active :func:`log_progress` file either way.
+
+    The ETA is the mean time of the parts finished in this session times the parts left, over
+    the parts running at once (a rough guide: parts differ in cost).
+
+    Use as a context manager; call :meth:`start` when a part starts and :meth:`advance` when it
+    finishes.
+    """
+
+    def __init__(self, label: str, *, total: int, done: int = 0, enabled: bool = True) -> None:
+        self.label, self.total, self.done = label, total, done
+        self.enabled = enabled and not _QUIET.get()
+        self.terminal = self.enabled and sys.stderr.isatty()
+        self.running: list[str] = []
+        self.finished_here = 0
+        self.t0 = time.perf_counter()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> PartProgress:
+        if self.terminal:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[eta]}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(
+                self.label, total=self.total, completed=self.done, eta=""
+            )
+        elif self.done and self.enabled:
+            print(f"{self.label}: {self.done}/{self.total} parts already done", file=sys.stderr)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def eta(self) -> float | None:
+        """Seconds left, from the parts finished in this session (None before the first)."""
+        if not self.finished_here:
+            return None
+        per = (time.perf_counter() - self.t0) / self.finished_here
+        return per * (self.total - self.done) / max(1, len(self.running) or 1)
+
+    def _text(self) -> str:
+        eta = self.eta()
+        return "" if eta is None else f"ETA {_clock(eta)}"
+
+    def _update(self) -> None:
+        if self._progress is not None:
+            desc = self.label + (": " + ", ".join(self.running) if self.running else "")
+            self._progress.update(
+                self._task, completed=self.done, description=desc[:80], eta=self._text()
+            )
+
+    def start(self, title: str) -> None:
+        """A part starts."""
+        self.running.append(title)
+        if self.enabled and not self.terminal:
+            elapsed = _clock(time.perf_counter() - self.t0)
+            print(
+                f"{self.label}: [{self.done + 1}/{self.total}] {title} (started at {elapsed})",
+                file=sys.stderr,
+                flush=True,
+            )
+        self._update()
+
+    def advance(self, title: str) -> None:
+        """A part finished."""
+        if title in self.running:
+            self.running.remove(title)
+        self.done += 1
+        self.finished_here += 1
+        elapsed = _clock(time.perf_counter() - self.t0)
+        eta = self._text()
+        when = f"{elapsed}, {eta}" if eta else elapsed
+        text = f"{self.label}: {self.done}/{self.total} done ({when}): {title}"
+        log = _LOG.get()
+        if log is not None:
+            _log_line(log, text)
+        if self.enabled and not self.terminal:
+            print(text, file=sys.stderr, flush=True)
+        self._update()

@@ -47,6 +47,8 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "experiments.static.spectral_subsample": (0x5E,),
     # two tag words: no other stream has entropy of length 4, so none can meet it
     "experiments.separation": (0x5E9, 0x5E9),  # + (strategy index,): the batches of one run
+    # the rows of a user data set that a study analyses in memory (specurate run DATA)
+    "study.subsample": (0x5AB,),
 }
 
 #: how many extra words (epoch, sub-stream, …) each stream takes after its tag (default 0);

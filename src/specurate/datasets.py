@@ -23,14 +23,14 @@ class Dataset:
     Attributes:
         name: built-in name.
         x: (n, d) features.
-        y: (n,) regression targets or integer class labels.
+        y: (n,) regression targets or integer class labels (None: no labels, a user's data).
         task: ``"regression"`` or ``"classification"``.
         truth: planted parameters (``b``, ``a``, ``floor``) for synthetic data, else empty.
     """
 
     name: str
     x: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None
     task: str
     truth: dict
 

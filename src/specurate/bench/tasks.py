@@ -387,6 +387,7 @@ def mnist5k(*, seed: int = 0, n_test: int = 1000, hidden: tuple[int, ...] = (128
     from specurate.datasets import mnist5k as load
 
     ds = load()
+    assert ds.y is not None  # MNIST-5k has labels
     x, y = (ds.x / 255.0).astype(np.float32), ds.y.astype(np.int64)
     return _split_task(
         "mnist5k",

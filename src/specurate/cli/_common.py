@@ -34,9 +34,10 @@ __all__ = [
 ]
 
 # stderr never wraps: an error is one line even at 80 columns or in a pipe
-err_console = Console(stderr=True, soft_wrap=True)
-# Pipes and files get 120 columns (rich would use 80 and fold the tables' numbers).
-out_console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)  # "f.parquet:label:" is no emoji
+# Pipes and files are never cut or folded: tables take their natural width (rich would use 80
+# columns and fold or crop the numbers).
+out_console = Console(width=None if sys.stdout.isatty() else 100_000, emoji=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object, nothing else")]
 SeedOpt = Annotated[int, typer.Option(min=0, help="seed of all randomness (an integer ≥ 0)")]

@@ -1,7 +1,9 @@
-"""``specurate run``: the default study on built-in data, written as a resumable report."""
+"""``specurate run [DATA]``: the study of the built-in data, or of the user's own data set, written
+as a resumable report that opens with its findings."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,35 +13,96 @@ from specurate.cli._common import SeedOpt, check_out_dir, emit_json, guard, out_
 
 
 def run(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="your data: .npy, .npz, .csv, .parquet or a folder of .parquet files (rows = "
+            "examples); omit it for the built-in study",
+            show_default=False,
+        ),
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(help="class labels: a column of DATA, or a file (FILE or FILE:COLUMN)"),
+    ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="group of each example (source, domain…): a column or a file"),
+    ] = None,
+    weights: Annotated[
+        list[str] | None,
+        typer.Option(help="a weighting to analyse (a column or a file); repeat for several"),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            help="the embedding column (a list column, or one numeric column); default: every "
+            "numeric column not used above, or the only list column"
+        ),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="output folder (resumable: finished parts are kept)")
     ] = Path("specurate-out"),
-    quick: Annotated[bool, typer.Option(help="smaller study (≤ 2 minutes)")] = False,
+    quick: Annotated[bool, typer.Option(help="smaller study (< 1 minute on built-in data)")] = (
+        False
+    ),
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, max=2, help="worker processes for independent parts (1 or 2)"),
+    ] = min(2, os.cpu_count() or 1),
     seed: SeedOpt = 0,
     as_json: Annotated[
-        bool, typer.Option("--json", help="print results.json's summary as JSON")
+        bool, typer.Option("--json", help="print results.json's findings and summary as JSON")
     ] = False,
 ) -> None:
-    """The default study on built-in data: spectra, exponents and curation analyses, as a report."""
+    """A spectral study, as a report: spectra and exponents, weightings as operators, the simulator
+    on the measured exponents, and (built-in data) real training; findings first."""
+    from specurate.report.findings import plain
     from specurate.report.tables import run_tables
     from specurate.study import run_study
 
+    user = None
     with guard():
         check_out_dir(out)
-        results = run_study(out, quick=quick, seed=seed, progress=not as_json)
+        if data is None:
+            given = (
+                [f for f, v in (("--labels", labels), ("--groups", groups)) if v]
+                + (["--weights"] if weights else [])
+                + (["--features"] if features else [])
+            )
+            if given:
+                raise _input_error(f"{', '.join(given)} need a DATA file or folder")
+        else:
+            from specurate.io import load_user_data
+
+            user = load_user_data(
+                data, features=features, labels=labels, groups=groups, weights=weights or ()
+            )
+        results = run_study(out, data=user, quick=quick, seed=seed, progress=not as_json, jobs=jobs)
     if as_json:
         emit_json(
             {
                 "out": str(out),
                 "report": str(out / "report.html"),
                 "results": str(out / "results.json"),
+                "findings": results["findings"],
                 "summary": results["summary"],
             }
         )
         return
+    out_console.print("[bold]What this data says[/bold]")
+    for text in results["findings"]:
+        out_console.print(f"• {plain(text)}", markup=False, highlight=False)
     for item in run_tables(results):
         out_console.print(item)
     out_console.print(
         f"report: {out / 'report.html'}   results: {out / 'results.json'}"
-        + (f"   runs: {out / 'runs.parquet'}" if (out / "runs.parquet").exists() else "")
+        + (f"   runs: {out / 'runs.parquet'}" if (out / "runs.parquet").exists() else ""),
+        markup=False,
     )
+
+
+def _input_error(message: str) -> Exception:
+    from specurate.errors import SpecurateInputError
+
+    return SpecurateInputError(message)

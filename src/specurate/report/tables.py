@@ -335,7 +335,9 @@ def rule_verdict(leaders: Mapping[str, str | None]) -> str:
 def run_tables(results: Mapping[str, Any]) -> Renderables:
     """``specurate run``: the spectra's exponents, then one line per simulation and training
     part, and the run's notes."""
-    table = Table(title="specurate run: spectral study of the built-in data")
+    table = Table(
+        title=f"specurate run: spectral study of {results.get('data_name', 'the built-in data')}"
+    )
     for col in ("data", "kernel", "b", "b CI", "a", "a CI", "(a−1)/b"):
         table.add_column(col, justify="right" if col not in ("data", "kernel") else "left")
     for row in results["summary"]:
