@@ -22,8 +22,8 @@ from specurate.report.style import fmt, fmt_ci
 __all__ = ["findings", "plain"]
 
 _WEIGHTING = {
-    "random-prune": "Pruning a random half of {data} (the control)",
-    "keep-easy": "Keeping the most typical half of {data} (nearest its class prototype)",
+    "random-prune": "Pruning a random half of {data} (the control",
+    "keep-easy": "Keeping the most typical half of {data} (nearest the class prototypes",
     "keep-hard": "Keeping the least typical half of {data}",
     "upweight-hard-x4": "Up-weighting the least typical quarter of {data} ×4",
     "near-duplicates": "Removing {data}'s near-duplicates",
@@ -121,7 +121,12 @@ def _reweight(r: Mapping[str, Any]) -> str:
     common = r.get("common_range") or r.get("fit_range_w") or r.get("fit_range")
     where = f"on ranks {common[0]}–{common[1]}" if common else ""
     kept = r.get("n_kept"), r.get("n")
-    scope = f" (keeps {kept[0]:,} of {kept[1]:,} examples, C = {r['C']:.2g})" if all(kept) else ""
+    label = _weighting_label(r)
+    sizes = f"keeps {kept[0]:,} of {kept[1]:,} examples, C = {r['C']:.2g}" if all(kept) else ""
+    if label.count("(") > label.count(")"):  # "… (the control" takes the sizes after a ';'
+        label += f"; {sizes})" if sizes else ")"
+    elif sizes:
+        label += f" ({sizes})"
     lo_hi = f"b_w − b = {d:+.3f}{_ci(ci, '+.3f')} {where}".rstrip()
     lo, hi = (_num(ci[0]), _num(ci[1])) if ci else (None, None)
     if lo is not None and lo > 0:
@@ -130,7 +135,7 @@ def _reweight(r: Mapping[str, Any]) -> str:
         verdict = "flattens the spectrum's tail"
     else:
         verdict = "leaves the exponent unchanged within its interval"
-    text = f"{_weighting_label(r)}{scope} {verdict}: {lo_hi}."
+    text = f"{label} {verdict}: {lo_hi}."
     if (
         r.get("weighting") == "random-prune"
         and lo is not None
@@ -154,7 +159,7 @@ def _theorem1(rws: list[Mapping[str, Any]]) -> str | None:
     return (
         f"No static weighting analysed here can make learning more than C times faster, C being "
         f"its largest weight over its mean weight (Theorem 1): the largest is C = {top['C']:.2g} "
-        f"({_weighting_label(top).lower()}); {check}."
+        f"({_weighting_label(top).split(' (')[0].lower()}); {check}."
     )
 
 
@@ -178,12 +183,15 @@ def _simulate(r: Mapping[str, Any]) -> str | None:
     text = (
         f"In the exact simulator on the measured exponents (a = {r['measured_a']:.2f}, "
         f"b = {r['measured_b']:.2f}), the best dynamic rule ({best['label']}) reaches the "
-        f"baseline's loss {targets[-1]:.3g} {speed(best):.3g}× sooner, with weights growing to "
+        f"uniform baseline's loss L = {targets[-1]:.3g} {speed(best):.3g}× sooner, with weights "
+        f"growing to "
         f"{fmt(best.get('largest_weight'), '.3g')}"
     )
     if static:
         s = max(static, key=speed)
-        text += f"; the static rule ({s['label']}) {speed(s):.3g}×"
+        text += (
+            f"; a static rule ({s['label'].removeprefix('static ').strip('()')}) {speed(s):.3g}×"
+        )
     return text + " (an upper bound for rules that see their losses with noise)."
 
 
