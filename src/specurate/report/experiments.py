@@ -22,7 +22,14 @@ from rich.table import Table
 
 from specurate.bench.oracle import SIMULATOR_ANALOGUE
 from specurate.bench.result import RunResult
-from specurate.report.style import color, fmt, fmt_est, fmt_speedup, new_figure
+from specurate.report.style import (
+    color,
+    fmt,
+    fmt_est,
+    fmt_speedup,
+    legend_outside,
+    new_figure,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,6 +68,18 @@ def _save(fig: Figure, path: str | Path) -> Path:
     from specurate.report.plots import save
 
     return save(fig, path)
+
+
+def _merged_handles(*axes: Any) -> tuple[list, list]:
+    """The legend entries of several axes, each label once (first axis first)."""
+    handles: list = []
+    labels: list[str] = []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    return handles, labels
 
 
 def _table(title: str, columns: Sequence[str], left: Sequence[str] = ()) -> Table:
@@ -224,7 +243,7 @@ def static_sweep_figure(result: Any) -> Figure:
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
     axes[0].set_ylabel("test loss")
-    axes[0].legend(fontsize=7, ncol=2, loc="lower left")
+    legend_outside(axes[1], *axes[0].get_legend_handles_labels())
     fig.suptitle(f"Static pruning on {r['task']['name']}: test loss vs compute")
     return fig
 
@@ -407,7 +426,7 @@ def span_figure(result: Any) -> Figure:
         ax.set_ylabel("loss")
         ax.set_title(ttl, fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"Synthetic-data span ({r['setting']}, seed {r['seed']})", fontsize=10)
     return fig
 
@@ -465,7 +484,6 @@ def noise_figure(result: Any) -> Figure:
     a1.axhline(1.0, color="grey", lw=0.8, ls="--")
     a1.set_xlabel("label noise rate")
     a1.set_ylabel("speed-up vs uniform (same noise)")
-    a1.legend(fontsize=7)
     worst = max(r["rates"], key=lambda b: b["rate"])
     for row in worst["strategies"]:
         c = np.array(
@@ -478,7 +496,8 @@ def noise_figure(result: Any) -> Figure:
     a2.set_xlabel("passes")
     a2.set_ylabel("share of compute on mislabeled examples")
     a2.set_title(f"noise rate {worst['rate']:.0%}")
-    a2.legend(fontsize=7)
+    # one legend for both panels (same colours), off the data
+    legend_outside(a2, *_merged_handles(a1, a2))
     return fig
 
 
@@ -609,7 +628,6 @@ def separation_figure(result: Any) -> Figure:
     a1.set_xlim(1, budgets[-1] * 1.2)
     a1.set_xlabel("training steps (fresh batches)")
     a1.set_ylabel("population loss L / L(0)")
-    a1.legend(fontsize=7, ncol=2)
     for cap in c["caps"]:
         a2.axhline(cap, color=color(f"static C={cap:g}"), lw=0.8, ls=":")
     for name, points in r["speedup"].items():
@@ -628,8 +646,9 @@ def separation_figure(result: Any) -> Figure:
     a2.set_yscale("log")
     a2.set_xlabel("budget (steps)")
     a2.set_ylabel("speed-up to uniform's loss (steps)")
-    a2.set_title("dotted: bound C of the static rules", fontsize=9)
-    a2.legend(fontsize=7, ncol=2)
+    a2.set_title("dashed: static rules; dotted: their bounds C", fontsize=9)
+    # one legend for both panels (a strategy has one colour), off the data
+    legend_outside(a2, *a1.get_legend_handles_labels())
     return fig
 
 
@@ -719,12 +738,12 @@ def eigen_figure(result: Any) -> Figure:
         a1.set_title("no direction's test residual energy fell by the factor e^−2κ", fontsize=9)
     a1.set_xlabel("passes")
     a1.set_ylabel(f"measured frontier k* (of {r['rank']} directions)")
-    a1.legend(fontsize=7)
+    a1.legend(fontsize=7, loc="best")
     a2.set_xscale("log")
     a2.set_yscale("log")
     a2.set_xlabel("passes")
     a2.set_ylabel("test loss")
-    a2.legend(fontsize=7)
+    a2.legend(fontsize=7, loc="best")
     return fig
 
 

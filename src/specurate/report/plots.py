@@ -30,7 +30,7 @@ import numpy as np
 from specurate._files import atomic_write
 from specurate.bench.metrics import frontier_counts
 from specurate.bench.result import RunResult
-from specurate.report.style import FIGURE_SUFFIXES, color, new_figure
+from specurate.report.style import FIGURE_SUFFIXES, color, legend_outside, new_figure
 
 __all__ = [
     "frontier_curve",
@@ -62,6 +62,41 @@ def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+#: eigenvalues at most this fraction of λ₁ are numerical zeros: never drawn
+ZERO_FRACTION = 1e-12
+
+
+def _visible(lam: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, float]:
+    """Which eigenvalues to draw, and the lowest value the y-axis must show.
+
+    Numerical zeros (≤ :data:`ZERO_FRACTION` · λ₁, e.g. from constant pixels or a rank-deficient
+    kernel) are dropped; the axis stops at the noise floor or at 1e-12 λ₁, whichever is larger
+    (and never below the smallest drawn value).
+    """
+    lam = np.asarray(lam, dtype=float)
+    top = float(np.nanmax(lam)) if lam.size and np.any(np.isfinite(lam)) else 0.0
+    keep = np.isfinite(lam) & (lam > top * ZERO_FRACTION)
+    if not np.any(keep):
+        return keep, 0.0
+    cut = max(float(floor) if math.isfinite(floor) else 0.0, top * ZERO_FRACTION)
+    return keep, max(cut, float(np.min(lam[keep])))
+
+
+def _cut_at(ax: Axes, lowest: float) -> None:
+    """Stop a log y-axis just below ``lowest`` (half of it), keeping the top autoscaled."""
+    if lowest > 0:
+        ax.autoscale_view()
+        top = ax.get_ylim()[1]
+        ax.set_ylim(lowest / 2.0, top)
+
+
+def _mark_floor(ax: Axes, floor: float, color: str = "0.3", what: str = "") -> None:
+    """A dashed line at the estimated noise floor ε (nothing when no floor was detected)."""
+    if floor > 0 and math.isfinite(floor):
+        label = f"noise floor{what} ≈ {floor:.2g}"
+        ax.axhline(floor, color=color, ls="--", lw=1, label=label)
+
+
 def _fit_band(
     ax: Axes,
     k_min: int,
@@ -88,11 +123,13 @@ def plot_spectrum(
 ) -> Figure:
     """Log-log eigenvalues λ_k vs rank k with the fitted power law, its CI band and fit range."""
     fig, ax = _axes(ax)
-    lam = report.eigenvalues
+    lam = np.asarray(report.eigenvalues, dtype=float)
     k = np.arange(1, lam.size + 1)
-    pos = lam > lam[0] * 1e-12  # numerical zeros (e.g. constant pixels) would only squash the plot
-    ax.loglog(k[pos], lam[pos], ".", ms=3, color="0.35", label="eigenvalues")
     f = report.fit
+    keep, lowest = _visible(lam, f.floor)
+    zeros = int(lam.size - np.count_nonzero(keep))
+    label = "eigenvalues" + (f" ({zeros} numerical zeros not shown)" if zeros else "")
+    ax.loglog(k[keep], lam[keep], ".", ms=3, color="0.35", label=label)
     k_min, k_max = f.fit_range
     ax.axvspan(k_min, k_max, color="tab:blue", alpha=0.07, label="fit range")
     _fit_band(
@@ -105,12 +142,12 @@ def plot_spectrum(
         "tab:blue",
         f"b = {f.b:.3f} [{report.b_ci[0]:.3f}, {report.b_ci[1]:.3f}]",
     )
-    if f.floor > 0:
-        ax.axhline(f.floor, color="tab:red", ls=":", lw=1, label=f"floor ≈ {f.floor:.2g}")
+    _mark_floor(ax, f.floor)
+    _cut_at(ax, lowest)
     ax.set_xlabel("rank k")
     ax.set_ylabel("eigenvalue λ_k")
     ax.set_title(title or f"spectrum ({report.kernel}, n={report.n})")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="best")
     return fig
 
 
@@ -141,7 +178,7 @@ def plot_energy(
     ax.set_xlabel("rank k")
     ax.set_ylabel("target energy λ_k w_k²")
     ax.set_title(title or f"target alignment; (a−1)/b = {t.learning_exponent:.3f}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="best")
     return fig
 
 
@@ -154,26 +191,44 @@ def plot_reweight(
     else:
         a0, a1 = axes
         fig = a0.figure  # type: ignore[assignment]
-    lam, lw = report.eigenvalues, report.eigenvalues_w
+    lam = np.asarray(report.eigenvalues, dtype=float)
+    lw = np.asarray(report.eigenvalues_w, dtype=float)
     k = np.arange(1, lam.size + 1)
-    pos = lam > lam[0] * 1e-12
-    k, lam, lw = k[pos], lam[pos], lw[pos]
-    a0.loglog(k, lam, ".", ms=3, color="0.35", label=f"T  (b = {report.b:.3f})")
-    a0.loglog(k, lw, ".", ms=3, color="tab:green", label=f"T_w (b_w = {report.b_w:.3f})")
-    a0.loglog(k, report.C * lam, "-", lw=0.8, color="tab:red", label=f"C·λ_k, C = {report.C:.2f}")
+    keep, lowest = _visible(lam, report.fit.floor)
+    keep_w, lowest_w = _visible(lw, report.fit_w.floor)
+    a0.loglog(k[keep], lam[keep], ".", ms=3, color="0.35", label=f"T  (b = {report.b:.3f})")
+    a0.loglog(
+        k[keep_w], lw[keep_w], ".", ms=3, color="tab:green", label=f"T_w (b_w = {report.b_w:.3f})"
+    )
+    a0.loglog(
+        k[keep],
+        report.C * lam[keep],
+        "-",
+        lw=0.8,
+        color="tab:red",
+        label=f"C·λ_k, C = {report.C:.2f}",
+    )
+    _mark_floor(a0, report.fit.floor, what=" of T")
+    if not math.isclose(report.fit_w.floor, report.fit.floor, rel_tol=0.1):
+        _mark_floor(a0, report.fit_w.floor, color="tab:green", what=" of T_w")
+    lows = [v for v in (lowest, lowest_w) if v > 0]
+    _cut_at(a0, min(lows) if lows else 0.0)
     a0.set_xlabel("rank k")
     a0.set_ylabel("eigenvalue")
-    a0.legend(fontsize=8)
+    a0.legend(fontsize=7, loc="best")
     a0.set_title(title or "curated operator T_w = M√w T M√w")
-    a1.semilogx(k, report.ratios[pos], ".", ms=3, color="tab:green")
-    a1.axvspan(report.fit.fit_range[1], k[-1], color="0.5", alpha=0.12, label="beyond fit range")
+    ratios = np.asarray(report.ratios, dtype=float)
+    a1.semilogx(k[keep], ratios[keep], ".", ms=3, color="tab:green")
+    last = int(k[keep][-1]) if np.any(keep) else lam.size
+    a1.axvspan(report.fit.fit_range[1], last, color="0.5", alpha=0.12, label="beyond fit range")
     a1.axhline(report.tail_ratio, color="0.3", ls="--", lw=1, label=f"tail {report.tail_ratio:.3f}")
     a1.axhline(report.C, color="tab:red", lw=0.8, label="C (Loewner bound)")
     if report.k0:
         a1.axvline(report.k0, color="tab:purple", lw=1, label=f"K₀ = {report.k0}")
     a1.set_xlabel("rank k")
     a1.set_ylabel("λ_k(T_w) / λ_k(T)")
-    a1.legend(fontsize=8)
+    a1.set_title("eigenvalue ratio", fontsize=10)
+    legend_outside(a1)
     return fig
 
 
@@ -204,7 +259,8 @@ def plot_dynamics(trajectories: dict, *, title: str = "", axes: list | None = No
     ax_s.set_xlabel("t (passes)")
     ax_s.set_ylabel("local loss exponent −d ln L / d ln t")
     ax_s.set_ylim(-0.1, 2.0)
-    ax_l.legend(fontsize=7, ncol=2)
+    # one legend for the three panels (same colours), outside the data
+    legend_outside(ax_s, *ax_l.get_legend_handles_labels())
     for ax in axes:
         ax.grid(True, which="both", alpha=0.25)
     if title:
@@ -242,9 +298,9 @@ def plot_compare(cmp: object) -> Figure:
     for ax in (ax_l, ax_o, ax_k):
         ax.set_xlabel("t (passes)" if ax is not ax_l else "compute (passes)")
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7)
+    legend_outside(ax_k, *ax_l.get_legend_handles_labels())
     fig.suptitle(
-        f"a = {cmp.a:g}, b = {cmp.b:g}, {cmp.budget} budget, N = {cmp.n_modes}: "  # type: ignore[attr-defined]
+        f"a = {cmp.a:.3f}, b = {cmp.b:.3f}, {cmp.budget} budget, N = {cmp.n_modes}: "  # type: ignore[attr-defined]
         "curation policies (top) and the synthetic-data span experiment (bottom)"
     )
     return fig
@@ -287,7 +343,7 @@ def plot_curves(runs: Sequence[RunResult], *, ax: Axes | None = None, title: str
     ax.set_xlabel("passes (backward + scoring)")
     ax.set_ylabel("test loss")
     ax.set_title(title or "learning curves")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="best")
     return fig
 
 
@@ -295,26 +351,56 @@ def plot_speedups(
     rows: Sequence[dict[str, Any]], *, ax: Axes | None = None, title: str = ""
 ) -> Figure:
     """Bars of the passes-to-target speed-up with CIs, from :func:`summarize`'s rows."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     fig, ax = _axes(ax)
     names = [r["strategy"] for r in rows]
 
     def num(v: Any) -> float:
         return math.nan if v is None else float(v)
 
+    lows, tops = [1.0], [1.0]
     for i, r in enumerate(rows):
         s = num(r["speedup"])
         if not math.isfinite(s):
-            ax.text(i, 1.0, "never", ha="center", va="bottom", fontsize=7, rotation=90)
+            ax.annotate(
+                "never",
+                (i, 1.0),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+                color="0.3",
+            )
             continue
         lo, hi = num(r.get("speedup_lo")), num(r.get("speedup_hi"))
-        finite = math.isfinite(lo) and math.isfinite(hi)
-        err = [[s - lo], [hi - s]] if finite else None
+        finite = math.isfinite(lo) and math.isfinite(hi) and lo > 0
+        err = [[max(s - lo, 0.0)], [max(hi - s, 0.0)]] if finite else None
         ax.bar(i, s, color=color(r["strategy"]), alpha=0.8)
-        ax.errorbar(i, s, yerr=err, color="black", capsize=3, lw=1)
-        # the label sits above the error bar, not on it
-        ax.text(i, hi if finite else s, f"{s:.2g}×", ha="center", va="bottom", fontsize=7)
+        if finite:
+            ax.errorbar(i, s, yerr=err, color="black", capsize=3, lw=1)
+        top = max(hi, s) if finite else s
+        lows.append(min(lo, s) if finite else s)
+        tops.append(top)
+        # the value sits a few points beyond the error bar's end, never on it
+        ax.annotate(
+            f"{s:.2g}×",
+            (i, top),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_yscale("log")
+    # headroom for the labels above the tallest error bar (a factor on the log axis)
+    ax.set_ylim(min(lows) / 1.3, max(tops) * 1.6)
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("speed-up to uniform's final loss")
     ax.set_title(title or "passes-to-target speed-up (90% CI)")
@@ -345,10 +431,10 @@ def plot_frontier(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("passes (backward + scoring)")
-    ax.set_ylabel(f"modes learned (loss ≤ e^-{2 * kappa:g} × start)")
+    ax.set_ylabel(f"modes learned (loss ≤ $e^{{-{2 * kappa:g}}}$ × start)")
     ax.set_title(title or "learning frontier k*")
     if drawn:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="best")
     else:
         ax.text(0.5, 0.5, "modes unknown on this task", ha="center", transform=ax.transAxes)
     return fig
@@ -364,6 +450,13 @@ def plot_training(
     plot_speedups(rows, ax=axes[1])
     if with_modes:
         plot_frontier(runs, ax=axes[2])
+    # one legend for the panels (same colours), to the right of the last one, off the data
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+    legend_outside(axes[-1], handles, labels)
     return fig
 
 
