@@ -2,8 +2,6 @@
 in-memory size, two worker processes, progress lines, and bad input."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -124,13 +122,12 @@ def test_progress_lines_name_the_part_and_the_time(tmp_path, capsys):
 
 
 def _cli(*argv, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "specurate.cli", "run", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+    """``specurate run ARGV`` in this process (typer's runner: the same exit code and streams)."""
+    from typer.testing import CliRunner
+
+    from specurate.cli import app
+
+    return CliRunner().invoke(app, ["run", *argv], catch_exceptions=False)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +141,7 @@ def _cli(*argv, cwd):
 )
 def test_bad_input_is_one_sentence_and_exit_2(table, tmp_path, argv, words):
     r = _cli(str(table), *argv, "--out", str(tmp_path / "o"), "--quick", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr
+    assert r.exit_code == 2, r.output
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
     assert "Traceback" not in r.stderr
@@ -153,4 +150,4 @@ def test_bad_input_is_one_sentence_and_exit_2(table, tmp_path, argv, words):
 
 def test_options_without_data_are_refused(tmp_path):
     r = _cli("--labels", "y", "--out", str(tmp_path / "o"), cwd=tmp_path)
-    assert r.returncode == 2 and "need a DATA file or folder" in r.stderr
+    assert r.exit_code == 2 and "need a DATA file or folder" in r.stderr
