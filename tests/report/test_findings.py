@@ -61,7 +61,7 @@ def test_a_bent_spectrum_is_called_a_local_slope_with_its_p_value():
     )
     text = findings({"parts": {"s": bent}})[0]
     assert "is not a clean power law" in text
-    assert "exponential cutoff fits better, p = 9e-09" in text
+    assert "exponential cutoff fits better, p-value 9e-09" in text
     assert "as the local slope" in text and "ranks 3–30" in text
 
 

@@ -77,7 +77,7 @@ def _spectrum(key: str, r: Mapping[str, Any], label: str) -> list[str]:
         name, p = min(favoured, key=lambda t: t[1])
         out.append(
             f"The spectrum of {scope} is not a clean power law ({_MODEL.get(name, name)} fits "
-            f"better, p = {p:.1g}): treat b = {b:.2f}{_ci(r['b_ci'])} as the local slope of "
+            f"better, p-value {p:.1g}): treat b = {b:.2f}{_ci(r['b_ci'])} as the local slope of "
             f"λ_k ∝ k^{{-b}} over {rng} (λ_k: the k-th eigenvalue)."
         )
     else:
@@ -244,7 +244,8 @@ def findings(doc: Mapping[str, Any]) -> list[str]:
     training's leader."""
     parts: Mapping[str, Mapping[str, Any]] = doc["parts"]
     out: list[str] = []
-    out += list(doc.get("headline") or [])[:2]
+    head = list(doc.get("headline") or [])
+    out += [h for h in head if h.startswith(("The greedy", "By Theorem 1"))] or head[:2]
     for key, r in parts.items():
         if r.get("kind", "spectrum") == "spectrum" and "kernel" in r and r["kernel"] == "linear":
             out += _spectrum(key, r, str(r.get("data") or key))

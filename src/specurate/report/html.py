@@ -421,11 +421,23 @@ def _header_html(doc: dict[str, Any], ci: float) -> str:
     return f"""<h1>specurate: spectral study of {data_name}</h1>
 <p class="note">specurate {html.escape(str(doc.get("specurate_version", "")))} ·
 {_created(doc.get("created"))} · {"quick" if doc.get("quick") else "full"} run ·
-seed {html.escape(str(doc.get("seed", "—")))} · CIs: {round(ci * 100)}%, spectra by a
-delete-one-group jackknife, reweighting by a paired basic bootstrap over examples (fit range
-re-selected in every replicate). "The paper": {PAPER}; its sections are cited as
-"paper §1", "paper A.3".</p>
+seed {html.escape(str(doc.get("seed", "—")))} · CIs: {round(ci * 100)}%, {_ci_method(doc)}.
+"The paper": {PAPER}; its sections are cited as "paper §1", "paper A.3".</p>
 {notes}"""
+
+
+def _ci_method(doc: dict[str, Any]) -> str:
+    """How the report's intervals were made, from the parts' own records."""
+    rw = {r.get("ci_method") for r in doc["parts"].values() if "delta_b" in r}
+    spectra = "spectra by a delete-one-group jackknife (fit range re-selected in every replicate)"
+    if not rw:
+        return spectra
+    if rw == {"jackknife"}:
+        return (
+            spectra
+            + ", weightings by the same jackknife, paired (T and T_w lose the same examples)"
+        )
+    return spectra + ", weightings by a paired bootstrap over examples"
 
 
 def _findings_html(doc: dict[str, Any]) -> str:
@@ -528,13 +540,19 @@ synthetic data set was generated with.</p>
 
 
 def _reweight_html(parts: dict[str, Any]) -> str:
+    """One row per weighting: b and b_w on the SAME rank range (the one b_w − b uses), so the
+    row's numbers agree with each other; the data set's own b (its spectrum's range) is in the
+    spectra table."""
     rows = []
     for key, r in parts.items():
-        if not key.startswith("reweight"):
+        if not key.startswith("reweight") or "delta_b" not in r:
             continue
+        rng = r.get("common_range") or r.get("fit_range_w")
         rows.append(
             f"<tr><td>{html.escape(str(r.get('title', key)))}</td><td>{fmt(r.get('C'), '.2f')}</td>"
-            f"<td>{fmt(r.get('b'), '.3f')}</td><td>{fmt(r.get('b_w'), '.3f')}</td>"
+            f"<td>{'—' if not rng else f'{rng[0]}–{rng[1]}'}</td>"
+            f"<td>{fmt(r.get('b_common', r.get('b')), '.3f')}</td>"
+            f"<td>{fmt(r.get('b_w'), '.3f')}</td>"
             f"<td>{fmt(r.get('delta_b'), '+.3f')}</td>"
             f"<td>{fmt_ci(r.get('delta_b_ci'))}</td>"
             f"<td>{_yes(r.get('loewner_upper_ok'))}</td>"
@@ -546,16 +564,26 @@ def _reweight_html(parts: dict[str, Any]) -> str:
     if not rows:
         return ""
     head = (
-        f"<tr><th>weighting</th><th>C</th><th>b</th><th>{_m('b_w')}</th>"
-        f"<th>{_m('b_w - b')}</th><th>CI</th><th>Loewner bound</th><th>max ratio</th>"
-        "<th>tail ratio</th><th>K₀</th><th>frontier gain</th><th>narrowing</th></tr>"
+        f"<tr><th>weighting</th><th>C</th><th>ranks</th><th>b on these ranks</th>"
+        f"<th>{_m('b_w')}</th><th>{_m('b_w - b')}</th><th>CI</th><th>Loewner bound</th>"
+        "<th>max ratio</th><th>tail ratio</th><th>K₀</th><th>frontier gain</th>"
+        "<th>narrowing</th></tr>"
+    )
+    method = next((r.get("ci_method") for r in parts.values() if "delta_b" in r), None)
+    how = (
+        "a paired delete-one-group jackknife (the same groups of examples dropped from T and "
+        "T_w; the spectra's method)"
+        if method == "jackknife"
+        else "a paired bootstrap over examples"
     )
     return f"""<h2>Curation weights as operators ({_m("T_w = M_{√w} T M_{√w}")})</h2>
 <p>Theorem 1 of the paper: for {_m("0 ≤ w ≤ C")}, {_m("λ_k(T_w) ≤ C λ_k")} for all k
-("Loewner bound": the measured spectra obey it). K₀ is the largest rank where
-{_m("λ_k(T_w)/λ_k")} departs from its tail value by more than the tolerance; "frontier gain"
-is the largest speed-up of the frontier inside ranks 1..K₀ relative to the tail; "narrowing"
-flags {_m("b_w - b > 0")} beyond its paired CI.</p>
+("Loewner bound": the measured spectra obey it). b and {_m("b_w")} are fitted on the same ranks
+(the original spectrum's fit range, cut where the weighted spectrum stops being resolved), so
+{_m("b_w - b")} compares like with like; its interval comes from {how}. K₀ is the largest rank
+where {_m("λ_k(T_w)/λ_k")} departs from its tail value by more than the tolerance; "frontier
+gain" is the largest speed-up of the frontier inside ranks 1..K₀ relative to the tail;
+"narrowing" flags {_m("b_w - b > 0")} beyond its CI.</p>
 {_table(head, "".join(rows))}"""
 
 
