@@ -107,24 +107,13 @@ def reweight_part(
                 "reason": f"{title}: nothing to analyse (no example is removed or re-weighted)",
             }
         ds, w = loaded
-        rep = analyze_reweighting(ds.x, w, seed=seed, **_reweight_ci(groups))
+        rep = analyze_reweighting(ds.x, w, seed=seed, ci_method="jackknife", groups=groups)
         save(plot_reweight(rep, title=title), plot_path)
         d = reweight_dict(rep, top=TOP)
         d.update({"kind": "reweight", "data": ds.name, **(extra or {})})
         return d
 
     return Part(key, title, compute)
-
-
-def _reweight_ci(groups: int) -> dict[str, Any]:
-    """The interval options of :func:`analyze_reweighting`: the spectrum's jackknife when the
-    library has it, else its paired bootstrap with as many replicates."""
-    import inspect
-
-    params = inspect.signature(analyze_reweighting).parameters
-    if "ci_method" in params and "groups" in params:
-        return {"ci_method": "jackknife", "groups": groups}
-    return {"bootstrap": 5 * groups}
 
 
 def simulate_part(
