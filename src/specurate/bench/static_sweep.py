@@ -75,11 +75,12 @@ the frontier gain (the operator's finite region), b of the full data on its auto
 (``b_full``) and on the common rank range (``b_full_common``: T's range cut at T_w's own
 finite-sample limit), b of the kept data (``b_kept``, the fit of :math:`T_w` on the common
 range) and Δb = b_kept − b_full_common with its paired bootstrap CI; ``narrowing`` is Δb > 0
-beyond the CI (needs ``spectral_bootstrap`` > 0). The kept data's fit uses fewer examples, so
-Δb carries a finite-sample bias even for random pruning: ``delta_b_vs_random`` = Δb − Δb(random
-pruning at the same fraction) is the control-corrected change (when ``random`` is among the
-scorers). With several seeds the per-seed values are summarized by their mean and t interval
-over seeds; the bootstrap CI is per seed.
+beyond the CI (needs ``spectral_bootstrap`` > 0). Both fits are corrected for their
+finite-sample bias (:func:`~specurate.spectrum.reweight.analyze_reweighting`), so random pruning
+gives Δb ≈ 0; ``delta_b_vs_random`` = Δb − Δb(random pruning at the same fraction) is kept as a
+control-corrected change (when ``random`` is among the scorers). With several seeds the
+per-seed values are summarized by their mean and t interval over seeds; the bootstrap CI is
+per seed.
 
 torch is imported only inside the functions that train, so importing this module needs
 numpy/scipy only.
@@ -789,7 +790,14 @@ def _operator(
     base: dict[str, Any] = {"n_sub": int(sub.size), "n_kept_sub": n_kept}
     try:
         r = analyze_reweighting(
-            phi, w, kernel="linear", center=False, bootstrap=bootstrap, ci=level, seed=seed
+            phi,
+            w,
+            kernel="linear",
+            center=False,
+            ci_method="bootstrap" if bootstrap else "none",
+            bootstrap=bootstrap,
+            ci=level,
+            seed=seed,
         )
     except SpecurateInputError as exc:
         return {**base, "error": str(exc)}

@@ -164,7 +164,17 @@ def reweight(
     tolerance: Annotated[
         float, typer.Option(help="relative departure defining the finite region K₀")
     ] = 0.1,
-    bootstrap: Annotated[int, typer.Option(min=0, help="paired bootstrap replicates")] = 100,
+    ci_method: Annotated[
+        CIMethod,
+        typer.Option(
+            help="paired confidence intervals (T and T_w lose or resample the same examples): "
+            "delete-one-group jackknife (as `spectrum`), bootstrap, none"
+        ),
+    ] = CIMethod.jackknife,
+    groups: Annotated[int, typer.Option(min=2, help="jackknife groups")] = 20,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="replicates for --ci-method bootstrap (0: no CIs)")
+    ] = 100,
     ci: CIOpt = 0.9,
     seed: SeedOpt = 0,
     plot: PlotOpt = None,
@@ -192,6 +202,8 @@ def reweight(
             bandwidth=bandwidth,
             top=top,
             tolerance=tolerance,
+            ci_method=ci_method.value,
+            groups=groups,
             bootstrap=bootstrap,
             ci=ci,
             seed=seed,

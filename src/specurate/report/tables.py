@@ -82,9 +82,15 @@ def reweight_tables(out: Mapping[str, Any], ci: float, tolerance: float) -> Rend
     table.add_column("value", justify="right")
     table.add_column(f"{int(ci * 100)}% CI", justify="right")
     table.add_row("C = max w (mean 1)", fmt(out["C"], ".3f"), "")
-    table.add_row("b (original)", fmt(out["b"], ".3f"), fmt_ci(out["b_ci"]))
-    common = f"{out['fit_range_w'][0]}–{out['fit_range_w'][1]}"
-    table.add_row(f"b on ranks {common}", fmt(out["b_common"], ".3f"), "")
+    own = f"{out['fit_range'][0]}–{out['fit_range'][1]}"
+    table.add_row(f"b (original, its own ranks {own})", fmt(out["b"], ".3f"), fmt_ci(out["b_ci"]))
+    rng = out.get("common_range") or out["fit_range_w"]
+    common = f"{rng[0]}–{rng[1]}"
+    table.add_row(
+        f"b on ranks {common} (the ranks b_w − b uses)",
+        fmt(out["b_common"], ".3f"),
+        fmt_ci(out.get("b_common_ci")),
+    )
     table.add_row(f"b_w (curated) on ranks {common}", fmt(out["b_w"], ".3f"), fmt_ci(out["b_w_ci"]))
     table.add_row("b_w − b (common range)", fmt(out["delta_b"], "+.3f"), fmt_ci(out["delta_b_ci"]))
     table.add_row(
