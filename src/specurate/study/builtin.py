@@ -17,37 +17,79 @@ from specurate.study.parts import Part, tag
 from specurate.study.weightings import curation_weights
 
 
-def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
-    """Real training of ``spec.task`` under each strategy
-    (:func:`~specurate.bench.compare.compare_strategies`); every finished run is cached as
-    ``parts/runs/<key>-<strategy>-<seed>.json`` (and each strategy's learning rate, tuned on an
-    independent draw of the task over ``spec.lr_grid``, as ``…-<strategy>-lr.json``), so an
-    interrupted part resumes."""
+def _training_runs(
+    spec: StudyTask,
+    strategies: tuple[str, ...],
+    *,
+    seed: int,
+    prefix: str,
+    cache: Path,
+    progress: bool,
+) -> dict[str, Any]:
+    """:func:`~specurate.bench.compare.compare_lr_rules` of ``strategies`` on ``spec``'s task,
+    every run and tuning result cached in ``cache`` under ``prefix`` — the same files whichever
+    subset of the strategies a call trains (each strategy is tuned and trained on its own)."""
+    from specurate.bench import TASKS
+    from specurate.bench.compare import compare_lr_rules
 
-    def compute(plot_path: Path) -> dict[str, Any]:
-        from specurate.bench import TASKS, summarize
-        from specurate.bench.compare import compare_lr_rules
+    def make(s: int) -> Any:  # a Task
+        return TASKS[spec.task](seed=s, **spec.task_kwargs)
+
+    task = make(seed)
+    # best vs best under both learning-rate rules, from one tuning pass (the margin rule's
+    # runs are the part's runs; the other rule trains only the strategies whose rate moves)
+    by_rule = compare_lr_rules(
+        task,
+        strategies,
+        budget_passes=spec.budget_passes,
+        seeds=spec.seeds,
+        seed=seed,
+        lr_grid=spec.lr_grid,
+        make_task=make,
+        cache=cache,
+        cache_prefix=prefix,
+        progress=progress,
+    )
+    return {"task": task, "by_rule": by_rule}
+
+
+def _training_parts(spec: StudyTask, *, seed: int, run_tag: str, progress: bool) -> list[Part]:
+    """Real training of ``spec.task`` under each strategy: one part per strategy that tunes and
+    trains it (``<key>--<strategy>``: these run in parallel on two workers and leave only cached
+    runs, ``parts/runs/<key>-<tag>-<strategy>-<seed>.json`` and ``…-<strategy>-lr.json``), then
+    the part ``<key>`` that reads them all back, compares and plots. An interrupted part
+    resumes from its cached runs."""
+    prefix = f"{spec.key}-{run_tag}-"
+
+    def train_one(name: str) -> Part:
+        def compute(plot_path: Path) -> dict[str, Any]:
+            _training_runs(
+                spec,
+                (name,),
+                seed=seed,
+                prefix=prefix,
+                cache=plot_path.parent / "runs",
+                progress=progress,
+            )
+            return {"kind": "prefetch", "strategy": name}
+
+        cost = 0.5 if name in ("uniform", "random-subset") else 1.0
+        return Part(f"{spec.key}--{name}", f"{spec.title}: {name}", compute, weight=10 * cost)
+
+    def compute(plot_path: Path, *_done: dict[str, Any]) -> dict[str, Any]:
+        from specurate.bench import summarize
         from specurate.bench.metrics import leader
         from specurate.report.plots import plot_training, save
 
-        def make(s: int) -> Any:  # a Task
-            return TASKS[spec.task](seed=s, **spec.task_kwargs)
-
-        task = make(seed)
-        # best vs best under both learning-rate rules, from one tuning pass (the margin rule's
-        # runs are the part's runs; the other rule trains only the strategies whose rate moves)
-        by_rule = compare_lr_rules(
-            task,
+        got = _training_runs(
+            spec,
             spec.strategies,
-            budget_passes=spec.budget_passes,
-            seeds=spec.seeds,
             seed=seed,
-            lr_grid=spec.lr_grid,
-            make_task=make,
+            prefix=prefix,
             cache=plot_path.parent / "runs",
-            cache_prefix=f"{plot_path.stem}-",
             progress=progress,
         )
+        task, by_rule = got["task"], got["by_rule"]
         runs = by_rule["margin"]
         rows = summarize(runs)
         save(plot_training(runs, rows, title=spec.task), plot_path)
@@ -78,7 +120,15 @@ def _training_part(spec: StudyTask, *, seed: int, progress: bool) -> Part:
             }
         )
 
-    return Part(spec.key, spec.title, compute)
+    each = [train_one(name) for name in spec.strategies]
+    return [*each, Part(spec.key, spec.title, compute, needs=tuple(p.key for p in each))]
+
+
+def _training_part(spec: StudyTask, *, seed: int, progress: bool, run_tag: str = "") -> Part:
+    """The training comparison of ``spec`` as ONE part (every strategy in turn; for tests and
+    single-process use): the last of :func:`_training_parts` with nothing cached yet."""
+    last = _training_parts(spec, seed=seed, run_tag=run_tag or tag(True, seed), progress=progress)
+    return Part(last[-1].key, last[-1].title, lambda path: last[-1].compute(path))
 
 
 def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
@@ -189,5 +239,6 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
     if not has_torch():
         return parts  # the training parts need the torch extra (see run_study's notes)
     parts.append(_separation_part(quick=quick, seed=seed, progress=progress))
-    parts += [_training_part(t, seed=seed, progress=progress) for t in STUDY_TASKS[quick]]
+    for t in STUDY_TASKS[quick]:
+        parts += _training_parts(t, seed=seed, run_tag=tag(quick, seed), progress=progress)
     return parts

@@ -25,7 +25,11 @@ from typing import Any
 
 from specurate._files import atomic_write_text
 
-__all__ = ["Part", "compute_parts", "part_files", "tag"]
+__all__ = ["NO_FIGURE", "Part", "compute_parts", "part_files", "tag"]
+
+#: kinds of part results that come without a figure: a part that found nothing to analyse, and
+#: one that only fills a cache for a later part (its result is left out of results.json)
+NO_FIGURE = ("skipped", "prefetch")
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,8 @@ def compute_parts(
     for i, part in enumerate(parts):
         jpath, ppath = part_files(parts_dir, part.key, run_tag)
         saved = json.loads(jpath.read_text()) if jpath.exists() else None
-        if saved is not None and (ppath.exists() or saved.get("kind") == "skipped"):
-            results[part.key] = saved  # a skipped part has no figure
+        if saved is not None and (ppath.exists() or saved.get("kind") in NO_FIGURE):
+            results[part.key] = saved
         else:
             todo.append(i)
     bar = PartProgress(label, total=len(parts), done=len(parts) - len(todo), enabled=progress)
@@ -182,5 +186,10 @@ def _run_parallel(
 
 
 def results_in_order(parts: list[Part], results: Mapping[str, Any]) -> dict[str, Any]:
-    """``results`` re-keyed in the parts' order (parallel runs finish out of order)."""
-    return {p.key: results[p.key] for p in parts if p.key in results}
+    """``results`` re-keyed in the parts' order (parallel runs finish out of order), without
+    the parts that only fill a cache."""
+    return {
+        p.key: results[p.key]
+        for p in parts
+        if p.key in results and results[p.key].get("kind") != "prefetch"
+    }
