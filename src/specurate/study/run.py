@@ -117,7 +117,10 @@ def run_study(
 
             parts = user_parts(data, quick=quick, seed=seed)
     run_tag = tag(quick, seed) if data is None else f"{tag(quick, seed)}-{fingerprint(data)}"
-    with log_progress(out / "run.log"):  # every finished step, also when nobody watches
+    from specurate.bench.tasks import data_cache
+
+    # every finished step in the log, also when nobody watches; generated data made once
+    with log_progress(out / "run.log"), data_cache(parts_dir / "data"):
         results = compute_parts(parts, parts_dir, run_tag, progress=progress, jobs=jobs)
     results = results_in_order(parts, results)
     sep = results.get("separation")
