@@ -170,6 +170,7 @@ def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
         "separation",
         "static vs dynamic curation: a mode-local model trained on fresh samples",
         compute,
+        weight=50.0,  # ~30 s on one worker (full): start it early
     )
 
 
