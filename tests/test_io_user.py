@@ -345,3 +345,20 @@ def test_read_rows_names_a_bad_row_and_bad_indices(tmp_path):
     assert "sorted and in [0, 60)" in _error(read_rows, src, [5, 2])
     assert "sorted and in [0, 60)" in _error(read_rows, src, [60])
     assert "1-D array of row indices" in _error(read_rows, src, [0.5])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=4), min_size=1, max_size=30)
+)
+def test_string_codes_are_numpys_unique(strings):
+    """Arrow's codes for a string column (sorted by UTF-8 bytes = code points) are exactly
+    np.unique's."""
+    import pyarrow as pa
+
+    from specurate.io import encode_categories
+
+    codes, names = encode_categories(pa.array(strings, pa.string()), "f:col")
+    uniq, inv = np.unique(np.array(strings, dtype=str), return_inverse=True)
+    assert names == [str(u) for u in uniq]
+    np.testing.assert_array_equal(codes, inv.reshape(-1))

@@ -498,6 +498,8 @@ def encode_categories(
             raise SpecurateInputError(
                 f"{source}: {what} of type {t} are not classes; use strings, integers or booleans."
             )
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return _encode_strings(values)
         arr = np.asarray(values.to_numpy(zero_copy_only=False))
     else:
         arr = values
@@ -519,6 +521,21 @@ def encode_categories(
         arr = arr.astype(str)
     uniq, codes = np.unique(arr, return_inverse=True)
     return codes.reshape(-1).astype(np.int64), [str(u) for u in uniq.tolist()]
+
+
+def _encode_strings(values: Any) -> tuple[np.ndarray, list[str]]:
+    """Codes and sorted names of a pyarrow string column, computed by Arrow: no Python string
+    per row (1,000,000 labels: ~30 MB instead of ~200 MB through a numpy object array). Arrow
+    sorts strings by their UTF-8 bytes, which is code-point order — numpy's order for ``str``,
+    so the codes are those of ``np.unique``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+    uniq = pc.unique(col)
+    uniq = uniq.take(pc.sort_indices(uniq))
+    codes = pc.index_in(col, value_set=uniq)
+    return np.asarray(codes.to_numpy(), dtype=np.int64), [str(u) for u in uniq.to_pylist()]
 
 
 def _weight_values(values: Any, source: str) -> np.ndarray:
