@@ -101,3 +101,8 @@ def test_groups_sentences_state_shares_and_closed_form_gains():
     out = findings({"parts": {"g": g}})
     assert out[0].startswith("The 3 groups of d hold shares p_k of the examples from 0.7")
     assert "at 100 steps" in out[1] and "5× sooner" in out[1] and "C=4: 3.9×" in out[1]
+
+
+def test_a_tiny_but_resolved_change_is_called_negligible():
+    out = findings({"parts": {"r": _reweight("near-duplicates", -0.002, -0.0002)}})
+    assert "moves the exponent by less than 0.01, a negligible change" in out[0]

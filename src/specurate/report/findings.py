@@ -28,6 +28,9 @@ _WEIGHTING = {
     "upweight-hard-x4": "Up-weighting the least typical quarter of {data} ×4",
     "near-duplicates": "Removing {data}'s near-duplicates",
 }
+#: |b_w − b| below this is reported as negligible even when its interval excludes 0 (a change
+#: of the exponent by 0.01 changes a loss exponent (a − 1)/b by under 1 %)
+NEGLIGIBLE = 0.01
 _MODEL = {"cutoff": "a power law with an exponential cutoff", "exponential": "an exponential"}
 
 
@@ -129,7 +132,9 @@ def _reweight(r: Mapping[str, Any]) -> str:
         label += f" ({sizes})"
     lo_hi = f"b_w − b = {d:+.3f}{_ci(ci, '+.3f')} {where}".rstrip()
     lo, hi = (_num(ci[0]), _num(ci[1])) if ci else (None, None)
-    if lo is not None and lo > 0:
+    if abs(d) < NEGLIGIBLE and (lo is not None and (lo > 0 or (hi is not None and hi < 0))):
+        verdict = f"moves the exponent by less than {NEGLIGIBLE:g}, a negligible change"
+    elif lo is not None and lo > 0:
         verdict = "steepens the spectrum's tail (fewer examples per tail mode)"
     elif hi is not None and hi < 0:
         verdict = "flattens the spectrum's tail"
