@@ -151,3 +151,25 @@ def test_bad_input_is_one_sentence_and_exit_2(table, tmp_path, argv, words):
 def test_options_without_data_are_refused(tmp_path):
     r = _cli("--labels", "y", "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert r.exit_code == 2 and "need a DATA file or folder" in r.stderr
+
+
+def test_file_names_in_findings_are_not_read_as_formulas():
+    from specurate.report.html import _findings_html
+
+    doc = {
+        "data_name": "my_data.parquet",
+        "parts": {
+            "g": {
+                "kind": "groups",
+                "data": "my_data.parquet",
+                "n_groups": 2,
+                "mass": [0.6, 0.4],
+                "mass_exponent": None,
+                "imbalance": 1.5,
+                "budgets": [10],
+                "rules": {},
+            }
+        },
+    }
+    out = _findings_html(doc)
+    assert "<code>my_data.parquet</code>" in out and "<msub>" not in out.split("hold")[0]

@@ -445,7 +445,23 @@ def _findings_html(doc: dict[str, Any]) -> str:
     (:func:`specurate.report.findings.findings`)."""
     from specurate.report.findings import findings
 
-    items = "".join(f"<li>{rich_text(t)}</li>" for t in findings(doc))
+    # data names are file names ("my_data.parquet"), not formulas: kept out of rich_text
+    names = {str(doc.get("data_name") or "")} | {
+        str(r.get("data")) for r in doc["parts"].values() if r.get("data")
+    }
+    names.discard("")
+    split = re.compile("(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")")
+
+    def sentence(text: str) -> str:
+        if not names:
+            return rich_text(text)
+        pieces = split.split(text)  # odd positions: a data name
+        return "".join(
+            f"<code>{html.escape(x)}</code>" if i % 2 else rich_text(x)
+            for i, x in enumerate(pieces)
+        )
+
+    items = "".join(f"<li>{sentence(t)}</li>" for t in findings(doc))
     if not items:
         return ""
     return f'<h2 id="findings">What this data says</h2>\n<ul class="findings">{items}</ul>'
