@@ -16,9 +16,10 @@ def test_generated_arrays_are_saved_once_and_read_back(tmp_path):
     x0, y0 = _cached_arrays("k", make)  # no cache active: made every time, nothing written
     assert len(calls) == 1 and not list(tmp_path.iterdir())
     with data_cache(tmp_path / "data"):
-        x1, y1 = _cached_arrays("k", make)
+        x1, _ = _cached_arrays("k", make)
         x2, y2 = _cached_arrays("k", make)
     assert len(calls) == 2  # the second call read the file
+    np.testing.assert_array_equal(x1, x0)
     np.testing.assert_array_equal(x2, x0)
     np.testing.assert_array_equal(y2, y0)
     assert x2.dtype == np.float32 and [p.name for p in (tmp_path / "data").iterdir()] == ["k.npz"]

@@ -121,7 +121,7 @@ def test_progress_lines_name_the_part_and_the_time(tmp_path, capsys):
     assert "study: 1/1 done" in (tmp_path / "run.log").read_text()
 
 
-def _cli(*argv, cwd):
+def _cli(*argv):
     """``specurate run ARGV`` in this process (typer's runner: the same exit code and streams)."""
     from typer.testing import CliRunner
 
@@ -140,7 +140,7 @@ def _cli(*argv, cwd):
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(table, tmp_path, argv, words):
-    r = _cli(str(table), *argv, "--out", str(tmp_path / "o"), "--quick", cwd=tmp_path)
+    r = _cli(str(table), *argv, "--out", str(tmp_path / "o"), "--quick")
     assert r.exit_code == 2, r.output
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
@@ -149,7 +149,7 @@ def test_bad_input_is_one_sentence_and_exit_2(table, tmp_path, argv, words):
 
 
 def test_options_without_data_are_refused(tmp_path):
-    r = _cli("--labels", "y", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    r = _cli("--labels", "y", "--out", str(tmp_path / "o"))
     assert r.exit_code == 2 and "need a DATA file or folder" in r.stderr
 
 
