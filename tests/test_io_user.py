@@ -349,11 +349,16 @@ def test_read_rows_names_a_bad_row_and_bad_indices(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=4), min_size=1, max_size=30)
+    st.lists(
+        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=4),
+        min_size=1,
+        max_size=30,
+    )
 )
 def test_string_codes_are_numpys_unique(strings):
     """Arrow's codes for a string column (sorted by UTF-8 bytes = code points) are exactly
-    np.unique's."""
+    np.unique's. Surrogates are not text (no UTF-8, so no Parquet or Arrow string holds one) and
+    numpy drops trailing NULs from its strings, so neither is drawn."""
     import pyarrow as pa
 
     from specurate.io import encode_categories
