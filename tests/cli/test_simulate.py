@@ -107,6 +107,7 @@ def test_cli_simulate_rejects_bad_parameters(args, message):
     assert message in res.output
 
 
+@pytest.mark.integration  # end to end: the full default comparison (7 s)
 def test_cli_simulate_compare_writes_outputs(tmp_path):
     res = runner.invoke(
         app,
