@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from specurate._files import atomic_write
 from specurate._rng import stream
 from specurate._validate import check_choice, check_int, check_positive_int, check_real
 from specurate.errors import SpecurateInputError
@@ -109,10 +110,12 @@ def _cached_arrays(
         except Exception:  # a corrupt or foreign file: make it again
             pass
     x, y = make()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, x=x, y=y)
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+            np.savez(f, x=x, y=y)
+
+    atomic_write(path, write)
     return x, y
 
 
