@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from specurate._rng import offset_seed
 from specurate._validate import check_choice, check_positive_int, check_real
 from specurate.bench._threads import torch_threads
 from specurate.bench.result import RunResult
@@ -459,7 +460,7 @@ def tune_lr(
     for lr in grid:
         if not (math.isfinite(lr) and lr > 0):
             raise SpecurateInputError(f"learning rates must be > 0, got {lr}")
-    task = make_task(int(seed) + 1000)
+    task = make_task(offset_seed("tune", int(seed)))
     losses: dict[float, float] = {}
     seeds = int(seeds)
     if seeds < 1:
