@@ -152,7 +152,7 @@ class PartProgress:
         if not self.finished_here:
             return None
         per = (time.perf_counter() - self.t0) / self.finished_here
-        return per * (self.total - self.done) / max(1, len(self.running) or 1)
+        return per * (self.total - self.done) / max(1, len(self.running))
 
     def _text(self) -> str:
         eta = self.eta()

@@ -129,10 +129,11 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
         seeds=2,
         budget_passes=1.0,
     )
-    from specurate.study.builtin import _training_part
+    from specurate.study.builtin import _training_parts
 
-    part = _training_part(spec, seed=0, progress=False)
-    doc = study.run_study(tmp_path, quick=True, progress=False, parts=[part])
+    # per strategy a cache-filling part, then the part that compares (as the study runs them)
+    parts = _training_parts(spec, seed=0, run_tag=study.tag(True, 0), progress=False)
+    doc = study.run_study(tmp_path, quick=True, progress=False, parts=parts)
     assert len(calls) == 6
     res = doc["parts"]["train-tiny"]
     assert res["kind"] == "training" and [r["strategy"] for r in res["summary"]] == [
@@ -148,7 +149,7 @@ def test_training_part_resumes_per_run_and_writes_parquet(tmp_path, monkeypatch)
     (tmp_path / "parts" / "train-tiny-quick-seed0.json").unlink()
     lost = next((tmp_path / "parts" / "runs").glob("*-frontier-1.json"))
     lost.unlink()
-    doc2 = study.run_study(tmp_path, quick=True, progress=False, parts=[part])
+    doc2 = study.run_study(tmp_path, quick=True, progress=False, parts=parts)
     assert calls[6:] == [("frontier", 1)]
     a = {(r["strategy"], r["seed"]): r["test_loss"] for r in res["runs"]}
     b = {(r["strategy"], r["seed"]): r["test_loss"] for r in doc2["parts"]["train-tiny"]["runs"]}

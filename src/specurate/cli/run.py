@@ -57,6 +57,7 @@ def run(
 ) -> None:
     """A spectral study, as a report: spectra and exponents, weightings as operators, the simulator
     on the measured exponents, and (built-in data) real training; findings first."""
+    from specurate.errors import SpecurateInputError
     from specurate.report.findings import plain
     from specurate.report.tables import run_tables
     from specurate.study import run_study
@@ -65,13 +66,10 @@ def run(
     with guard():
         check_out_dir(out)
         if data is None:
-            given = (
-                [f for f, v in (("--labels", labels), ("--groups", groups)) if v]
-                + (["--weights"] if weights else [])
-                + (["--features"] if features else [])
-            )
+            options = (("--labels", labels), ("--groups", groups), ("--weights", weights))
+            given = [flag for flag, value in (*options, ("--features", features)) if value]
             if given:
-                raise _input_error(f"{', '.join(given)} need a DATA file or folder")
+                raise SpecurateInputError(f"{', '.join(given)} need a DATA file or folder")
         else:
             from specurate.io import load_user_data
 
@@ -100,9 +98,3 @@ def run(
         + (f"   runs: {out / 'runs.parquet'}" if (out / "runs.parquet").exists() else ""),
         markup=False,
     )
-
-
-def _input_error(message: str) -> Exception:
-    from specurate.errors import SpecurateInputError
-
-    return SpecurateInputError(message)

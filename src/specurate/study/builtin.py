@@ -9,12 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from specurate._rng import offset_seed
 from specurate.bench.presets import STUDY_SEPARATION, STUDY_TASKS, StudyTask
 from specurate.datasets import Dataset, digits, has_mnist5k, mnist5k, planted_powerlaw
 from specurate.report.json import jsonable
 from specurate.study.analyses import reweight_part, simulate_part, spectrum_part
 from specurate.study.parts import Part, tag
-from specurate.study.weightings import curation_weights
+from specurate.study.weightings import WEIGHTINGS, curation_weights
 
 
 def _training_runs(
@@ -60,21 +61,6 @@ def _training_parts(spec: StudyTask, *, seed: int, run_tag: str, progress: bool)
     resumes from its cached runs."""
     prefix = f"{spec.key}-{run_tag}-"
 
-    def train_one(name: str) -> Part:
-        def compute(plot_path: Path, *_data: dict[str, Any]) -> dict[str, Any]:
-            _training_runs(
-                spec,
-                (name,),
-                seed=seed,
-                prefix=prefix,
-                cache=plot_path.parent / "runs",
-                progress=progress,
-            )
-            return {"kind": "prefetch", "strategy": name}
-
-        cost = 0.5 if name in ("uniform", "random-subset") else 1.0
-        return Part(f"{spec.key}--{name}", f"{spec.title}: {name}", compute, weight=10 * cost)
-
     def compute(plot_path: Path, *_done: dict[str, Any]) -> dict[str, Any]:
         from specurate.bench import summarize
         from specurate.bench.metrics import leader
@@ -119,8 +105,8 @@ def _training_parts(spec: StudyTask, *, seed: int, run_tag: str, progress: bool)
             }
         )
 
-    # the task's two draws (runs at seed, tuning at seed + 1000), made once into the study's data
-    # cache before any strategy needs them (mnist1d's generator takes ~35 s a draw)
+    # the task's two draws (runs at seed, learning-rate tuning at its "tune" offset), made once
+    # into the study's data cache before any strategy needs them (mnist1d: ~35 s a draw)
     warm = [
         Part(
             f"{spec.key}--data-{s}",
@@ -128,13 +114,28 @@ def _training_parts(spec: StudyTask, *, seed: int, run_tag: str, progress: bool)
             lambda _path, s=s: (_make_task(spec, s), {"kind": "prefetch"})[1],
             weight=100.0,
         )
-        for s in (seed, seed + 1000)
+        for s in (seed, offset_seed("tune", seed))
     ]
     needs = tuple(p.key for p in warm)
-    each = [
-        Part(p.key, p.title, p.compute, needs=needs, weight=p.weight)
-        for p in (train_one(name) for name in spec.strategies)
-    ]
+
+    def train_one(name: str) -> Part:
+        def compute(plot_path: Path, *_data: dict[str, Any]) -> dict[str, Any]:
+            _training_runs(
+                spec,
+                (name,),
+                seed=seed,
+                prefix=prefix,
+                cache=plot_path.parent / "runs",
+                progress=progress,
+            )
+            return {"kind": "prefetch", "strategy": name}
+
+        cost = 0.5 if name in ("uniform", "random-subset") else 1.0
+        return Part(
+            f"{spec.key}--{name}", f"{spec.title}: {name}", compute, needs=needs, weight=10 * cost
+        )
+
+    each = [train_one(name) for name in spec.strategies]
     return [*warm, *each, Part(spec.key, spec.title, compute, needs=tuple(p.key for p in each))]
 
 
@@ -143,13 +144,6 @@ def _make_task(spec: StudyTask, seed: int) -> Any:
     from specurate.bench import TASKS
 
     return TASKS[spec.task](seed=seed, **spec.task_kwargs)
-
-
-def _training_part(spec: StudyTask, *, seed: int, progress: bool, run_tag: str = "") -> Part:
-    """The training comparison of ``spec`` as ONE part (every strategy in turn; for tests and
-    single-process use): the last of :func:`_training_parts` with nothing cached yet."""
-    last = _training_parts(spec, seed=seed, run_tag=run_tag or tag(True, seed), progress=progress)
-    return Part(last[-1].key, last[-1].title, lambda path: last[-1].compute(path))
 
 
 def _separation_part(*, quick: bool, seed: int, progress: bool) -> Part:
@@ -236,7 +230,7 @@ def study_parts(*, quick: bool, seed: int, progress: bool = False) -> list[Part]
             )
         )
     load = digits if quick or not has_mnist5k() else mnist5k
-    for weighting in ("random-prune", "keep-easy", "keep-hard", "upweight-hard-x4"):
+    for weighting in WEIGHTINGS:
         pruned = "prune" in weighting or "keep" in weighting
         parts.append(
             reweight_part(

@@ -17,13 +17,17 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specurate._files import atomic_write_text
+
+if TYPE_CHECKING:
+    from specurate._progress import PartProgress
 
 __all__ = ["NO_FIGURE", "Part", "compute_parts", "part_files", "tag"]
 
@@ -82,11 +86,8 @@ def _worker_init() -> None:
         threadpool_limits(1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pass
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is not None and "torch" in __import__("sys").modules:
-        import torch
-
+    torch = sys.modules.get("torch")  # imported after the fork, torch reads OMP_NUM_THREADS
+    if torch is not None:
         torch.set_num_threads(1)
 
 
@@ -154,7 +155,7 @@ def _run_parallel(
     parts_dir: Path,
     run_tag: str,
     results: dict[str, dict[str, Any]],
-    bar: Any,
+    bar: PartProgress,
     jobs: int,
 ) -> None:
     """Run ``todo`` on ``jobs`` forked workers: ready parts heaviest first."""

@@ -32,7 +32,7 @@ from specurate.study.analyses import (
     streaming_spectrum_part,
 )
 from specurate.study.parts import Part
-from specurate.study.weightings import static_weightings
+from specurate.study.weightings import DEDUP, WEIGHTINGS, static_weightings
 
 if TYPE_CHECKING:
     from specurate.io import UserData
@@ -121,13 +121,7 @@ def user_parts(data: UserData, *, quick: bool, seed: int) -> list[Part]:
             extra={"rows": n, "rows_used": k_rows},
         ),
     ]
-    names = [f"yours: {k}" for k in data.weights] + [
-        "random-prune",
-        "keep-easy",
-        "keep-hard",
-        "upweight-hard-x4",
-        "near-duplicates",
-    ]
+    names = [f"yours: {k}" for k in data.weights] + [*WEIGHTINGS, DEDUP]
     for wname in names:
         parts.append(
             reweight_part(

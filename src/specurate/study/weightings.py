@@ -14,7 +14,19 @@ from specurate._rng import stream
 from specurate.curation.static import near_duplicates, prototype_scores
 from specurate.datasets import Dataset
 
-__all__ = ["DEDUP_THRESHOLD", "curation_weights", "prototype_distance", "static_weightings"]
+__all__ = [
+    "DEDUP",
+    "DEDUP_THRESHOLD",
+    "WEIGHTINGS",
+    "curation_weights",
+    "prototype_distance",
+    "static_weightings",
+]
+
+#: the names of :func:`static_weightings`' weightings, in order (the near-duplicate one, DEDUP,
+#: only with ``dedup=True``)
+WEIGHTINGS = ("random-prune", "keep-easy", "keep-hard", "upweight-hard-x4")
+DEDUP = "near-duplicates"
 
 #: cosine distance at or below which two examples count as near-duplicates (SemDeDup's scale)
 DEDUP_THRESHOLD = 0.01
@@ -82,7 +94,7 @@ def static_weightings(
     if dedup and np.all(np.linalg.norm(x, axis=1) > 0):
         mask = near_duplicates(x, threshold=DEDUP_THRESHOLD)
         if not mask.all():
-            out["near-duplicates"] = mask.astype(float)
+            out[DEDUP] = mask.astype(float)
     return out
 
 
