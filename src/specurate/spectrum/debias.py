@@ -22,7 +22,9 @@ def fourth_moments(phi: np.ndarray, v: np.ndarray, weights: np.ndarray | None = 
     return zw.T @ z2 / phi.shape[0]
 
 
-def debias_eigenvalues(lam: np.ndarray, moments: np.ndarray, n_eff: float) -> np.ndarray:
+def debias_eigenvalues(
+    lam: np.ndarray, moments: np.ndarray, n_eff: float, *, floor_gaps: bool = False
+) -> np.ndarray:
     r"""Remove the leading finite-sample bias of sample covariance eigenvalues.
 
     Second-order perturbation theory (Lawley 1956, here with the empirical fourth moments so
@@ -38,17 +40,38 @@ def debias_eigenvalues(lam: np.ndarray, moments: np.ndarray, n_eff: float) -> np
     fit's finite-sample cap) the corrected values are noisy and only feed the robust floor fit,
     and corrections larger than half the value are not applied.
 
+    With ``floor_gaps`` each gap's magnitude is floored at
+    :math:`\sqrt{(m_{kk} + m_{jj})/n_{\mathrm{eff}}}`, the sampling s.d. of the gap
+    (:math:`\sqrt{(m_{kk} - \lambda_k^2 + m_{jj} - \lambda_j^2)/n}` ≈ 0.8 of it for Gaussian
+    data), so that the correction is a smooth function of the data: for two sample eigenvalues
+    closer than their noise the plain term diverges (and the half-value guard switches it off
+    abruptly). Pairs further apart than the noise, all that perturbation theory covers, are
+    corrected as before. The reweighting analysis uses it: without the floor the correction of
+    near-degenerate pairs dominated the resampling spread of b_w − b on a fixed range (digits,
+    ranks 20–27: the jackknife s.e. of the correction reached 23% of λ_k), and the jackknife
+    s.e. of b_w − b exceeded its actual spread over random masks by up to 1.6× with 20 groups
+    and 2.3× with 50 (jumps, which the jackknife scales by G − 1, not noise). With the floor,
+    the spread itself fell (planted b = 1.5, n = 2,000, 60% kept: SD 0.0064 → 0.0053), the s.e.
+    matched it (s.e. / SD 0.86–1.21 over 15 settings), and the mean of b on the range moved by
+    less than 0.0003. Floor factors 0.5–2 gave the same.
+
     Args: λ (r,) descending; moments (r, r) from :func:`fourth_moments` (or λλᵀ for the
-    Gaussian plug-in); n_eff the sample size (n²/Σc² for a weighted or resampled operator).
+    Gaussian plug-in); n_eff the sample size (n²/Σc² for a weighted or resampled operator);
+    floor_gaps: floor each gap at its sampling noise (above).
     """
     lam = np.asarray(lam, dtype=np.float64)
     r = int(np.sum(lam > lam[0] * RANK_TOL)) if lam[0] > 0 else 0
     if r < 3:
         return lam.copy()
     top = lam[:r]
+    m = moments[:r, :r]
     diff = top[:, None] - top[None, :]
+    if floor_gaps:
+        var = np.diag(m)
+        floor = np.sqrt(np.maximum(var[:, None] + var[None, :], 0.0) / n_eff)
+        diff = np.where(diff >= 0, 1.0, -1.0) * np.maximum(np.abs(diff), floor)
     np.fill_diagonal(diff, np.inf)
-    corr = np.sum(moments[:r, :r] / diff, axis=1) / n_eff
+    corr = np.sum(m / diff, axis=1) / n_eff
     # Where a correction exceeds half the value, perturbation theory has clearly failed
     # (near-degenerate neighbours): keep the sample value there.
     ok = np.abs(corr) <= 0.5 * top
@@ -65,15 +88,17 @@ def fit_debiased(
     moments: np.ndarray | None = None,
     fit_range: tuple[int, int] | None = None,
     compare: bool = True,
+    floor_gaps: bool = False,
 ) -> PowerLawFit:
     """Power-law fit of a sample spectrum after :func:`debias_eigenvalues`.
 
     ``n`` (examples) sets the finite-sample cap; ``n_eff`` (default n) the bias scale;
-    ``moments`` default to the Gaussian plug-in λλᵀ.
+    ``moments`` default to the Gaussian plug-in λλᵀ; ``floor_gaps`` as in
+    :func:`debias_eigenvalues`.
     """
     m = np.outer(lam, lam) if moments is None else moments
     return fit_power_law(
-        debias_eigenvalues(lam, m, float(n if n_eff is None else n_eff)),
+        debias_eigenvalues(lam, m, float(n if n_eff is None else n_eff), floor_gaps=floor_gaps),
         n_samples=n,
         fit_range=fit_range,
         compare=compare,

@@ -21,9 +21,10 @@ T (a 0/1 mask keeping n_kept: its sample eigenvalues carry the O(1/n_kept) bias 
 n_kept), so raw slopes differ even for a uniformly random mask, which is neutral
 (:math:`T_w = T` in the population after normalizing to mean 1): on digits, keeping 60% at
 random gave raw b_w − b = +0.005 (SD over masks 0.008). Both spectra are therefore corrected
-(:func:`debias_floored`). The weighted fourth moments :math:`\frac1n\sum_i w_i^2 z_{ik}^2
-z_{ij}^2` already carry the factor n/n_kept, so the bias scale is n, not n_kept (dividing by
-n_kept over-corrected T_w: b_w − b = −0.008 on average for random 60% masks of digits, one SD).
+(:func:`~specurate.spectrum.debias.debias_eigenvalues` with ``floor_gaps``). The weighted
+fourth moments :math:`\frac1n\sum_i w_i^2 z_{ik}^2 z_{ij}^2` already carry the factor
+n/n_kept, so the bias scale is n, not n_kept (dividing by n_kept over-corrected T_w:
+b_w − b = −0.008 on average for random 60% masks of digits, one SD).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from specurate.spectrum.features import (
     operator_features,
     weighted_eigh,
 )
-from specurate.spectrum.powerlaw import PowerLawFit, fit_power_law
+from specurate.spectrum.powerlaw import PowerLawFit
 from specurate.spectrum.resample import (
     WhitenedReplicates,
     bootstrap_ci,
@@ -189,60 +190,6 @@ def finite_region(
     return tail, k0, gain
 
 
-def debias_floored(lam: np.ndarray, moments: np.ndarray, n_eff: float) -> np.ndarray:
-    r"""Sample eigenvalues less their leading finite-sample bias, with gaps floored at the noise.
-
-    :func:`~specurate.spectrum.debias.debias_eigenvalues` subtracts
-    :math:`\frac{1}{n}\sum_{j\ne k} m_{kj}/(\hat\lambda_k - \hat\lambda_j)`; for two sample
-    eigenvalues closer than their sampling noise the term diverges (and the estimate's
-    half-value guard switches it off abruptly). Here each gap's magnitude is floored at
-    :math:`\sqrt{(m_{kk} + m_{jj})/n_{\mathrm{eff}}}`, the sampling s.d. of the gap
-    (:math:`\sqrt{(m_{kk} - \lambda_k^2 + m_{jj} - \lambda_j^2)/n}` ≈ 0.8 of it for Gaussian
-    data), so that the correction is a smooth function of the data. Pairs further apart than
-    the noise, all that perturbation theory covers, are corrected as before.
-
-    Why: without the floor the correction of near-degenerate pairs dominates the resampling
-    spread of b_w − b on a fixed range (digits, ranks 20–27: the jackknife s.e. of the
-    correction reached 23% of λ_k). The jackknife s.e. of b_w − b then exceeded its actual
-    spread over random masks by up to 1.6× with 20 groups and 2.3× with 50 (jumps, which the
-    jackknife scales by G − 1, not noise). With the floor, the spread itself fell (planted
-    b = 1.5, n = 2,000, 60% kept: SD 0.0064 → 0.0053), the s.e. matched it (s.e. / SD
-    0.86–1.21 over 15 settings), and the mean of b on the range moved by less than 0.0003.
-    Floor factors 0.5–2 gave the same.
-    """
-    lam = np.asarray(lam, dtype=np.float64)
-    r = int(np.sum(lam > lam[0] * RANK_TOL)) if lam[0] > 0 else 0
-    if r < 3:
-        return lam.copy()
-    top = lam[:r]
-    m = moments[:r, :r]
-    diff = top[:, None] - top[None, :]
-    var = np.diag(m)
-    floor = np.sqrt(np.maximum(var[:, None] + var[None, :], 0.0) / n_eff)
-    diff = np.where(diff >= 0, 1.0, -1.0) * np.maximum(np.abs(diff), floor)
-    np.fill_diagonal(diff, np.inf)
-    corr = np.sum(m / diff, axis=1) / n_eff
-    ok = np.abs(corr) <= 0.5 * top  # the guard of debias_eigenvalues, rarely reached here
-    out = lam.copy()
-    out[:r][ok] = top[ok] - corr[ok]
-    return out
-
-
-def _fit_floored(
-    lam: np.ndarray,
-    moments: np.ndarray,
-    n_eff: float,
-    *,
-    n: int,
-    fit_range: tuple[int, int] | None = None,
-    compare: bool = False,
-) -> PowerLawFit:
-    """Power-law fit after :func:`debias_floored`; ``n`` sets the finite-sample cap."""
-    return fit_power_law(
-        debias_floored(lam, moments, n_eff), n_samples=n, fit_range=fit_range, compare=compare
-    )
-
-
 def analyze_reweighting(
     x: np.ndarray,
     weights: np.ndarray,
@@ -266,7 +213,8 @@ def analyze_reweighting(
     CI); ``b_w`` and ``b_common`` are T_w and T fitted on the *common range* — T's range with
     k_max cut at T_w's own finite-sample limit — and ``delta_b = b_w − b_common`` (not
     b_w − b). Both spectra on the common range are corrected for their finite-sample bias at
-    their own sample sizes (:func:`debias_floored`; the module docstring says why).
+    their own sample sizes (:func:`~specurate.spectrum.debias.debias_eigenvalues` with
+    ``floor_gaps``; the module docstring says why).
 
     Intervals: every replicate drops (jackknife) or resamples (bootstrap) the same examples
     from T and T_w (a paired design: the weight goes with its example), so the interval of
@@ -318,15 +266,19 @@ def analyze_reweighting(
     m_w = fourth_moments(op.features, v_w, w)
     fit = fit_debiased(lam, n=n, moments=m_t)
     try:
-        own_w = _fit_floored(lam_w, m_w, n, n=n_kept)
+        own_w = fit_debiased(lam_w, moments=m_w, n_eff=n, n=n_kept, compare=False, floor_gaps=True)
     except SpecurateInputError as exc:
         raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
     # b and b_w are compared on one rank range (T's, cut at T_w's own limit): on a curved
     # spectrum two different ranges would differ in slope even if curation changed nothing.
     k_min = fit.fit_range[0]
     common = (k_min, max(k_min + 4, min(fit.fit_range[1], own_w.fit_range[1])))
-    fit_c = _fit_floored(lam, m_t, n, n=n, fit_range=common)
-    fit_w = _fit_floored(lam_w, m_w, n, n=n_kept, fit_range=common, compare=True)
+    fit_c = fit_debiased(
+        lam, moments=m_t, n_eff=n, n=n, fit_range=common, compare=False, floor_gaps=True
+    )
+    fit_w = fit_debiased(
+        lam_w, moments=m_w, n_eff=n, n=n_kept, fit_range=common, compare=True, floor_gaps=True
+    )
     scale = lam[0]
     ok = lam > scale * RANK_TOL
     ratios = np.full(lam.shape, np.nan)
@@ -350,8 +302,24 @@ def analyze_reweighting(
                 return (b_b, np.nan, np.nan, np.nan)
             try:
                 lam_wb = engine.replicate(counts, w)[0]
-                bc_b = _fit_floored(lam_b, m_t, n_eff, n=n, fit_range=common).b
-                bw_b = _fit_floored(lam_wb, m_w, n_eff, n=n_kept, fit_range=common).b
+                bc_b = fit_debiased(
+                    lam_b,
+                    moments=m_t,
+                    n_eff=n_eff,
+                    n=n,
+                    fit_range=common,
+                    compare=False,
+                    floor_gaps=True,
+                ).b
+                bw_b = fit_debiased(
+                    lam_wb,
+                    moments=m_w,
+                    n_eff=n_eff,
+                    n=n_kept,
+                    fit_range=common,
+                    compare=False,
+                    floor_gaps=True,
+                ).b
             except SpecurateInputError:
                 return (b_b, np.nan, np.nan, np.nan)
             return (b_b, bw_b, bc_b, bw_b - bc_b)
