@@ -4,7 +4,7 @@ module import graph has no cycles (imports inside functions count too).
 Layers, lowest first (README, "Architecture"):
 
 0. foundation — errors, _validate, _rng, _files, _json, _progress, _weights, io, datasets
-1. library — spectrum, dynamics, curation, torch
+1. library — spectrum, dynamics, curation, torch, engine (shards and Dask)
 2. bench — tasks, training, the comparison loop, experiments
 3. report — figures, tables, HTML, JSON views
 4. study — the default study of ``specurate run``
@@ -35,6 +35,7 @@ LAYERS = {
     "dynamics": 1,
     "curation": 1,
     "torch": 1,
+    "engine": 1,
     "bench": 2,
     "report": 3,
     "study": 4,

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,8 +21,11 @@ from rich.console import Console
 from specurate.errors import SpecurateInputError
 
 __all__ = [
+    "EngineOpt",
     "JsonOpt",
+    "SchedulerOpt",
     "SeedOpt",
+    "WorkersOpt",
     "check_out_dir",
     "check_out_file",
     "emit_json",
@@ -41,6 +45,27 @@ out_console = Console(width=None if sys.stdout.isatty() else 100_000, emoji=Fals
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object, nothing else")]
 SeedOpt = Annotated[int, typer.Option(min=0, help="seed of all randomness (an integer ≥ 0)")]
+
+
+class EngineName(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOpt = Annotated[
+    EngineName,
+    typer.Option(
+        help="where per-shard work runs: this process, or a Dask cluster (a LocalCluster "
+        "here unless --scheduler is given)"
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(help="address of a running Dask scheduler (tcp://host:8786)")
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="worker processes of the LocalCluster started for --engine dask"),
+]
 
 
 def fail(message: str) -> NoReturn:

@@ -10,8 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from specurate.cli._common import (
+    EngineName,
+    EngineOpt,
     JsonOpt,
+    SchedulerOpt,
     SeedOpt,
+    WorkersOpt,
     check_out_file,
     emit_json,
     guard,
@@ -79,17 +83,45 @@ def spectrum(
         int,
         typer.Option(min=2, help="jackknife groups (--ci-method jackknife, --stream)"),
     ] = 20,
+    engine: EngineOpt = EngineName.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
     plot: PlotOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Eigen-spectrum of a data set, its power-law exponent b and (with labels) the target's a."""
-    from specurate.report.json import spectrum_dict
-    from specurate.report.tables import spectrum_tables
+    """Eigen-spectrum of a data set, its power-law exponent b and (with labels) the target's a.
+
+    DATA may also be a folder of .npy shards or a .zarr array (read shard by shard); with
+    --engine dask the shards are read by Dask workers and their moments merged on the cluster.
+    """
     from specurate.spectrum.estimate import estimate_spectrum
 
     with guard():
         check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         path = Path(data)
+        name = path.name
+        sharded = engine is EngineName.dask or _only_sharded(path)
+        if sharded and kernel != KernelName.linear:
+            raise SpecurateInputError(
+                f"{name}: the sharded engine computes the linear (covariance) spectrum."
+            )
+    if sharded:
+        with guard(source=name):
+            report = _sharded_spectrum(
+                path,
+                labels,
+                engine=engine.value,
+                scheduler=scheduler,
+                workers=workers,
+                groups=groups,
+                ci=ci,
+                progress=not as_json,
+            )
+        _show_spectrum(report, name, top=top, ci=ci, plot=plot, as_json=as_json)
+        return
+    with guard():
+        if scheduler is not None or workers is not None:
+            raise SpecurateInputError("--scheduler and --workers need --engine dask.")
         big = path.is_file() and path.stat().st_size > 2**30
         streamed = (stream or big) and path.suffix in (".npy", ".parquet")
         streamed = streamed and kernel == KernelName.linear
@@ -119,6 +151,15 @@ def spectrum(
                 seed=seed,
                 progress=not as_json,
             )
+    _show_spectrum(report, name, top=top, ci=ci, plot=plot, as_json=as_json)
+
+
+def _show_spectrum(
+    report: Any, name: str, *, top: int | None, ci: float, plot: Path | None, as_json: bool
+) -> None:
+    from specurate.report.json import spectrum_dict
+    from specurate.report.tables import spectrum_tables
+
     out = spectrum_dict(report, top=top)
     out["data"] = name
     if plot is not None:
@@ -133,19 +174,50 @@ def spectrum(
         out_console.print(item)
 
 
+def _only_sharded(path: Path) -> bool:
+    """A folder of .npy shards or a zarr array: data only the sharded engine reads."""
+    if path.suffix == ".zarr":
+        return True
+    return path.is_dir() and any(f.suffix == ".npy" for f in path.iterdir())
+
+
+def _labels_file(labels: str | None, flag_context: str) -> Any:
+    from specurate import io
+
+    if not labels:
+        return None
+    if not Path(labels).exists():
+        raise SpecurateInputError(
+            f"{labels}: no such file (with {flag_context}, labels must be a file)."
+        )
+    return io.load_array(labels, role="labels")
+
+
+def _sharded_spectrum(
+    path: Path,
+    labels: str | None,
+    *,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
+    groups: int,
+    ci: float,
+    progress: bool,
+) -> Any:
+    from specurate.engine import open_engine, sharded_spectrum
+
+    y = _labels_file(labels, "sharded data")
+    with open_engine(engine, scheduler=scheduler, workers=workers, progress=progress) as eng:
+        return sharded_spectrum(path, y, engine=eng, groups=groups, ci=ci)
+
+
 def _streamed_spectrum(
     path: Path, labels: str | None, *, groups: int, ci: float, progress: bool
 ) -> Any:
     from specurate import io
     from specurate.spectrum.large import estimate_spectrum_streaming
 
-    y = None
-    if labels:
-        if not Path(labels).exists():
-            raise SpecurateInputError(
-                f"{labels}: no such file (with --stream, labels must be a file)."
-            )
-        y = io.load_array(labels, role="labels")
+    y = _labels_file(labels, "--stream")
     report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
     if y is not None and labels is not None:
         io.check_same_length(report.n, y, data_source=path.name, other_source=Path(labels).name)

@@ -25,7 +25,7 @@ from specurate.spectrum.features import MIN_EXAMPLES, small_eigh
 from specurate.spectrum.powerlaw import PowerLawFit
 from specurate.spectrum.report import SpectrumReport, TargetReport
 from specurate.spectrum.resample import jackknife_ci
-from specurate.spectrum.streaming import Precision, streaming_covariance
+from specurate.spectrum.streaming import Precision, StreamingCovariance, streaming_covariance
 from specurate.spectrum.target import EnergyFit, fit_target, mode_energies, prepare_targets
 
 
@@ -37,9 +37,17 @@ def _auto_precision(src: RowSource) -> Precision:
 
 
 def _exponents(
-    cov: np.ndarray, cross: np.ndarray | None, target_var: np.ndarray | None, n: int
+    cov: np.ndarray,
+    cross: np.ndarray | None,
+    target_var: np.ndarray | None,
+    n: int,
+    *,
+    strict_target: bool = True,
 ) -> tuple[PowerLawFit, np.ndarray, EnergyFit | None, np.ndarray | None, float, float]:
-    """(fit of b, eigenvalues, fit of a or None, energies, total target energy, chance)."""
+    """(fit of b, eigenvalues, fit of a or None, energies, total target energy, chance).
+
+    A target whose a cannot be fitted raises only with ``strict_target``; otherwise its fit is
+    None (a jackknife replicate then keeps its b)."""
     lam, v = small_eigh(cov)
     fit = fit_debiased(lam, n=n)  # Gaussian plug-in: no fourth moments in one pass
     if cross is None:
@@ -47,7 +55,12 @@ def _exponents(
     assert target_var is not None  # given together with cross
     e = mode_energies(lam, v, cross)
     total = float(np.sum(target_var))
-    efit, chance = fit_target(lam, fit, e, total, n)
+    try:
+        efit, chance = fit_target(lam, fit, e, total, n)
+    except SpecurateInputError:
+        if strict_target:
+            raise
+        return fit, lam, None, e, total, float("nan")
     return fit, lam, efit, e, total, chance
 
 
@@ -88,6 +101,37 @@ def estimate_spectrum_streaming(
         chunk_rows=chunk_rows,
         progress=progress,
     )
+    return report_from_moments(
+        mom,
+        ci=ci,
+        extras={"ci_method": "grouped jackknife", "groups": groups, "precision": precision},
+    )
+
+
+def report_from_moments(
+    mom: StreamingCovariance,
+    *,
+    ci: float = 0.9,
+    kernel: str = "linear",
+    bandwidth: float | None = None,
+    extras: dict | None = None,
+) -> SpectrumReport:
+    r"""The spectrum report (b, and a with targets, with delete-one-group jackknife CIs) of
+    moments gathered in one pass — by :func:`streaming_covariance` or merged from partitions
+    (:func:`specurate.spectrum.moments.grouped_covariance`).
+
+    Args:
+        mom: covariance (d, d) of the features, with ``cross`` (d, m) / ``target_var`` (m,) of
+            prepared targets (:func:`specurate.spectrum.target.prepare_targets`) when given, and
+            G ≥ 2 groups for CIs (G = 0: NaN intervals).
+        ci: confidence level of the normal jackknife intervals.
+        kernel: name of the operator the features represent (``"linear"``; ``"rbf"`` for
+            Nyström features).
+        bandwidth: the kernel's σ, recorded in the report.
+        extras: recorded in ``SpectrumReport.extras``.
+    """
+    groups = mom.groups
+    with_targets = mom.cross is not None
     fit, lam, efit, energies, total, chance = _exponents(
         mom.covariance, mom.cross, mom.target_var, mom.n
     )
@@ -97,9 +141,11 @@ def estimate_spectrum_streaming(
     for g in range(groups):
         assert mom.group_count is not None  # set when groups > 0
         n_g = mom.n - int(mom.group_count[g])
-        cross_g, var_g = mom.leave_one_out_targets(g) if yy is not None else (None, None)
+        cross_g, var_g = mom.leave_one_out_targets(g) if with_targets else (None, None)
         try:
-            fit_g, _, efit_g, *_ = _exponents(mom.leave_one_out(g), cross_g, var_g, n_g)
+            fit_g, _, efit_g, *_ = _exponents(
+                mom.leave_one_out(g), cross_g, var_g, n_g, strict_target=False
+            )
         except SpecurateInputError:
             continue
         a_g = efit_g.a if efit_g is not None else np.nan
@@ -107,7 +153,7 @@ def estimate_spectrum_streaming(
     b_ci = jackknife_ci(b, reps[:, 0], ci)
     alpha_lo, alpha_hi = sorted(1 + 1 / np.array(b_ci))
     target = None
-    if yy is not None:
+    if with_targets:
         assert efit is not None and energies is not None  # fitted whenever there are targets
         target = TargetReport(
             energies=energies,
@@ -123,9 +169,9 @@ def estimate_spectrum_streaming(
     return SpectrumReport(
         n=mom.n,
         d=mom.d,
-        kernel="linear",
-        centered=True,
-        bandwidth=None,
+        kernel=kernel,
+        centered=mom.center,
+        bandwidth=bandwidth,
         eigenvalues=lam,
         fit=fit,
         b_ci=b_ci,
@@ -134,5 +180,5 @@ def estimate_spectrum_streaming(
         bootstrap=groups,
         ci=ci,
         target=target,
-        extras={"ci_method": "grouped jackknife", "groups": groups, "precision": precision},
+        extras=dict(extras or {}),
     )
