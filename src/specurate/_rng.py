@@ -49,6 +49,7 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "experiments.separation": (0x5E9, 0x5E9),  # + (strategy index,): the batches of one run
     # the rows of a user data set that a study analyses in memory (specurate run DATA)
     "study.subsample": (0x5AB,),
+    "nystrom.landmarks": (0x4E7,),  # the landmark rows of a Nyström kernel spectrum
 }
 
 #: how many extra words (epoch, sub-stream, …) each stream takes after its tag (default 0);
