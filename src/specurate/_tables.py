@@ -195,6 +195,7 @@ class Table:
         num_rows: rows, over all files.
         files: the Parquet files, in order (empty for CSV).
         csv: the CSV table (None for Parquet).
+        row_groups: for one Parquet file, the row groups read (None: all).
     """
 
     label: str
@@ -202,6 +203,7 @@ class Table:
     num_rows: int
     files: tuple[Path, ...] = ()
     csv: Any = None
+    row_groups: tuple[int, ...] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -223,7 +225,9 @@ class Table:
         r0 = 0
         for f in self.files:
             with parquet_file(f, self._file_label(f)) as pf:
-                for batch in pf.iter_batches(batch_size=rows, columns=list(columns)):
+                groups = list(self.row_groups) if self.row_groups is not None else None
+                batches = pf.iter_batches(batch_size=rows, columns=list(columns), row_groups=groups)
+                for batch in batches:
                     yield r0, batch
                     r0 += batch.num_rows
 
@@ -238,7 +242,12 @@ class Table:
         parts = []
         for f in self.files:
             with parquet_file(f, self._file_label(f)) as pf:
-                parts.append(pf.read(columns=names).select(names).cast(schema))
+                t = (
+                    pf.read(columns=names)
+                    if self.row_groups is None
+                    else pf.read_row_groups(list(self.row_groups), columns=names)
+                )
+                parts.append(t.select(names).cast(schema))
         return pa.concat_tables(parts)
 
 
@@ -262,6 +271,27 @@ def open_table(p: Path) -> Table:
                 "have the same columns)."
             )
     return Table(p.name, schema, n, files=tuple(files))
+
+
+def open_row_groups(p: Path, row_groups: Sequence[int], label: str) -> Table:
+    """One Parquet file's row groups ``row_groups`` (in order) as a table of their rows."""
+    with parquet_file(p, label) as pf:
+        schema = pf.schema_arrow.remove_metadata()
+        meta = pf.metadata
+        bad = [g for g in row_groups if not 0 <= g < meta.num_row_groups]
+        if bad:
+            raise SpecurateInputError(
+                f"{label}: has {meta.num_row_groups} row groups, no row group {bad[0]}."
+            )
+        n = sum(int(meta.row_group(g).num_rows) for g in row_groups)
+    return Table(label, schema, n, files=(p,), row_groups=tuple(row_groups))
+
+
+def row_group_sizes(p: Path, label: str) -> list[int]:
+    """Rows in each row group of one Parquet file (footer only)."""
+    with parquet_file(p, label) as pf:
+        meta = pf.metadata
+        return [int(meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -241,6 +241,23 @@ def _open_table_rows(
     return RowSource(table.label, table.num_rows, feats.d, feats.dtype, fmt, gen)
 
 
+def open_parquet_row_groups(
+    path: str | os.PathLike,
+    row_groups: Sequence[int],
+    *,
+    label: str,
+    features: str | None = None,
+    exclude: Collection[str] = (),
+    min_rows: int = 1,
+) -> RowSource:
+    """Some row groups of one Parquet file opened for chunked reading, with the feature
+    selection and checks of :func:`open_rows` (``label`` names them in messages)."""
+    from specurate._tables import open_row_groups
+
+    table = open_row_groups(Path(path), row_groups, label)
+    return _open_table_rows(table, features, exclude, min_rows)
+
+
 def _open_array(x: np.ndarray, label: str, fmt: str, min_rows: int) -> RowSource:
     _check_data_shape(x.shape, label, min_rows)
     _check_numeric_dtype(x.dtype, label)
@@ -602,6 +619,9 @@ class UserData:
         group_names: the group of each code, or None.
         weights: name → (n,) float64 weights (finite, ≥ 0, not all zero); the name is the
             column name, the ``.npz`` array or the file stem.
+        path: the data file or folder (None for data made in memory).
+        features: the feature column or array it was opened with (None: the default).
+        exclude: table columns read as labels, groups or weights (not features).
     """
 
     name: str
@@ -611,6 +631,9 @@ class UserData:
     groups: np.ndarray | None = None
     group_names: list[str] | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None
+    features: str | None = None
+    exclude: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -709,4 +732,5 @@ def load_user_data(
             codes, classes = encode_categories(values, source, what=role)
             check_same_length(rows.n, codes, data_source=p.name, other_source=source)
             out[role], out[role[:-1] + "_names"] = codes, classes
-    return UserData(p.name, rows, **out)
+    own_columns = tuple(own) if what == "column" else ()
+    return UserData(p.name, rows, **out, path=p, features=features, exclude=own_columns)

@@ -73,14 +73,14 @@ def test_shards_refuse_mixed_folders_and_mismatched_columns(tmp_path: Path) -> N
     x, _ = _data(n=200, d=4)
     folder = _npy_shards(tmp_path / "s", x, 2)
     np.save(folder / "part-009.npy", x[:10, :3])
-    with pytest.raises(SpecurateInputError, match="part-009.npy: has 3 columns but"):
+    with pytest.raises(SpecurateInputError, match=r"part-009\.npy: has 3 columns but"):
         list_shards(folder)
     (folder / "part-009.npy").unlink()
     pq.write_table(pa.table({"a": [1.0]}), folder / "x.parquet")
-    with pytest.raises(SpecurateInputError, match="both .npy and .parquet"):
+    with pytest.raises(SpecurateInputError, match=r"both \.npy and \.parquet"):
         list_shards(folder)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SpecurateInputError, match="no .parquet or .npy files"):
+    with pytest.raises(SpecurateInputError, match=r"no \.parquet or \.npy files"):
         list_shards(tmp_path / "empty")
     with pytest.raises(SpecurateInputError, match="no such file"):
         list_shards(tmp_path / "missing")
@@ -135,7 +135,8 @@ def test_nonfinite_value_is_named_with_its_shard(tmp_path: Path) -> None:
     x, _ = _data(n=600, d=4)
     x[450, 2] = np.nan
     folder = _npy_shards(tmp_path / "s", x, 3)
-    with pytest.raises(SpecurateInputError, match=r"part-002.npy rows 0:200.*row 50"):
+    with pytest.raises(SpecurateInputError, match=r"part-002.npy rows 30:60.*row 20.*row 430 "):
+        # 20 groups: shards of 30 rows; global row 450 = row 50 of part-002 = 30 + 20
         sharded_spectrum(folder)
 
 
@@ -242,3 +243,43 @@ def test_cli_spectrum_on_a_local_cluster(tmp_path: Path) -> None:
     ref = estimate_spectrum_streaming(x, y, groups=6)
     assert out["b"] == pytest.approx(ref.fit.b, rel=1e-9)
     assert out["b_ci"] == pytest.approx(list(ref.b_ci), rel=1e-8)
+
+
+def test_sharded_rbf_equals_single_process_nystrom(tmp_path: Path) -> None:
+    """The landmark sample is the same rows in the same order on every engine, so the map, the
+    features' moments and the bound equal the single-process Nyström pass to rounding."""
+    from specurate.spectrum.nystrom import kernel_spectrum_nystrom
+
+    x, y = _data(n=3000, d=8, seed=4)
+    folder = _npy_shards(tmp_path / "s", x, 6)
+    ref = kernel_spectrum_nystrom(x, y, landmarks=200, groups=6)
+    ours = sharded_spectrum(folder, y, kernel="rbf", landmarks=200, groups=6)
+    top = 50  # the well-resolved head; the tail is at the bound's level anyway
+    np.testing.assert_allclose(ours.eigenvalues[:top], ref.eigenvalues[:top], rtol=1e-10)
+    assert ours.fit.b == pytest.approx(ref.fit.b, rel=1e-9)
+    assert ours.b_ci == pytest.approx(ref.b_ci, rel=1e-8)
+    gap = ours.extras["nystrom"]["trace_gap"]
+    assert gap == pytest.approx(ref.extras["nystrom"]["trace_gap"], rel=1e-10)
+    assert 0 < gap < 0.1 * ours.eigenvalues[0]
+    assert ours.d == 8 and ours.kernel == "rbf"
+
+
+def test_parquet_shards_are_runs_of_whole_row_groups_and_blocks_fill_the_groups(
+    tmp_path: Path,
+) -> None:
+    """One Parquet file of 10 row groups: shards of whole row groups; a file of one row group
+    is split into blocks inside its task, so 5 jackknife groups still come out — and the result
+    equals the streaming pass on the same 5 row blocks."""
+    x, y = _data(n=1000, d=6)
+    cols = {f"f{j}": x[:, j] for j in range(6)}
+    pq.write_table(pa.table(cols), tmp_path / "rg.parquet", row_group_size=100)
+    src = list_shards(tmp_path / "rg.parquet", shard_rows=250)
+    assert [s.n for s in src.shards] == [200, 200, 200, 200, 200]  # runs of 2 row groups
+    pq.write_table(pa.table(cols), tmp_path / "one.parquet")  # one row group
+    assert len(list_shards(tmp_path / "one.parquet").shards) == 1
+    ours = sharded_spectrum(tmp_path / "one.parquet", y, groups=5)
+    ref = estimate_spectrum_streaming(x, y, groups=5)
+    assert ours.extras["groups"] == 5 and ours.extras["blocks_per_shard"] == 5
+    assert ours.b_ci == pytest.approx(ref.b_ci, rel=1e-9)
+    assert ours.target is not None and ref.target is not None
+    assert ours.target.a_ci == pytest.approx(ref.target.a_ci, rel=1e-8)

@@ -15,6 +15,7 @@ from specurate.spectrum.moments import (
     Moments,
     grouped_covariance,
     merge_moments,
+    split_moments,
     tree_merge,
 )
 from specurate.spectrum.streaming import streaming_covariance
@@ -114,3 +115,17 @@ def test_merge_refuses_mismatched_moments() -> None:
         merge_moments(a, Moments.of_rows(x[50:], prepare_targets(y[50:])))
     with pytest.raises(SpecurateInputError, match="no partitions"):
         tree_merge([])
+
+
+def test_split_moments_inverts_grouped_covariance() -> None:
+    x, y = _data(n=500, d=5, seed=7)
+    yy = prepare_targets(y)
+    cov = streaming_covariance(x, targets=yy, groups=4)
+    blocks = split_moments(cov)
+    assert [b.n for b in blocks] == [125] * 4
+    for b, (lo, hi) in zip(blocks, itertools.pairwise(cov.group_bounds), strict=True):
+        ref = Moments.of_rows(x[lo:hi], yy[lo:hi])
+        np.testing.assert_allclose(b.mean, ref.mean, rtol=1e-13)
+        np.testing.assert_allclose(b.scatter, ref.scatter, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(b.cross, ref.cross, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(b.target_scatter, ref.target_scatter, rtol=1e-9)

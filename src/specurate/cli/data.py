@@ -75,14 +75,22 @@ def spectrum(
     stream: Annotated[
         bool,
         typer.Option(
-            help="read DATA (.npy/.parquet) in chunks with O(d²) memory; CIs from a grouped "
-            "jackknife (automatic for files over 1 GiB)"
+            help="read DATA (.npy/.parquet) in chunks with O(d²) memory (rbf: Nyström "
+            "features, O(m²)); CIs from a grouped jackknife (automatic for files over 1 GiB)"
         ),
     ] = False,
     groups: Annotated[
         int,
         typer.Option(min=2, help="jackknife groups (--ci-method jackknife, --stream)"),
     ] = 20,
+    landmarks: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Nyström landmarks for --kernel rbf with --stream or sharded data (each "
+            "eigenvalue then within the reported trace_gap of the exact kernel's)",
+        ),
+    ] = 1000,
     engine: EngineOpt = EngineName.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
@@ -101,10 +109,6 @@ def spectrum(
         path = Path(data)
         name = path.name
         sharded = engine is EngineName.dask or _only_sharded(path)
-        if sharded and kernel != KernelName.linear:
-            raise SpecurateInputError(
-                f"{name}: the sharded engine computes the linear (covariance) spectrum."
-            )
     if sharded:
         with guard(source=name):
             report = _sharded_spectrum(
@@ -116,6 +120,10 @@ def spectrum(
                 groups=groups,
                 ci=ci,
                 progress=not as_json,
+                kernel=kernel.value,
+                landmarks=landmarks,
+                bandwidth=bandwidth,
+                seed=seed,
             )
         _show_spectrum(report, name, top=top, ci=ci, plot=plot, as_json=as_json)
         return
@@ -123,11 +131,10 @@ def spectrum(
         if scheduler is not None or workers is not None:
             raise SpecurateInputError("--scheduler and --workers need --engine dask.")
         big = path.is_file() and path.stat().st_size > 2**30
-        streamed = (stream or big) and path.suffix in (".npy", ".parquet")
-        streamed = streamed and kernel == KernelName.linear
+        streamed = (stream or big) and (path.suffix in (".npy", ".parquet") or path.is_dir())
         if stream and not streamed:
             raise SpecurateInputError(
-                f"{path.name}: --stream needs a .npy or .parquet file and the linear kernel."
+                f"{path.name}: --stream needs a .npy or .parquet file or a folder of Parquet files."
             )
         if streamed:
             name = path.name
@@ -135,7 +142,17 @@ def spectrum(
             x, y, name = load_data(data, labels, want_labels=True)
     with guard(source=name):
         if streamed:
-            report = _streamed_spectrum(path, labels, groups=groups, ci=ci, progress=not as_json)
+            report = _streamed_spectrum(
+                path,
+                labels,
+                groups=groups,
+                ci=ci,
+                progress=not as_json,
+                kernel=kernel.value,
+                landmarks=landmarks,
+                bandwidth=bandwidth,
+                seed=seed,
+            )
         else:
             report = estimate_spectrum(
                 x,
@@ -203,22 +220,58 @@ def _sharded_spectrum(
     groups: int,
     ci: float,
     progress: bool,
+    kernel: str,
+    landmarks: int,
+    bandwidth: float | None,
+    seed: int,
 ) -> Any:
     from specurate.engine import open_engine, sharded_spectrum
 
     y = _labels_file(labels, "sharded data")
     with open_engine(engine, scheduler=scheduler, workers=workers, progress=progress) as eng:
-        return sharded_spectrum(path, y, engine=eng, groups=groups, ci=ci)
+        return sharded_spectrum(
+            path,
+            y,
+            engine=eng,
+            groups=groups,
+            ci=ci,
+            kernel=kernel,  # type: ignore[arg-type]
+            landmarks=landmarks,
+            bandwidth=bandwidth,
+            seed=seed,
+        )
 
 
 def _streamed_spectrum(
-    path: Path, labels: str | None, *, groups: int, ci: float, progress: bool
+    path: Path,
+    labels: str | None,
+    *,
+    groups: int,
+    ci: float,
+    progress: bool,
+    kernel: str,
+    landmarks: int,
+    bandwidth: float | None,
+    seed: int,
 ) -> Any:
     from specurate import io
     from specurate.spectrum.large import estimate_spectrum_streaming
+    from specurate.spectrum.nystrom import kernel_spectrum_nystrom
 
     y = _labels_file(labels, "--stream")
-    report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
+    if kernel == "rbf":
+        report = kernel_spectrum_nystrom(
+            path,
+            y,
+            landmarks=landmarks,
+            bandwidth=bandwidth,
+            groups=groups,
+            ci=ci,
+            seed=seed,
+            progress=progress,
+        )
+    else:
+        report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
     if y is not None and labels is not None:
         io.check_same_length(report.n, y, data_source=path.name, other_source=Path(labels).name)
     return report

@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from specurate.cli._common import SeedOpt, check_out_dir, emit_json, guard, out_console
+from specurate.cli._common import (
+    EngineName,
+    SchedulerOpt,
+    SeedOpt,
+    WorkersOpt,
+    check_out_dir,
+    emit_json,
+    guard,
+    out_console,
+)
 
 
 def run(
@@ -51,6 +60,16 @@ def run(
         typer.Option(min=1, max=2, help="worker processes for independent parts (1 or 2)"),
     ] = min(2, os.cpu_count() or 1),
     seed: SeedOpt = 0,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            help="local, or dask: the covariance spectrum of every row of DATA (Parquet or .npy) "
+            "computed shard by shard on a Dask cluster (a LocalCluster here unless --scheduler "
+            "is given)"
+        ),
+    ] = EngineName.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="print results.json's findings and summary as JSON")
     ] = False,
@@ -60,7 +79,6 @@ def run(
     from specurate.errors import SpecurateInputError
     from specurate.report.findings import plain
     from specurate.report.tables import run_tables
-    from specurate.study import run_study
 
     user = None
     with guard():
@@ -76,7 +94,17 @@ def run(
             user = load_user_data(
                 data, features=features, labels=labels, groups=groups, weights=weights or ()
             )
-        results = run_study(out, data=user, quick=quick, seed=seed, progress=not as_json, jobs=jobs)
+        results = _run(
+            out,
+            user,
+            quick=quick,
+            seed=seed,
+            progress=not as_json,
+            jobs=jobs,
+            engine=engine.value,
+            scheduler=scheduler,
+            workers=workers,
+        )
     if as_json:
         emit_json(
             {
@@ -98,3 +126,31 @@ def run(
         + (f"   runs: {out / 'runs.parquet'}" if (out / "runs.parquet").exists() else ""),
         markup=False,
     )
+
+
+def _run(
+    out: Path,
+    user: object,
+    *,
+    quick: bool,
+    seed: int,
+    progress: bool,
+    jobs: int,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
+) -> dict:
+    """The study, with a Dask cluster for the duration when ``engine`` is dask (one started
+    here unless ``scheduler`` names a running one)."""
+    from specurate.engine import open_engine
+    from specurate.study import run_study
+    from specurate.study.run import _check_shardable
+
+    common = {"data": user, "quick": quick, "seed": seed, "progress": progress, "jobs": jobs}
+    if engine == "local":
+        with open_engine("local", scheduler=scheduler, workers=workers):  # checks the options
+            return run_study(out, **common)  # type: ignore[arg-type]
+    _check_shardable(user)  # type: ignore[arg-type]
+    with open_engine("dask", scheduler=scheduler, workers=workers, progress=progress) as eng:
+        address = eng.client.scheduler.address
+        return run_study(out, **common, scheduler=address)  # type: ignore[arg-type]

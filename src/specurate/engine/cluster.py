@@ -58,11 +58,14 @@ class Engine:
             return 1
         return len(self.client.scheduler_info()["workers"])
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str) -> list[Any]:
-        """``[fn(x) for x in items]``: results (local) or futures (dask), in order."""
+    def map(
+        self, fn: Callable[..., R], items: Sequence[T], *, label: str, **shared: Any
+    ) -> list[Any]:
+        """``[fn(x, **shared) for x in items]``: results (local) or futures (dask), in order.
+        ``shared`` values may be futures of :meth:`share`."""
         if self.client is None:
-            return [fn(x) for x in progress_iter(items, label, enabled=self.progress)]
-        futures = self.client.map(fn, list(items), retries=RETRIES, pure=False)
+            return [fn(x, **shared) for x in progress_iter(items, label, enabled=self.progress)]
+        futures = self.client.map(fn, list(items), retries=RETRIES, pure=False, **shared)
         self._track(futures, label)
         return list(futures)
 
@@ -72,6 +75,21 @@ class Engine:
         done = as_completed(futures)
         for _ in progress_iter(done, label, enabled=self.progress, total=len(futures)):
             pass
+
+    def share(self, value: Any) -> Any:
+        """``value`` sent once to every worker (a future to pass to :meth:`map`); itself
+        locally."""
+        if self.client is None:
+            return value
+        return self.client.scatter(value, broadcast=True)
+
+    def pick(self, value: Any, index: int) -> Any:
+        """``value[index]`` of a result, or a task computing it from a future."""
+        if self.client is None:
+            return value[index]
+        import operator
+
+        return self.client.submit(operator.getitem, value, index, pure=False)
 
     def reduce(self, fn: Callable[[Any, Any], Any], values: Sequence[Any]) -> Any:
         """Fold ``values`` (results or futures, in order) pairwise along a balanced tree with the

@@ -9,8 +9,9 @@ global index — its *example id* when the data carry none — is the same on ev
 
 Sources:
 
-- a folder of ``.parquet`` files (one shard per file; the numeric columns or the one list
-  column are the features, as in :func:`specurate.io.open_rows`), or one Parquet file;
+- a folder of ``.parquet`` files, or one Parquet file (shards of whole row groups, never
+  across files; the numeric columns or the one list column are the features, as in
+  :func:`specurate.io.open_rows`);
 - a folder of ``.npy`` files, or one ``.npy`` file (2-D, numeric; split into row ranges of at
   most ``shard_rows``);
 - a zarr array (a ``.zarr`` folder; 2-D; split at chunk boundaries), needs ``zarr``;
@@ -28,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specurate._tables import parquet_files
+from specurate._tables import parquet_files, row_group_sizes
 from specurate.errors import SpecurateInputError
-from specurate.io import RowSource, check_path, open_rows
+from specurate.io import RowSource, check_path, open_parquet_row_groups, open_rows
 
 __all__ = ["Shard", "ShardedSource", "list_shards", "read_shard", "shard_groups"]
 
@@ -52,6 +53,7 @@ class Shard:
         label: the name used in messages (file name and row range).
         features: for Parquet, the feature column (None: the file's numeric / list columns).
         data: the rows themselves, for ``kind="array"`` only.
+        exclude: Parquet columns that are not features (labels, groups, weights).
     """
 
     index: int
@@ -63,6 +65,7 @@ class Shard:
     label: str
     features: str | None = None
     data: np.ndarray | None = None
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,25 @@ def _ranges(n: int, rows: int, align: int = 1) -> list[tuple[int, int]]:
     return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
+# A Parquet shard's ``start`` packs its row groups g0 : g1 as g0·_RG + g1.
+_RG = 1 << 24
+
+
+def _row_group_runs(sizes: list[int], rows: int) -> list[tuple[int, int, int, int]]:
+    """Consecutive row groups packed into runs of at most ``rows`` rows (a row group larger
+    than that is a run of its own): ``(first group, end group, first row, end row)``."""
+    runs: list[tuple[int, int, int, int]] = []
+    g0, r0, r = 0, 0, 0
+    for g, m in enumerate(sizes):
+        if r > r0 and r + m - r0 > rows:
+            runs.append((g0, g, r0, r))
+            g0, r0 = g, r
+        r += m
+    if r > r0 or not runs:
+        runs.append((g0, len(sizes), r0, r))
+    return runs
+
+
 def _zarr_array(p: Path) -> object:
     try:
         import zarr
@@ -115,16 +137,17 @@ def list_shards(
     *,
     shard_rows: int = DEFAULT_SHARD_ROWS,
     features: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> ShardedSource:
     """The shards of a data source, in row order.
 
     Args:
         source: a folder of Parquet or ``.npy`` files, one such file, a ``.zarr`` array folder,
             or an (n, d) array.
-        shard_rows: most rows in a shard cut from one ``.npy`` file, zarr array or array
-            (zarr: rounded down to whole chunks, at least one chunk). Parquet files are one
-            shard each.
+        shard_rows: most rows in a shard (zarr: rounded down to whole chunks, at least one
+            chunk; Parquet: whole row groups, at least one).
         features: the feature column of Parquet files (see :func:`specurate.io.open_rows`).
+        exclude: Parquet columns that are not features when ``features`` is None.
 
     Raises:
         SpecurateInputError: a missing path, a folder with neither Parquet nor ``.npy`` files (or
@@ -174,9 +197,11 @@ def list_shards(
             for a, b in _ranges(n, shard_rows):
                 pieces_.append((str(f), a, b - a, "npy", f"{f.name} rows {a}:{b}", None))
         elif f.suffix == ".parquet":
-            src = open_rows(f, min_rows=1, features=features)
+            src = open_rows(f, min_rows=1, features=features, exclude=exclude)
             widths.append((f.name, src.d))
-            pieces_.append((str(f), 0, src.n, "parquet", f.name, None))
+            for g0, g1, a, b in _row_group_runs(row_group_sizes(f, f.name), shard_rows):
+                name = f.name if (a, b) == (0, src.n) else f"{f.name} rows {a}:{b}"
+                pieces_.append((str(f), g0 * _RG + g1, b - a, "parquet", name, None))
         else:
             raise SpecurateInputError(
                 f"{f.name}: the sharded engine reads .parquet, .npy and .zarr data, not "
@@ -189,7 +214,7 @@ def list_shards(
                 f"{name}: has {d} columns but {widths[0][0]} has {d0}; every shard of "
                 f"{label} needs the same columns."
             )
-    return _assemble(label, pieces_, d0, features=features)
+    return _assemble(label, pieces_, d0, features=features, exclude=tuple(exclude))
 
 
 def _assemble(
@@ -198,16 +223,17 @@ def _assemble(
     d: int,
     *,
     features: str | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> ShardedSource:
     shards = []
     row0 = 0
     for i, (path, start, n, kind, name, data) in enumerate(pieces):
         if n == 0:
             continue
-        shards.append(Shard(i, row0, n, path, start, kind, name, features, data))
+        shards.append(Shard(i, row0, n, path, start, kind, name, features, data, exclude))
         row0 += n
     shards = [
-        Shard(i, s.row0, s.n, s.path, s.start, s.kind, s.label, s.features, s.data)
+        Shard(i, s.row0, s.n, s.path, s.start, s.kind, s.label, s.features, s.data, s.exclude)
         for i, s in enumerate(shards)
     ]
     if not shards:
@@ -223,7 +249,14 @@ def read_shard(shard: Shard) -> RowSource:
         return open_rows(shard.data, min_rows=1, array_label=f"the input array {shard.label}")
     assert shard.path is not None
     if shard.kind == "parquet":
-        return open_rows(shard.path, min_rows=1, features=shard.features)
+        g0, g1 = divmod(shard.start, _RG)
+        return open_parquet_row_groups(
+            shard.path,
+            range(g0, g1),
+            label=shard.label,
+            features=shard.features,
+            exclude=shard.exclude,
+        )
     if shard.kind == "npy":
         mm = np.load(shard.path, mmap_mode="r", allow_pickle=False)
         rows = mm[shard.start : shard.start + shard.n]

@@ -70,6 +70,18 @@ def spectrum_tables(out: Mapping[str, Any], name: str, ci: float) -> Renderables
     out_items: Renderables = [table]
     if out.get("shape_note"):
         out_items.append(f"shape: {out['shape_note']}")
+    if (ny := out.get("nystrom")) is not None:
+        gap = ny["trace_gap"]
+        out_items.append(
+            f"Nyström: {ny['landmarks']:,} landmarks (rank {ny['rank']:,}); every eigenvalue is "
+            f"at most {gap:.3g} below the exact kernel operator's ({ny['relative_trace_gap']:.2%} "
+            "of its trace)."
+        )
+    if out.get("engine") is not None:
+        out_items.append(
+            f"engine: {out['engine']}, {out['workers']} worker(s), {out['shards']} shards; "
+            f"jackknife over {out['groups']} groups of whole shards or shard blocks."
+        )
     out_items.append(_note("R > 0 favours the power law over the alternative."))
     return out_items
 

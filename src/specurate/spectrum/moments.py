@@ -40,7 +40,7 @@ import numpy as np
 from specurate.errors import SpecurateInputError
 from specurate.spectrum.streaming import Precision, StreamingCovariance, streaming_covariance
 
-__all__ = ["Moments", "grouped_covariance", "merge_moments", "tree_merge"]
+__all__ = ["Moments", "grouped_covariance", "merge_moments", "split_moments", "tree_merge"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +121,44 @@ class Moments:
             cross=cov.cross * n,
             target_scatter=cov.target_var * n,
         )
+
+
+def split_moments(cov: StreamingCovariance) -> list[Moments]:
+    r"""The moments of each group of a grouped streaming pass (``groups=G``): the inverse of
+    :func:`grouped_covariance`. From group g's sums about the shift s,
+
+    .. math::
+
+        \bar x_g = s + u_g/n_g, \qquad M_g = S_g - u_g u_g^\top / n_g
+
+    (and the same for the targets). ``u_g/n_g`` is of the order of the spread (s is the first
+    chunk's mean), so the subtraction does not cancel.
+    """
+    if cov.groups == 0 or cov.group_scatter is None:
+        return [Moments.of_covariance(cov)]
+    assert cov.group_sum is not None and cov.group_count is not None
+    out = []
+    for g in range(cov.groups):
+        n = int(cov.group_count[g])
+        u = cov.group_sum[g]
+        scatter = cov.group_scatter[g] - np.outer(u, u) / n
+        if cov.group_cross_scatter is None:
+            out.append(Moments(n=n, mean=cov.shift + u / n, scatter=scatter))
+            continue
+        assert cov.group_target_sum is not None and cov.group_target_sq is not None
+        assert cov.target_shift is not None
+        v = cov.group_target_sum[g]
+        out.append(
+            Moments(
+                n=n,
+                mean=cov.shift + u / n,
+                scatter=scatter,
+                target_mean=cov.target_shift + v / n,
+                cross=cov.group_cross_scatter[g] - np.outer(u, v) / n,
+                target_scatter=cov.group_target_sq[g] - v * v / n,
+            )
+        )
+    return out
 
 
 def merge_moments(a: Moments, b: Moments) -> Moments:
@@ -251,10 +289,7 @@ def grouped_covariance(
                 ),
                 group_target_sum=np.array([g.n * ty for g, ty in zip(groups, toff, strict=True)]),
                 group_target_sq=np.array(
-                    [
-                        g.target_scatter + g.n * ty * ty
-                        for g, ty in zip(groups, toff, strict=True)
-                    ]
+                    [g.target_scatter + g.n * ty * ty for g, ty in zip(groups, toff, strict=True)]
                 ),
             )
     return StreamingCovariance(**fields)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from specurate.datasets import Dataset
+from specurate.io import UserData
 from specurate.report.json import comparison_dict, reweight_dict, spectrum_dict
 from specurate.spectrum.estimate import estimate_spectrum
 from specurate.spectrum.reweight import analyze_reweighting
@@ -77,6 +78,43 @@ def streaming_spectrum_part(
         save(plot_spectrum_report(rep, name), plot_path)
         d = spectrum_dict(rep, top=TOP)
         d.update({"data": name, "truth": {}, "streamed": True, **(extra or {})})
+        return d
+
+    return Part(key, title, compute, weight=2.0)
+
+
+def sharded_spectrum_part(
+    key: str,
+    title: str,
+    data: UserData,
+    *,
+    scheduler: str,
+    groups: int,
+    extra: dict[str, Any] | None = None,
+) -> Part:
+    """The covariance spectrum of every row of ``data``, its shards read by the workers of the
+    Dask cluster at ``scheduler`` (:func:`~specurate.engine.spectrum.sharded_spectrum`: per-shard
+    moments merged on the cluster, jackknife over ``groups`` groups of whole shards), with the
+    figure of :func:`spectrum_part`."""
+
+    def compute(plot_path: Path) -> dict[str, Any]:
+        from specurate.engine import open_engine, sharded_spectrum
+        from specurate.report.plots import plot_spectrum_report, save
+
+        assert data.path is not None  # checked by run_study
+        with open_engine("dask", scheduler=scheduler) as eng:
+            rep = sharded_spectrum(
+                data.path,
+                data.labels,
+                engine=eng,
+                task="classification",
+                groups=groups,
+                features=data.features,
+                exclude=data.exclude,
+            )
+        save(plot_spectrum_report(rep, data.name), plot_path)
+        d = spectrum_dict(rep, top=TOP)
+        d.update({"data": data.name, "truth": {}, "streamed": True, **(extra or {})})
         return d
 
     return Part(key, title, compute, weight=2.0)

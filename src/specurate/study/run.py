@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from specurate import __version__
 from specurate._files import atomic_write_text
 from specurate.datasets import has_mnist5k
+from specurate.errors import SpecurateInputError
 from specurate.study.builtin import has_torch, study_parts
 from specurate.study.parts import Part, compute_parts, part_files, results_in_order, tag
 
@@ -77,6 +78,21 @@ def _notes(data: UserData | None, results: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _check_shardable(data: UserData | None) -> None:
+    """A Dask run needs data on disk that workers can read: Parquet or ``.npy``."""
+    if data is None:
+        raise SpecurateInputError(
+            "--engine dask studies your DATA (a Parquet folder or file, or a .npy file); the "
+            "built-in study runs in this process."
+        )
+    p = data.path
+    if p is None or not (p.is_dir() or p.suffix in (".parquet", ".npy")):
+        raise SpecurateInputError(
+            f"{data.name}: --engine dask reads Parquet (a file or a folder) or .npy data; "
+            "convert it first, or use the local engine."
+        )
+
+
 def run_study(
     out: Path,
     *,
@@ -86,6 +102,7 @@ def run_study(
     progress: bool = True,
     jobs: int = 1,
     parts: list[Part] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the study of ``data`` (default: the built-in data) into ``out``.
 
@@ -98,6 +115,11 @@ def run_study(
         progress: progress on stderr (``out/run.log`` gets every finished step either way).
         jobs: worker processes for independent parts (1 or 2).
         parts: the parts to run instead of the default ones (for tests and custom studies).
+        scheduler: address of a Dask scheduler: the covariance spectrum of every row of
+            ``data`` is then computed shard by shard on that cluster
+            (:func:`specurate.engine.spectrum.sharded_spectrum`; ``data`` must be Parquet or
+            ``.npy``). Its results are kept apart from a local run's (their jackknife groups
+            differ).
 
     Returns:
         The contents of ``results.json``: ``findings`` (plain sentences), ``headline``,
@@ -106,6 +128,8 @@ def run_study(
     from specurate._progress import log_progress
     from specurate.report.findings import findings, plain
 
+    if scheduler is not None:
+        _check_shardable(data)
     out = Path(out)
     parts_dir = out / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
@@ -115,8 +139,10 @@ def run_study(
         else:
             from specurate.study.user import user_parts
 
-            parts = user_parts(data, quick=quick, seed=seed)
+            parts = user_parts(data, quick=quick, seed=seed, scheduler=scheduler)
     run_tag = tag(quick, seed) if data is None else f"{tag(quick, seed)}-{fingerprint(data)}"
+    if scheduler is not None:
+        run_tag += "-dask"
     from specurate.bench.tasks import data_cache
 
     # every finished step in the log, also when nobody watches; generated data made once

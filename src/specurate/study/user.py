@@ -27,6 +27,7 @@ from specurate._rng import stream
 from specurate.datasets import Dataset
 from specurate.study.analyses import (
     reweight_part,
+    sharded_spectrum_part,
     simulate_part,
     spectrum_part,
     streaming_spectrum_part,
@@ -52,8 +53,14 @@ def subsample(n: int, m: int, seed: int) -> np.ndarray | None:
     return np.sort(stream("study.subsample", seed).choice(n, m, replace=False))
 
 
-def user_parts(data: UserData, *, quick: bool, seed: int) -> list[Part]:
-    """The parts of the study of ``data`` (smaller subsamples and fewer groups if ``quick``)."""
+def user_parts(
+    data: UserData, *, quick: bool, seed: int, scheduler: str | None = None
+) -> list[Part]:
+    """The parts of the study of ``data`` (smaller subsamples and fewer groups if ``quick``).
+
+    With ``scheduler`` (a Dask scheduler's address) the covariance spectrum of every row is
+    computed by that cluster's workers, shard by shard; the other parts run here on
+    subsamples as without it."""
     jk = 10 if quick else 20
     n, name = data.rows.n, data.name
     rows = subsample(n, IN_MEMORY[quick], seed)
@@ -87,7 +94,16 @@ def user_parts(data: UserData, *, quick: bool, seed: int) -> list[Part]:
         return out
 
     scope = {"rows": n, "rows_used": n}
-    if rows is None:
+    if scheduler is not None:
+        spectrum = sharded_spectrum_part(
+            "spectrum-linear",
+            f"{name}: covariance spectrum (all {n:,} rows, on a Dask cluster)",
+            data,
+            scheduler=scheduler,
+            groups=jk,
+            extra={**scope, "engine": "dask"},
+        )
+    elif rows is None:
         spectrum = spectrum_part(
             "spectrum-linear",
             f"{name}: covariance spectrum ({n:,} rows)",
