@@ -69,7 +69,9 @@ class SpectrumReport:
         bootstrap: number of replicates behind the CIs (jackknife groups or bootstrap
             resamples; 0: no CI).
         target: :class:`TargetReport` when labels were given.
-        eig_error_bound: relative error bound of a randomized kernel eigensolve (0 if exact).
+        eig_error_bound: relative error bound on the eigenvalues of b's fit range, from a
+            randomized kernel eigensolve or Nyström features (largest trace_gap / (λ̃_k +
+            trace_gap) over that range; 0 if exact).
 
     The shape of the spectrum (issue 13) is derived from ``fit`` and ``b_ci``:
     :attr:`b_range` (range sensitivity), :attr:`b_ci_total`, :attr:`shape`,
