@@ -173,3 +173,33 @@ def test_file_names_in_findings_are_not_read_as_formulas():
     }
     out = _findings_html(doc)
     assert "<code>my_data.parquet</code>" in out and "<msub>" not in out.split("hold")[0]
+
+
+@pytest.mark.integration
+def test_dask_engine_computes_the_full_spectrum_on_a_local_cluster(table, tmp_path):
+    """`run DATA --engine dask`: the covariance spectrum of every row comes from the cluster's
+    workers (labels and the other columns left out of the features, as locally) and equals the
+    local streaming pass on the same groups of rows; results are kept apart from a local run."""
+    pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    from specurate.cli import app
+    from specurate.spectrum.large import estimate_spectrum_streaming
+
+    args = ["run", str(table), "--labels", "label", "--groups", "source", "--weights", "w"]
+    res = CliRunner().invoke(
+        app,
+        [*args, "--engine", "dask", "--workers", "2", "--quick", "--out", str(tmp_path), "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "results.json").read_text())
+    part = doc["parts"]["spectrum-linear"]
+    assert part["engine"] == "dask" and part["n"] == 600 and part["d"] == 24
+    data = load_user_data(table, labels="label", groups="source", weights=["w"])
+    ref = estimate_spectrum_streaming(data.rows, data.labels, task="classification", groups=10)
+    assert part["b"] == pytest.approx(ref.fit.b, rel=1e-9)
+    assert part["b_ci"] == pytest.approx(list(ref.b_ci), rel=1e-8)
+    saved = list((tmp_path / "parts").glob("*.json"))
+    assert saved and all(p.stem.endswith("-dask") for p in saved)
+    bad = CliRunner().invoke(app, ["run", "--engine", "dask", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "--engine dask studies your DATA" in bad.stderr
