@@ -302,20 +302,56 @@ def reweight(
     ] = 100,
     ci: CIOpt = 0.9,
     seed: SeedOpt = 0,
+    engine: EngineOpt = EngineName.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
     plot: PlotOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What fixed curation weights do to the spectrum: T_w = M√w T M√w against T."""
+    """What fixed curation weights do to the spectrum: T_w = M√w T M√w against T.
+
+    DATA may also be a folder of .npy shards or a .zarr array; with --engine dask its shards
+    are read by Dask workers (one pass; linear kernel, jackknife CIs over groups of shards).
+    """
     from specurate import io
-    from specurate.report.json import reweight_dict
-    from specurate.report.tables import reweight_tables
     from specurate.spectrum.reweight import analyze_reweighting, normalize_weights
 
+    path = Path(data)
     with guard():
         check_out_file(plot, "--plot", FIGURE_SUFFIXES)
-        x, _, name = load_data(data, None, want_labels=False)
+        sharded = engine is EngineName.dask or _only_sharded(path)
+        if not sharded and (scheduler is not None or workers is not None):
+            raise SpecurateInputError("--scheduler and --workers need --engine dask.")
+        if sharded and (kernel != KernelName.linear or ci_method is not CIMethod.jackknife):
+            raise SpecurateInputError(
+                f"{path.name}: sharded data are analysed with the linear kernel and jackknife CIs."
+            )
         w = io.load_array(weights, role="weights")
         wname = Path(weights).name
+    if sharded:
+        from specurate.engine import open_engine
+        from specurate.engine.reweight import sharded_reweight
+
+        name = path.name
+        with guard(source=name):
+            with open_engine(
+                engine.value, scheduler=scheduler, workers=workers, progress=not as_json
+            ) as eng:
+                report = sharded_reweight(
+                    path,
+                    w,
+                    engine=eng,
+                    groups=groups,
+                    ci=ci,
+                    tolerance=tolerance,
+                    weights_label=wname,
+                )
+        _show_reweight(
+            report, name, wname, top=top, ci=ci, tolerance=tolerance, plot=plot, as_json=as_json
+        )
+        return
+    with guard():
+        x, _, name = load_data(data, None, want_labels=False)
         io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
         normalize_weights(w, x.shape[0], source=wname)
     with guard(source=name):
@@ -334,6 +370,25 @@ def reweight(
             seed=seed,
             progress=not as_json,
         )
+    _show_reweight(
+        report, name, wname, top=top, ci=ci, tolerance=tolerance, plot=plot, as_json=as_json
+    )
+
+
+def _show_reweight(
+    report: Any,
+    name: str,
+    wname: str,
+    *,
+    top: int | None,
+    ci: float,
+    tolerance: float,
+    plot: Path | None,
+    as_json: bool,
+) -> None:
+    from specurate.report.json import reweight_dict
+    from specurate.report.tables import reweight_tables
+
     out = reweight_dict(report, top=top)
     out.update({"data": name, "weights": wname})
     if plot is not None:

@@ -32,7 +32,7 @@ fold and a single streaming pass give the same covariance to rounding
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +40,16 @@ import numpy as np
 from specurate.errors import SpecurateInputError
 from specurate.spectrum.streaming import Precision, StreamingCovariance, streaming_covariance
 
-__all__ = ["Moments", "grouped_covariance", "merge_moments", "split_moments", "tree_merge"]
+__all__ = [
+    "Moments",
+    "WeightedMoments",
+    "WeightedSums",
+    "grouped_covariance",
+    "merge_moments",
+    "merge_weighted",
+    "split_moments",
+    "tree_merge",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,3 +302,99 @@ def grouped_covariance(
                 ),
             )
     return StreamingCovariance(**fields)
+
+
+@dataclass(frozen=True, eq=False)
+class WeightedMoments:
+    r"""Total weight, weighted mean and weighted scatter of a set of rows with weights w ≥ 0.
+
+    .. math::
+
+        W = \sum_i w_i,\qquad \bar x_w = \frac1W\sum_i w_i x_i,\qquad
+        M_w = \sum_i w_i (x_i - \bar x_w)(x_i - \bar x_w)^\top \quad (d, d)
+
+    Two sets merge by Chan et al.'s update with weights in place of counts,
+    :math:`\bar x_w = \bar x_A + \delta W_B/W`,
+    :math:`M_w = M_A + M_B + \delta\delta^\top W_A W_B / W`; a set of total weight 0 is the
+    identity of the merge.
+
+    Attributes:
+        weight: W.
+        mean: (d,) :math:`\bar x_w` (zeros when W = 0).
+        scatter: (d, d) :math:`M_w`.
+        kept: rows with w > 0.
+        max_weight: the largest w.
+    """
+
+    weight: float
+    mean: np.ndarray
+    scatter: np.ndarray
+    kept: int
+    max_weight: float
+
+    @classmethod
+    def of_chunks(cls, chunks: Iterable[tuple[np.ndarray, np.ndarray]], d: int) -> WeightedMoments:
+        """Weighted moments of ``(rows (k, d), weights (k,))`` chunks in one pass
+        (:class:`WeightedSums`)."""
+        acc = WeightedSums(d)
+        for x, w in chunks:
+            acc.add(x, w)
+        return acc.result()
+
+
+class WeightedSums:
+    r"""Running shifted sums of weighted rows: :math:`S = \sum w (x-s)(x-s)^\top`,
+    :math:`u = \sum w(x-s)`, W = Σ w, about the shift s = the first rows' mean; then
+    :math:`\bar x_w = s + u/W`, :math:`M_w = S - uu^\top/W` (no cancellation: u/W is of the
+    order of the spread). With all weights 1 the result is the plain :class:`Moments`."""
+
+    def __init__(self, d: int) -> None:
+        self.d = d
+        self.shift: np.ndarray | None = None
+        self.s = np.zeros((d, d))
+        self.u = np.zeros(d)
+        self.total, self.kept, self.top = 0.0, 0, 0.0
+
+    def add(self, x: np.ndarray, w: np.ndarray) -> None:
+        """Add rows x (k, d) with weights w (k,) ≥ 0."""
+        x = np.asarray(x, dtype=np.float64)
+        w = np.asarray(w, dtype=np.float64)
+        if x.shape[0] == 0:
+            return
+        if self.shift is None:
+            self.shift = x.mean(axis=0)
+        b = x - self.shift
+        self.u += w @ b
+        b *= np.sqrt(w)[:, None]
+        self.s += b.T @ b
+        self.total += float(w.sum())
+        self.kept += int(np.count_nonzero(w))
+        self.top = max(self.top, float(w.max()))
+
+    def result(self) -> WeightedMoments:
+        """The :class:`WeightedMoments` of the rows added."""
+        d = self.d
+        if self.total <= 0 or self.shift is None:
+            return WeightedMoments(0.0, np.zeros(d), np.zeros((d, d)), self.kept, self.top)
+        mean = self.shift + self.u / self.total
+        scatter = self.s - np.outer(self.u, self.u) / self.total
+        return WeightedMoments(self.total, mean, 0.5 * (scatter + scatter.T), self.kept, self.top)
+
+    def moments(self) -> Moments:
+        """The plain :class:`Moments` (for sums of unit weights)."""
+        r = self.result()
+        return Moments(n=self.kept, mean=r.mean, scatter=r.scatter)
+
+
+def merge_weighted(a: WeightedMoments, b: WeightedMoments) -> WeightedMoments:
+    """Exact weighted moments of the union of two disjoint row sets (see
+    :class:`WeightedMoments`)."""
+    kept, top = a.kept + b.kept, max(a.max_weight, b.max_weight)
+    if b.weight == 0:
+        return WeightedMoments(a.weight, a.mean, a.scatter, kept, top)
+    if a.weight == 0:
+        return WeightedMoments(b.weight, b.mean, b.scatter, kept, top)
+    total = a.weight + b.weight
+    delta = b.mean - a.mean
+    scatter = a.scatter + b.scatter + np.outer(delta, delta) * (a.weight * b.weight / total)
+    return WeightedMoments(total, a.mean + delta * (b.weight / total), scatter, kept, top)
