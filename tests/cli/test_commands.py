@@ -106,7 +106,8 @@ def test_reweight_json_keys(files):
         (["spectrum", "{d}/text.csv"], "column 'b' is not numeric"),
         (["reweight", "{d}/x.npy", "--weights", "{d}/w_short.npy"], "w_short.npy: has 10 rows"),
         (["reweight", "{d}/x.npy", "--weights", "{d}/w_neg.npy"], "negative weights"),
-        (["spectrum", "{d}/x.npy", "--stream", "--kernel", "rbf"], "--stream needs"),
+        (["spectrum", "{d}/text.csv", "--stream"], "--stream needs"),
+        (["spectrum", "{d}/x.npy", "--scheduler", "tcp://127.0.0.1:9"], "need --engine dask"),
     ],
 )
 def test_bad_input_exits_2_with_one_sentence(files, args, fragment):
@@ -135,3 +136,15 @@ def test_stream_matches_in_memory(files):
     # error only: O(1/√n) of a correction that is itself O(k/n).
     assert st["b"] == pytest.approx(mem["b"], abs=1e-3)
     np.testing.assert_allclose(st["eigenvalues"], mem["eigenvalues"], rtol=1e-9)
+
+
+def test_stream_rbf_reports_the_nystrom_bound(files):
+    """`--stream --kernel rbf`: Nyström features in one pass; the JSON carries the bound and the
+    table says it in words."""
+    args = ["spectrum", str(files / "x.npy"), "--stream", "--kernel", "rbf", "--landmarks", "200"]
+    out = _json(runner.invoke(app, [*args, "--groups", "5", "--json"]))
+    ny = out["nystrom"]
+    assert out["kernel"] == "rbf" and out["d"] == 64 and ny["landmarks"] == 200
+    assert 0 <= ny["trace_gap"] < out["eigenvalues"][0]
+    table = runner.invoke(app, [*args, "--groups", "5"])
+    assert table.exit_code == 0 and "Nyström: 200 landmarks" in table.stdout

@@ -183,20 +183,17 @@ class Task:
 
 # ---------------------------------------------------------------------------- models (lazy torch)
 def make_mlp(n_in: int, n_out: int, hidden: tuple[int, ...] = (128,)) -> Callable[[int], Any]:
-    """Factory of a ReLU MLP (flattening its input) initialised from ``seed`` only."""
+    """Factory of a ReLU MLP (flattening its input; :func:`specurate.torch.models.mlp`)
+    initialised from ``seed`` only."""
 
     def build(seed: int):
         import torch
 
+        from specurate.torch.models import mlp
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
-            layers: list[Any] = [torch.nn.Flatten()]
-            d = n_in
-            for h in hidden:
-                layers += [torch.nn.Linear(d, h), torch.nn.ReLU()]
-                d = h
-            layers.append(torch.nn.Linear(d, n_out))
-            return torch.nn.Sequential(*layers)
+            return mlp(n_in, n_out, hidden)
 
     return build
 
@@ -209,7 +206,9 @@ def make_linear(n_in: int, n_out: int = 1) -> Callable[[int], Any]:
     def build(seed: int):
         import torch
 
-        layer = torch.nn.Linear(n_in, n_out)
+        from specurate.torch.models import linear
+
+        layer = linear(n_in, n_out)
         torch.nn.init.zeros_(layer.weight)
         torch.nn.init.zeros_(layer.bias)
         return layer
@@ -218,25 +217,17 @@ def make_linear(n_in: int, n_out: int = 1) -> Callable[[int], Any]:
 
 
 def make_cnn1d(length: int, n_out: int, channels: int = 16) -> Callable[[int], Any]:
-    """Factory of a tiny 1-D CNN (two conv layers, stride 2) for (n, length) signals."""
+    """Factory of a tiny 1-D CNN (:func:`specurate.torch.models.cnn1d`) for (n, length)
+    signals, initialised from ``seed`` only."""
 
     def build(seed: int):
         import torch
 
-        nn = torch.nn
+        from specurate.torch.models import cnn1d
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
-            l1 = (length - 1) // 2 + 1
-            l2 = (l1 - 1) // 2 + 1
-            return nn.Sequential(
-                nn.Unflatten(1, (1, length)),
-                nn.Conv1d(1, channels, 5, stride=2, padding=2),
-                nn.ReLU(),
-                nn.Conv1d(channels, channels, 3, stride=2, padding=1),
-                nn.ReLU(),
-                nn.Flatten(),
-                nn.Linear(channels * l2, n_out),
-            )
+            return cnn1d(length, n_out, channels)
 
     return build
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from specurate.cli import bench, data, run, simulate
+from specurate.cli import bench, data, run, score, simulate
 from specurate.cli.experiment import experiment_app
 
 __all__ = ["app", "main"]
@@ -50,6 +50,7 @@ app.command()(data.reweight)
 app.command()(simulate.simulate)
 app.command()(bench.bench)
 app.command()(run.run)
+app.command()(score.score)
 app.add_typer(experiment_app, name="experiment")
 
 

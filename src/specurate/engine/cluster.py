@@ -1,9 +1,11 @@
 """Where partition work runs: in this process (``local``) or on a Dask cluster (``dask``).
 
 The engine is a thin layer over Dask's own scheduler (no scheduling of our own): a task per
-shard submitted with ``client.map(..., retries=…)`` so a task whose worker dies is re-run
-elsewhere, and reductions submitted as a balanced tree of ``client.submit`` calls so only the
-result of each reduction reaches this process. ``engine="local"`` runs the same functions in a
+shard submitted with ``client.map`` — a task whose worker dies is re-run elsewhere by the
+scheduler (up to ``distributed.scheduler.allowed-failures`` = 3 deaths), while a task that
+*raises* (bad input) fails the job at once, not after retries — and reductions submitted as a
+balanced tree of ``client.submit`` calls so only the result of each reduction reaches this
+process. ``engine="local"`` runs the same functions in a
 loop here, in the same order, so both engines return the same numbers (to rounding: a merge
 tree of the same shape).
 
@@ -30,8 +32,9 @@ __all__ = ["ENGINES", "Engine", "open_engine"]
 EngineName = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = ("local", "dask")
 
-#: Times Dask re-runs a task whose worker died or that raised an OSError-like failure.
-RETRIES = 3
+#: Times Dask re-runs a task that raised: none — an error is bad input, reported at once (a
+#: worker's death is not a task error: the scheduler re-runs its tasks elsewhere).
+RETRIES = 0
 
 T = TypeVar("T")
 R = TypeVar("R")

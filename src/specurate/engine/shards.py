@@ -33,7 +33,14 @@ from specurate._tables import parquet_files, row_group_sizes
 from specurate.errors import SpecurateInputError
 from specurate.io import RowSource, check_path, open_parquet_row_groups, open_rows
 
-__all__ = ["Shard", "ShardedSource", "list_shards", "read_shard", "shard_groups"]
+__all__ = [
+    "Shard",
+    "ShardedSource",
+    "list_shards",
+    "parquet_row_groups",
+    "read_shard",
+    "shard_groups",
+]
 
 #: Rows per shard when a single file or array is split (float32 × 256 columns: 256 MiB).
 DEFAULT_SHARD_ROWS = 262_144
@@ -249,10 +256,9 @@ def read_shard(shard: Shard) -> RowSource:
         return open_rows(shard.data, min_rows=1, array_label=f"the input array {shard.label}")
     assert shard.path is not None
     if shard.kind == "parquet":
-        g0, g1 = divmod(shard.start, _RG)
         return open_parquet_row_groups(
             shard.path,
-            range(g0, g1),
+            parquet_row_groups(shard),
             label=shard.label,
             features=shard.features,
             exclude=shard.exclude,
@@ -264,6 +270,14 @@ def read_shard(shard: Shard) -> RowSource:
     z = _zarr_array(Path(shard.path))
     rows = np.asarray(z[shard.start : shard.start + shard.n])  # type: ignore[index]
     return open_rows(rows, min_rows=1, array_label=shard.label)
+
+
+def parquet_row_groups(shard: Shard) -> range:
+    """The row groups of its file that a Parquet shard holds."""
+    if shard.kind != "parquet":
+        raise SpecurateInputError(f"{shard.label}: is not a Parquet shard.")
+    g0, g1 = divmod(shard.start, _RG)
+    return range(g0, g1)
 
 
 def shard_groups(src: ShardedSource, groups: int) -> list[list[Shard]]:
