@@ -50,6 +50,7 @@ STREAMS: dict[str, tuple[int, ...]] = {
     # the rows of a user data set that a study analyses in memory (specurate run DATA)
     "study.subsample": (0x5AB,),
     "nystrom.landmarks": (0x4E7,),  # the landmark rows of a Nyström kernel spectrum
+    "scores.sample": (0x5C0,),  # the rows k-means is fitted on in specurate score
 }
 
 #: how many extra words (epoch, sub-stream, …) each stream takes after its tag (default 0);

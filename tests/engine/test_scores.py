@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from specurate._rng import stream
 from specurate.cli import app
 from specurate.curation.static import kmeans_prototypes, prototype_scores
 from specurate.engine import open_engine
@@ -89,7 +90,7 @@ def test_prototype_equals_in_memory_kmeans(tmp_path: Path) -> None:
     m = read_manifest(out)
     assert m["status"] == "complete" and m["counts"]["parts_computed"] == 3
     # the documented procedure, in memory: the seeded sample, k-means on its normalised rows
-    idx = np.sort(np.random.default_rng(3).choice(1800, size=900, replace=False))
+    idx = np.sort(stream("scores.sample", 3).choice(1800, size=900, replace=False))
     mu = kmeans_prototypes(x[idx], n_clusters=6, seed=3, normalize=True)
     np.testing.assert_array_equal(np.load(out / "_centroids.npy"), mu)
     xh = x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)

@@ -976,7 +976,7 @@ def _fit_centroids(
 ) -> np.ndarray:
     """k-means centroids of a uniform sample of rows (sorted global indices drawn without
     replacement by ``default_rng(seed)``), fitted on the normalised rows."""
-    idx = np.sort(stream("root", seed).choice(src.n, size=sample, replace=False))
+    idx = np.sort(stream("scores.sample", seed).choice(src.n, size=sample, replace=False))
     jobs = []
     for s in src.shards:
         a, b = np.searchsorted(idx, [s.row0, s.row0 + s.n])
