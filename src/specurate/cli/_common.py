@@ -152,8 +152,11 @@ def check_out_dir(path: Path, flag: str = "--out") -> Path:
     return path
 
 
-def load_data(data: str, labels: str | None, *, want_labels: bool) -> tuple[Any, Any, str]:
-    """DATA is a file or a built-in name; LABELS a file, or a column of a tabular DATA.
+def load_data(
+    data: str, labels: str | None, *, want_labels: bool, features: str | None = None
+) -> tuple[Any, Any, str]:
+    """DATA is a file or a built-in name; LABELS a file, or a column of a tabular DATA;
+    FEATURES the feature column of a table (see :func:`specurate.io.open_rows`).
 
     Returns ``(x, y or None, name)``. An unknown name that is not a file lists the built-ins.
     """
@@ -174,7 +177,7 @@ def load_data(data: str, labels: str | None, *, want_labels: bool) -> tuple[Any,
     if (
         labels
         and not Path(labels).exists()
-        and path.suffix in (".csv", ".parquet")
+        and (path.suffix in (".csv", ".parquet") or path.is_dir())
         and path.exists()
     ):
         _, columns = io.read_table(path)
@@ -183,7 +186,7 @@ def load_data(data: str, labels: str | None, *, want_labels: bool) -> tuple[Any,
                 f"{labels}: no such file, and {path.name} has no column of that name."
             )
         drop = labels
-    x = io.load_array(path, role="data", drop_column=drop)
+    x = io.load_array(path, role="data", drop_column=drop, features=features)
     y = None
     if drop is not None:
         table, _ = io.read_table(path)

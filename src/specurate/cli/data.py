@@ -44,6 +44,13 @@ TopOpt = Annotated[
 NoCenterOpt = Annotated[bool, typer.Option("--no-center", help="do not center the operator")]
 CIOpt = Annotated[float, typer.Option(min=0.5, max=0.999, help="confidence level")]
 PlotOpt = Annotated[Path | None, typer.Option(help="write the plot here (.png/.svg/.pdf)")]
+FeaturesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="the feature column of a table (a list column or one numeric column; default: "
+        "the only list column, else every numeric column but --labels)"
+    ),
+]
 
 
 def spectrum(
@@ -58,6 +65,7 @@ def spectrum(
     labels: Annotated[
         str | None, typer.Option(help="labels file, or a column name of DATA")
     ] = None,
+    features: FeaturesOpt = None,
     top: TopOpt = None,
     bandwidth: Annotated[
         float | None, typer.Option(help="RBF bandwidth σ (default: median heuristic)")
@@ -124,6 +132,7 @@ def spectrum(
                 landmarks=landmarks,
                 bandwidth=bandwidth,
                 seed=seed,
+                features=features,
             )
         _show_spectrum(report, name, top=top, ci=ci, plot=plot, as_json=as_json)
         return
@@ -139,7 +148,7 @@ def spectrum(
         if streamed:
             name = path.name
         else:
-            x, y, name = load_data(data, labels, want_labels=True)
+            x, y, name = load_data(data, labels, want_labels=True, features=features)
     with guard(source=name):
         if streamed:
             report = _streamed_spectrum(
@@ -152,6 +161,7 @@ def spectrum(
                 landmarks=landmarks,
                 bandwidth=bandwidth,
                 seed=seed,
+                features=features,
             )
         else:
             report = estimate_spectrum(
@@ -198,16 +208,34 @@ def _only_sharded(path: Path) -> bool:
     return path.is_dir() and any(f.suffix == ".npy" for f in path.iterdir())
 
 
-def _labels_file(labels: str | None, flag_context: str) -> Any:
+def _labels_of(path: Path, labels: str | None, flag_context: str) -> tuple[Any, tuple[str, ...]]:
+    """Labels from a file, or from a column of Parquet DATA (then left out of the features):
+    ``(labels or None, excluded columns)``."""
+    import numpy as np
+
     from specurate import io
 
     if not labels:
-        return None
-    if not Path(labels).exists():
-        raise SpecurateInputError(
-            f"{labels}: no such file (with {flag_context}, labels must be a file)."
-        )
-    return io.load_array(labels, role="labels")
+        return None, ()
+    if Path(labels).exists():
+        return io.load_array(labels, role="labels"), ()
+    if path.suffix == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
+        try:
+            table, _ = io.read_table(path, [labels])  # only that column is read
+        except SpecurateInputError:
+            table = None
+        if table is not None:
+            col = table.column(labels)  # type: ignore[attr-defined]
+            y = io.validate_array(
+                np.asarray(col.to_numpy(zero_copy_only=False)),
+                source=f"{path.name}:{labels}",
+                role="labels",
+            )
+            return y, (labels,)
+    raise SpecurateInputError(
+        f"{labels}: no such file (with {flag_context}, labels are a file or a column of "
+        "Parquet DATA)."
+    )
 
 
 def _sharded_spectrum(
@@ -224,15 +252,18 @@ def _sharded_spectrum(
     landmarks: int,
     bandwidth: float | None,
     seed: int,
+    features: str | None,
 ) -> Any:
     from specurate.engine import open_engine, sharded_spectrum
 
-    y = _labels_file(labels, "sharded data")
+    y, exclude = _labels_of(path, labels, "sharded data")
     with open_engine(engine, scheduler=scheduler, workers=workers, progress=progress) as eng:
         return sharded_spectrum(
             path,
             y,
             engine=eng,
+            features=features,
+            exclude=exclude,
             groups=groups,
             ci=ci,
             kernel=kernel,  # type: ignore[arg-type]
@@ -253,15 +284,17 @@ def _streamed_spectrum(
     landmarks: int,
     bandwidth: float | None,
     seed: int,
+    features: str | None,
 ) -> Any:
     from specurate import io
     from specurate.spectrum.large import estimate_spectrum_streaming
     from specurate.spectrum.nystrom import kernel_spectrum_nystrom
 
-    y = _labels_file(labels, "--stream")
+    y, exclude = _labels_of(path, labels, "--stream")
+    rows = io.open_rows(path, min_rows=1, features=features, exclude=exclude)
     if kernel == "rbf":
         report = kernel_spectrum_nystrom(
-            path,
+            rows,
             y,
             landmarks=landmarks,
             bandwidth=bandwidth,
@@ -271,7 +304,7 @@ def _streamed_spectrum(
             progress=progress,
         )
     else:
-        report = estimate_spectrum_streaming(path, y, groups=groups, ci=ci, progress=progress)
+        report = estimate_spectrum_streaming(rows, y, groups=groups, ci=ci, progress=progress)
     if y is not None and labels is not None:
         io.check_same_length(report.n, y, data_source=path.name, other_source=Path(labels).name)
     return report
@@ -282,6 +315,7 @@ def reweight(
     weights: Annotated[
         str, typer.Option(help="per-example weights file (.npy/.npz/.parquet/.csv)")
     ],
+    features: FeaturesOpt = None,
     kernel: KernelOpt = KernelName.linear,
     top: TopOpt = None,
     bandwidth: Annotated[float | None, typer.Option(help="RBF bandwidth σ")] = None,
@@ -345,13 +379,14 @@ def reweight(
                     ci=ci,
                     tolerance=tolerance,
                     weights_label=wname,
+                    features=features,
                 )
         _show_reweight(
             report, name, wname, top=top, ci=ci, tolerance=tolerance, plot=plot, as_json=as_json
         )
         return
     with guard():
-        x, _, name = load_data(data, None, want_labels=False)
+        x, _, name = load_data(data, None, want_labels=False, features=features)
         io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
         normalize_weights(w, x.shape[0], source=wname)
     with guard(source=name):

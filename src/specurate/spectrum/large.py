@@ -65,7 +65,7 @@ def _exponents(
 
 
 def estimate_spectrum_streaming(
-    source: str | Path | np.ndarray,
+    source: str | Path | np.ndarray | RowSource,
     y: np.ndarray | None = None,
     *,
     task: Literal["auto", "regression", "classification"] = "auto",
@@ -79,7 +79,8 @@ def estimate_spectrum_streaming(
 
     Args:
         source: a data file (``.npy``, memory-mapped; ``.parquet``, read batch by batch;
-            ``.npz`` or ``.csv``, loaded first: :func:`specurate.io.open_rows`) or an array.
+            ``.npz`` or ``.csv``, loaded first: :func:`specurate.io.open_rows`), an array, or an
+            opened :class:`specurate.io.RowSource` (e.g. with a chosen feature column).
         y: optional in-memory targets / class labels, one per row.
         groups: jackknife groups G (0: no CI); memory is (G + 1) × the d×d matrix.
         ci: confidence level of the normal jackknife intervals.
