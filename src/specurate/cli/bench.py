@@ -12,8 +12,10 @@ import typer
 from specurate.cli._common import (
     JsonOpt,
     SeedOpt,
+    check_out_dir,
     check_out_file,
     emit_json,
+    err_console,
     fail,
     guard,
     out_console,
@@ -37,6 +39,48 @@ def _lr(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise SpecurateInputError(f"--lr must be a number or 'auto', got {text!r}") from None
+
+
+def _distributed(
+    dataset: str,
+    size: dict[str, int],
+    names: list[str],
+    common: dict[str, Any],
+    *,
+    rate: float | None,
+    lr_rule: LrRuleName,
+    nproc: int,
+    checkpoint: Path | None,
+    checkpoint_every: int,
+    timeout: float,
+) -> dict[str, Any]:
+    """{rule: runs} of :mod:`specurate.bench.ddp` (``--nproc``/``--checkpoint``); a failed rank
+    prints one sentence and exits with code 1."""
+    from specurate.bench.ddp import TaskSpec, compare_lr_rules_ddp, compare_strategies_ddp
+
+    make_task = TaskSpec(dataset, tuple(size.items()))  # picklable: every rank builds it
+    kw = {
+        **{k: v for k, v in common.items() if k != "make_task"},
+        "nproc": nproc,
+        "checkpoint": checkpoint,
+        "checkpoint_every": checkpoint_every,
+        "timeout": timeout,
+    }
+    try:
+        if lr_rule is LrRuleName.both:
+            return compare_lr_rules_ddp(make_task, names, **kw)
+        rule = lr_rule.value
+        runs = compare_strategies_ddp(
+            make_task,
+            names,
+            lr=rate,
+            lr_rule=rule,  # type: ignore[arg-type]
+            **kw,
+        )
+        return {rule: runs}
+    except RuntimeError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
 
 
 def bench(
@@ -85,10 +129,38 @@ def bench(
     out: Annotated[
         Path | None, typer.Option(help="write one row per run and eval point (.parquet)")
     ] = None,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="train every run data-parallel over N local processes (torch.distributed, "
+            "gloo, 127.0.0.1) with the 1-process global batch and learning rate; --lr auto "
+            "tunes in this process first",
+        ),
+    ] = 1,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder of resumable state (tuned rates, a checkpoint every "
+            "--checkpoint-every steps, finished runs): the same command run again resumes"
+        ),
+    ] = None,
+    checkpoint_every: Annotated[
+        int, typer.Option(min=1, help="optimizer steps between checkpoints (with --checkpoint)")
+    ] = 100,
+    timeout: Annotated[
+        float,
+        typer.Option(help="seconds a process waits for the others (--nproc > 1) before failing"),
+    ] = 120.0,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Real training under curation strategies, with compute accounting, against uniform."""
+    """Real training under curation strategies, with compute accounting, against uniform.
+
+    With --nproc N (or --checkpoint) the runs go through specurate.bench.ddp: N ranks split
+    every global batch, and a run's numbers equal the 1-process run's up to the order of
+    floating-point sums (exactly, with --nproc 1).
+    """
     try:
         from specurate.bench import TASKS, runs_to_parquet, summarize
         from specurate.bench.compare import compare_lr_rules, compare_strategies
@@ -100,6 +172,9 @@ def bench(
 
     with guard():
         check_out_file(out, "--out", (".parquet",))
+        if checkpoint is not None:
+            check_out_dir(checkpoint, "--checkpoint")
+        check_real("--timeout", timeout, lo=0, lo_open=True)
         check_choice("dataset", dataset, TASKS)
         check_real("--epochs", epochs, lo=0, lo_open=True)
         rate = _lr(lr)
@@ -125,7 +200,20 @@ def bench(
             "make_task": make_task,
             "progress": not as_json,
         }
-        if lr_rule is LrRuleName.both:
+        if nproc > 1 or checkpoint is not None:
+            by_rule = _distributed(
+                dataset,
+                size,
+                names,
+                common,
+                rate=rate,
+                lr_rule=lr_rule,
+                nproc=nproc,
+                checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every,
+                timeout=timeout,
+            )
+        elif lr_rule is LrRuleName.both:
             by_rule = compare_lr_rules(make_task(seed), names, **common)
         else:
             rule = lr_rule.value
