@@ -29,6 +29,7 @@ b_w − b = −0.008 on average for random 60% masks of digits, one SD).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,27 +265,8 @@ def analyze_reweighting(
     m_t = fourth_moments(op.features, v)
     # (1/n) Σ w_i² z_ik² z_ij²: n·Var of T_w's entries; the bias scale is n (not n_kept).
     m_w = fourth_moments(op.features, v_w, w)
-    fit = fit_debiased(lam, n=n, moments=m_t)
-    try:
-        own_w = fit_debiased(lam_w, moments=m_w, n_eff=n, n=n_kept, compare=False, floor_gaps=True)
-    except SpecurateInputError as exc:
-        raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
-    # b and b_w are compared on one rank range (T's, cut at T_w's own limit): on a curved
-    # spectrum two different ranges would differ in slope even if curation changed nothing.
-    k_min = fit.fit_range[0]
-    common = (k_min, max(k_min + 4, min(fit.fit_range[1], own_w.fit_range[1])))
-    fit_c = fit_debiased(
-        lam, moments=m_t, n_eff=n, n=n, fit_range=common, compare=False, floor_gaps=True
-    )
-    fit_w = fit_debiased(
-        lam_w, moments=m_w, n_eff=n, n=n_kept, fit_range=common, compare=True, floor_gaps=True
-    )
-    scale = lam[0]
-    ok = lam > scale * RANK_TOL
-    ratios = np.full(lam.shape, np.nan)
-    ratios[ok] = lam_w[ok] / lam[ok]
-    loewner_ok = bool(np.all(lam_w <= c_max * lam * (1 + 1e-9) + 1e-12 * scale))
-    tail, k0, gain = finite_region(ratios, fit.fit_range, tolerance=tolerance)
+    fit, fit_c, fit_w = compare_fits(lam, lam_w, n=n, n_kept=n_kept, m_t=m_t, m_w=m_w)
+    common = fit_w.fit_range
     reps = np.full((n_rep, 4), np.nan)  # (b, b_w, b_common, b_w − b_common) per replicate
     if n_rep:
         engine = WhitenedReplicates(op.features, lam, v, None, center)
@@ -294,39 +276,133 @@ def analyze_reweighting(
             # T_w's included (its moments carry the weights), by Σc²/n: n_eff = n²/Σc².
             n_eff = n * n / float(counts @ counts)
             lam_b = engine.replicate(counts)[0]
-            try:  # T's own range re-chosen, as in estimate_spectrum
-                b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
-            except SpecurateInputError:
-                b_b = np.nan
-            if np.count_nonzero(counts * w) < MIN_EXAMPLES:
-                return (b_b, np.nan, np.nan, np.nan)
-            try:
-                lam_wb = engine.replicate(counts, w)[0]
-                bc_b = fit_debiased(
-                    lam_b,
-                    moments=m_t,
-                    n_eff=n_eff,
-                    n=n,
-                    fit_range=common,
-                    compare=False,
-                    floor_gaps=True,
-                ).b
-                bw_b = fit_debiased(
-                    lam_wb,
-                    moments=m_w,
-                    n_eff=n_eff,
-                    n=n_kept,
-                    fit_range=common,
-                    compare=False,
-                    floor_gaps=True,
-                ).b
-            except SpecurateInputError:
-                return (b_b, np.nan, np.nan, np.nan)
-            return (b_b, bw_b, bc_b, bw_b - bc_b)
+            lam_wb = None
+            if np.count_nonzero(counts * w) >= MIN_EXAMPLES:
+                try:
+                    lam_wb = engine.replicate(counts, w)[0]
+                except SpecurateInputError:
+                    lam_wb = None
+            return replicate_fits(
+                lam_b, lam_wb, n=n, n_eff=n_eff, n_kept=n_kept, common=common, m_t=m_t, m_w=m_w
+            )
 
         mapper = jackknife_map if method == "jackknife" else bootstrap_map
         reps[:] = mapper(replicate, n, n_rep, seed=seed, progress=progress)
     interval = jackknife_ci if method == "jackknife" else bootstrap_ci
+    return reweight_report(
+        lam,
+        lam_w,
+        (fit, fit_c, fit_w),
+        n=n,
+        n_kept=n_kept,
+        c_max=c_max,
+        reps=reps,
+        interval=interval,
+        ci=ci,
+        tolerance=tolerance,
+        method=method,
+    )
+
+
+def compare_fits(
+    lam: np.ndarray,
+    lam_w: np.ndarray,
+    *,
+    n: int,
+    n_kept: int,
+    m_t: np.ndarray | None = None,
+    m_w: np.ndarray | None = None,
+) -> tuple[PowerLawFit, PowerLawFit, PowerLawFit]:
+    """T's own fit, T on the common range and T_w on the common range (debiased with the
+    fourth moments ``m_t`` / ``m_w``, or the Gaussian plug-in when None).
+
+    b and b_w are compared on one rank range (T's, cut at T_w's own finite-sample limit): on a
+    curved spectrum two different ranges would differ in slope even if curation changed
+    nothing. The common range is ``fit_w.fit_range``.
+
+    Raises:
+        SpecurateInputError: T_w cannot be fitted.
+    """
+    fit = fit_debiased(lam, n=n, moments=m_t)
+    try:
+        own_w = fit_debiased(lam_w, moments=m_w, n_eff=n, n=n_kept, compare=False, floor_gaps=True)
+    except SpecurateInputError as exc:
+        raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
+    k_min = fit.fit_range[0]
+    common = (k_min, max(k_min + 4, min(fit.fit_range[1], own_w.fit_range[1])))
+    fit_c = fit_debiased(
+        lam, moments=m_t, n_eff=n, n=n, fit_range=common, compare=False, floor_gaps=True
+    )
+    fit_w = fit_debiased(
+        lam_w, moments=m_w, n_eff=n, n=n_kept, fit_range=common, compare=True, floor_gaps=True
+    )
+    return fit, fit_c, fit_w
+
+
+def replicate_fits(
+    lam_b: np.ndarray,
+    lam_wb: np.ndarray | None,
+    *,
+    n: int,
+    n_eff: float,
+    n_kept: int,
+    common: tuple[int, int],
+    m_t: np.ndarray | None = None,
+    m_w: np.ndarray | None = None,
+) -> tuple[float, float, float, float]:
+    """(b, b_w, b_common, b_w − b_common) of one replicate: T's own range re-chosen (as in
+    estimate_spectrum), the common range held fixed; NaN where a fit fails or T_w's replicate
+    is missing (``lam_wb`` None: too few kept examples). Resampling or dropping a group scales
+    every covariance entry's variance, T_w's included, by n/n_eff."""
+    try:
+        b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
+    except SpecurateInputError:
+        b_b = np.nan
+    if lam_wb is None:
+        return (b_b, np.nan, np.nan, np.nan)
+    try:
+        bc_b = fit_debiased(
+            lam_b, moments=m_t, n_eff=n_eff, n=n, fit_range=common, compare=False, floor_gaps=True
+        ).b
+        bw_b = fit_debiased(
+            lam_wb,
+            moments=m_w,
+            n_eff=n_eff,
+            n=n_kept,
+            fit_range=common,
+            compare=False,
+            floor_gaps=True,
+        ).b
+    except SpecurateInputError:
+        return (b_b, np.nan, np.nan, np.nan)
+    return (b_b, bw_b, bc_b, bw_b - bc_b)
+
+
+def reweight_report(
+    lam: np.ndarray,
+    lam_w: np.ndarray,
+    fits: tuple[PowerLawFit, PowerLawFit, PowerLawFit],
+    *,
+    n: int,
+    n_kept: int,
+    c_max: float,
+    reps: np.ndarray,
+    interval: Callable[[float, np.ndarray, float], tuple[float, float]],
+    ci: float,
+    tolerance: float,
+    method: str,
+) -> ReweightReport:
+    """The :class:`ReweightReport` of the two spectra, their fits (:func:`compare_fits`) and
+    the (R, 4) replicates of :func:`replicate_fits` (R = 0: no CIs), with the ratio checks
+    and the finite region."""
+    fit, fit_c, fit_w = fits
+    n_rep = reps.shape[0]
+    scale = lam[0]
+    ok = lam > scale * RANK_TOL
+    ratios = np.full(lam.shape, np.nan)
+    ratios[ok] = lam_w[ok] / lam[ok]
+    loewner_ok = bool(np.all(lam_w <= c_max * lam * (1 + 1e-9) + 1e-12 * scale))
+    tail, k0, gain = finite_region(ratios, fit.fit_range, tolerance=tolerance)
     nan2 = (float("nan"), float("nan"))
 
     def ci_of(estimate: float, column: int) -> tuple[float, float]:

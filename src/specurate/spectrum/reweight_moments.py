@@ -31,11 +31,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from specurate.errors import SpecurateInputError
-from specurate.spectrum.debias import fit_debiased
-from specurate.spectrum.features import MIN_EXAMPLES, RANK_TOL, small_eigh
+from specurate.spectrum.features import MIN_EXAMPLES, small_eigh
 from specurate.spectrum.moments import Moments, WeightedMoments, merge_weighted, tree_merge
 from specurate.spectrum.resample import jackknife_ci
-from specurate.spectrum.reweight import ReweightReport, finite_region
+from specurate.spectrum.reweight import (
+    ReweightReport,
+    compare_fits,
+    replicate_fits,
+    reweight_report,
+)
 
 __all__ = ["reweight_from_moments"]
 
@@ -92,74 +96,26 @@ def reweight_from_moments(
     c_max = wtotal.max_weight * n / wtotal.weight
     t, tw = _operators(total, wtotal)
     lam, lam_w = _eig(t), _eig(tw)
-    fit = fit_debiased(lam, n=n)
-    try:
-        own_w = fit_debiased(lam_w, n_eff=n, n=n_kept, compare=False, floor_gaps=True)
-    except SpecurateInputError as exc:
-        raise SpecurateInputError(f"the curated operator T_w cannot be fitted: {exc}") from None
-    k_min = fit.fit_range[0]
-    common = (k_min, max(k_min + 4, min(fit.fit_range[1], own_w.fit_range[1])))
-    fit_c = fit_debiased(lam, n_eff=n, n=n, fit_range=common, compare=False, floor_gaps=True)
-    fit_w = fit_debiased(lam_w, n_eff=n, n=n_kept, fit_range=common, compare=True, floor_gaps=True)
-    scale = lam[0]
-    ok = lam > scale * RANK_TOL
-    ratios = np.full(lam.shape, np.nan)
-    ratios[ok] = lam_w[ok] / lam[ok]
-    loewner_ok = bool(np.all(lam_w <= c_max * lam * (1 + 1e-9) + 1e-12 * scale))
-    tail, k0, gain = finite_region(ratios, fit.fit_range, tolerance=tolerance)
+    fits = compare_fits(lam, lam_w, n=n, n_kept=n_kept)
+    common = fits[2].fit_range
     g_count = len(groups) if len(groups) >= 2 else 0
     reps = np.full((g_count, 4), np.nan)  # (b, b_w, b_common, b_w − b_common)
     for g in range(g_count):
         m_g = tree_merge([m for h, m in enumerate(groups) if h != g])
         w_g = _weighted_tree([m for h, m in enumerate(wgroups) if h != g])
-        n_eff = m_g.n
         t_g, tw_g = _operators(m_g, w_g) if w_g.weight > 0 else (m_g.scatter / m_g.n, None)
-        lam_b = _eig(t_g)
-        try:
-            b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, compare=False).b
-        except SpecurateInputError:
-            b_b = np.nan
-        if tw_g is None or w_g.kept < MIN_EXAMPLES:
-            reps[g] = (b_b, np.nan, np.nan, np.nan)
-            continue
-        try:
-            kw = {"n_eff": n_eff, "fit_range": common, "compare": False, "floor_gaps": True}
-            bc_b = fit_debiased(lam_b, n=n, **kw).b  # type: ignore[arg-type]
-            bw_b = fit_debiased(_eig(tw_g), n=n_kept, **kw).b  # type: ignore[arg-type]
-        except SpecurateInputError:
-            reps[g] = (b_b, np.nan, np.nan, np.nan)
-            continue
-        reps[g] = (b_b, bw_b, bc_b, bw_b - bc_b)
-    nan2 = (float("nan"), float("nan"))
-
-    def ci_of(estimate: float, column: int) -> tuple[float, float]:
-        return jackknife_ci(estimate, reps[:, column], ci) if g_count else nan2
-
-    delta = fit_w.b - fit_c.b
-    delta_ci = ci_of(delta, 3)
-    return ReweightReport(
+        lam_wb = None if tw_g is None or w_g.kept < MIN_EXAMPLES else _eig(tw_g)
+        reps[g] = replicate_fits(_eig(t_g), lam_wb, n=n, n_eff=m_g.n, n_kept=n_kept, common=common)
+    return reweight_report(
+        lam,
+        lam_w,
+        fits,
         n=n,
         n_kept=n_kept,
-        C=c_max,
-        eigenvalues=lam,
-        eigenvalues_w=lam_w,
-        fit=fit,
-        fit_w=fit_w,
-        b_ci=ci_of(fit.b, 0),
-        b_w_ci=ci_of(fit_w.b, 1),
-        b_common=fit_c.b,
-        delta_b=delta,
-        delta_b_ci=delta_ci,
-        loewner_upper_ok=loewner_ok,
-        max_eig_ratio=float(np.nanmax(ratios)),
-        ratios=ratios,
-        tail_ratio=tail,
-        k0=k0,
-        frontier_gain=gain,
-        tolerance=tolerance,
-        narrowing=bool(g_count and delta_ci[0] > 1e-8),
-        bootstrap=g_count,
+        c_max=c_max,
+        reps=reps,
+        interval=jackknife_ci,
         ci=ci,
-        ci_method="jackknife" if g_count else "none",
-        b_common_ci=ci_of(fit_c.b, 2),
+        tolerance=tolerance,
+        method="jackknife" if g_count else "none",
     )
