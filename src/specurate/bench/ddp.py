@@ -574,56 +574,23 @@ class _DdpRun(_Run):
         """:meth:`_Run.train`'s loop (same budget, truncation and evaluation grid) with the
         split step, checkpoints every ``every`` steps at ``path`` and a resume point."""
         self.progress = progress and self.rank == 0
-        n = self.n
-        budget = budget_passes * n
-        lo = min(float(batch_size), budget)
-        grid = np.geomspace(lo, budget, eval_points) if eval_points > 1 else np.array([budget])
-        grid[-1] = budget
-        next_eval, epoch, start = 0, 0, 0
-        self.model.train()
-        if resume is not None:
-            epoch, start, next_eval = self.restore(resume)
-        done = False
-        while not done:
-            if start == 0:  # a new epoch (a resumed one keeps its restored plan)
-                if oracle and not self.oracle_look():
-                    self.diverged = True
-                    break
-                order = self.epoch_order(epoch)
-            else:
-                import torch
+        point = self.restore(resume) if resume is not None else None
 
-                order = torch.as_tensor(self.sampler.shard())
-            for s in range(start, order.numel(), batch_size):
-                t0 = time.perf_counter()
-                spent, _ = self.charged()
-                remaining = round(budget - spent)
-                if remaining <= 0:
-                    done = True
-                    self.wall += time.perf_counter() - t0
-                    break
-                if not self.step(order[s : s + min(batch_size, remaining)]):
-                    self.diverged = done = True
-                    self.wall += time.perf_counter() - t0
-                    break
-                self.wall += time.perf_counter() - t0
-                spent, _ = self.charged()
-                while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
-                    self.record(spent)
-                    next_eval += 1
-                    while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
-                        next_eval += 1
-                if spent >= budget - 0.5:
-                    done = True  # the finished run is saved by the caller
-                elif path is not None and self.steps % every == 0:
-                    doc = self.snapshot(key, epoch, s + batch_size, next_eval)
-                    if doc is not None:
-                        _save(path, doc)
-                self.fault.tick()
-                if done:
-                    break
-            start = 0
-            epoch += 1
+        def after_step(epoch: int, start: int, next_eval: int, done: bool) -> None:
+            if not done and path is not None and self.steps % every == 0:
+                doc = self.snapshot(key, epoch, start, next_eval)
+                if doc is not None:
+                    _save(path, doc)
+            self.fault.tick()
+
+        self.loop(
+            budget_passes,
+            batch_size,
+            eval_points,
+            oracle=oracle,
+            resume=point,
+            after_step=after_step,
+        )
         t0 = time.perf_counter()
         self.sync()
         self.wall += time.perf_counter() - t0

@@ -28,7 +28,7 @@ import dataclasses
 import itertools
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -342,22 +342,49 @@ class _Run:
     ) -> RunResult:
         """Train until backward + scoring passes reach the budget (or the loss diverges)."""
         self.progress = progress
+        self.loop(budget_passes, batch_size, eval_points, oracle=oracle)
+        return self.result(budget_passes)
+
+    def loop(
+        self,
+        budget_passes: float,
+        batch_size: int,
+        eval_points: int,
+        *,
+        oracle: bool,
+        resume: tuple[int, int, int] | None = None,
+        after_step: Callable[[int, int, int, bool], None] | None = None,
+    ) -> None:
+        """The training loop: epochs of the strategy's plan in batches until the budget (in
+        examples, backward + scoring) is spent, evaluating on a geometric grid of
+        ``eval_points`` budgets.
+
+        Args:
+            resume: ``(epoch, first batch start, next evaluation)`` to continue a run whose
+                plan for that epoch the sampler already holds (a checkpoint), or None.
+            after_step: called after every step as ``after_step(epoch, next start, next
+                evaluation, done)`` (checkpoints, fault injection).
+        """
         n = self.n
         budget = budget_passes * n  # in examples
         lo = min(float(batch_size), budget)
         grid = np.geomspace(lo, budget, eval_points) if eval_points > 1 else np.array([budget])
         grid[-1] = budget
-        next_eval = 0
+        epoch, start, next_eval = (0, 0, 0) if resume is None else resume
         self.model.train()
-        epoch = 0
         done = False
         while not done:
-            # free, exact residuals of every example (reference only; not charged)
-            if oracle and not self.oracle_look():
-                self.diverged = True
-                break
-            order = self.epoch_order(epoch)
-            for s in range(0, order.numel(), batch_size):
+            if start == 0:
+                # free, exact residuals of every example (reference only; not charged)
+                if oracle and not self.oracle_look():
+                    self.diverged = True
+                    break
+                order = self.epoch_order(epoch)
+            else:  # a resumed epoch keeps its restored plan
+                import torch
+
+                order = torch.as_tensor(self.sampler.shard())
+            for s in range(start, order.numel(), batch_size):
                 t0 = time.perf_counter()
                 spent, _ = self.charged()
                 remaining = round(budget - spent)
@@ -376,11 +403,13 @@ class _Run:
                     next_eval += 1
                     while next_eval < grid.size and spent >= grid[next_eval] - 0.5:
                         next_eval += 1  # several grid points passed by one step: one evaluation
-                if spent >= budget - 0.5:
-                    done = True
+                done = spent >= budget - 0.5
+                if after_step is not None:
+                    after_step(epoch, s + batch_size, next_eval, done)
+                if done:
                     break
+            start = 0
             epoch += 1
-        return self.result(budget_passes)
 
     def result(self, budget_passes: float) -> RunResult:
         """The finished run: a last evaluation if needed, accounting in passes."""
