@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from specurate.engine.cluster import Engine
-from specurate.engine.shards import DEFAULT_SHARD_ROWS, Shard, list_shards, read_shard
+from specurate.engine.shards import (
+    DEFAULT_SHARD_ROWS,
+    Shard,
+    global_rows,
+    list_shards,
+    read_shard,
+)
 from specurate.engine.spectrum import _blocks
 from specurate.errors import SpecurateInputError
 from specurate.io import check_finite, check_same_length
@@ -53,15 +59,8 @@ def shard_weighted_moments(shard: Shard, weights: np.ndarray, splits: int = 1) -
     ones = np.ones(_CHUNK_ROWS)
     for r0, chunk in src.chunks(_CHUNK_ROWS):
         x = np.asarray(chunk, dtype=np.float64)
-        try:
+        with global_rows(shard):
             check_finite(x, src.label, row0=r0)
-        except SpecurateInputError as exc:
-            if shard.row0 == 0:
-                raise
-            msg = str(exc).rstrip(".")
-            raise SpecurateInputError(
-                f"{msg} (counted from the shard's first row, row {shard.row0} of the data set)."
-            ) from None
         a = r0
         while a < r0 + x.shape[0]:
             j = int(np.searchsorted(edges, a, side="right"))

@@ -23,7 +23,8 @@ Every shard must have the same number of columns; the message names the first th
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from specurate.io import RowSource, check_path, open_parquet_row_groups, open_ro
 __all__ = [
     "Shard",
     "ShardedSource",
+    "global_rows",
     "list_shards",
     "parquet_row_groups",
     "read_shard",
@@ -270,6 +272,21 @@ def read_shard(shard: Shard) -> RowSource:
     z = _zarr_array(Path(shard.path))
     rows = np.asarray(z[shard.start : shard.start + shard.n])  # type: ignore[index]
     return open_rows(rows, min_rows=1, array_label=shard.label)
+
+
+@contextmanager
+def global_rows(shard: Shard) -> Iterator[None]:
+    """Inside, an input error about a row of the shard (counted from the shard's first row)
+    also says where that row is in the whole data set."""
+    try:
+        yield
+    except SpecurateInputError as exc:
+        if shard.row0 == 0:
+            raise
+        msg = str(exc).rstrip(".")
+        raise SpecurateInputError(
+            f"{msg} (counted from the shard's first row, row {shard.row0} of the data set)."
+        ) from None
 
 
 def parquet_row_groups(shard: Shard) -> range:

@@ -31,6 +31,7 @@ from specurate.engine.shards import (
     DEFAULT_SHARD_ROWS,
     Shard,
     ShardedSource,
+    global_rows,
     list_shards,
     read_shard,
 )
@@ -112,20 +113,13 @@ def shard_moments(
                 target_scatter=np.zeros(t.size),
             )
         ]
-    try:
+    with global_rows(shard):
         cov = streaming_covariance(
             src,
             targets=targets,
             precision=precision,  # type: ignore[arg-type]
             groups=k if k >= 2 else 0,
         )
-    except SpecurateInputError as exc:
-        if shard.row0 == 0:
-            raise
-        msg = str(exc).rstrip(".")
-        raise SpecurateInputError(
-            f"{msg} (counted from the shard's first row, row {shard.row0} of the data set)."
-        ) from None
     return split_moments(cov)
 
 
