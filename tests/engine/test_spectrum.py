@@ -217,6 +217,21 @@ def test_a_worker_killed_mid_job_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+def test_a_dask_array_on_a_local_cluster_equals_the_local_engine() -> None:
+    """A lazy dask array (random blocks, never materialized whole): each worker computes the
+    blocks of its tasks; the same numbers as computing them here."""
+    da = pytest.importorskip("dask.array")
+    pytest.importorskip("distributed")
+    rng = da.random.default_rng(0)
+    lazy = rng.standard_normal((40_000, 16), chunks=(5_000, 16)) * np.arange(1, 17) ** -0.7
+    local = sharded_spectrum(lazy, groups=8)
+    with open_engine("dask", workers=2) as eng:
+        remote = sharded_spectrum(lazy, groups=8, engine=eng)
+    np.testing.assert_allclose(remote.eigenvalues, local.eigenvalues, rtol=1e-12)
+    assert remote.b_ci == pytest.approx(local.b_ci, rel=1e-10)
+
+
+@pytest.mark.integration
 def test_cli_spectrum_on_a_local_cluster(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     x, y = _data(n=3000, d=10)
@@ -283,3 +298,21 @@ def test_parquet_shards_are_runs_of_whole_row_groups_and_blocks_fill_the_groups(
     assert ours.b_ci == pytest.approx(ref.b_ci, rel=1e-9)
     assert ours.target is not None and ref.target is not None
     assert ours.target.a_ci == pytest.approx(ref.target.a_ci, rel=1e-8)
+
+
+def test_a_dask_array_is_read_block_by_block() -> None:
+    """A 2-D dask array: its row blocks are the shards (columns rechunked into one block), each
+    computed inside its task; the spectrum equals the numpy array's on the same row blocks."""
+    da = pytest.importorskip("dask.array")
+    x, y = _data(n=3000, d=10, seed=6)
+    lazy = da.from_array(x, chunks=(500, 4))  # 6 row blocks, columns in 3 blocks
+    src = list_shards(lazy)
+    assert [s.n for s in src.shards] == [500] * 6 and src.d == 10
+    ours = sharded_spectrum(lazy, y, groups=6)
+    ref = sharded_spectrum(x, y, groups=6, shard_rows=500)
+    np.testing.assert_allclose(ours.eigenvalues, ref.eigenvalues, rtol=1e-13, atol=1e-16)
+    assert ours.b_ci == pytest.approx(ref.b_ci, rel=1e-12)
+    with pytest.raises(SpecurateInputError, match="2-D and numeric"):
+        list_shards(da.zeros((10,)))
+    with pytest.raises(SpecurateInputError, match="a path, a numpy array or a dask array"):
+        list_shards([[1.0, 2.0]])  # type: ignore[arg-type]

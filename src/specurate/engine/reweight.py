@@ -11,7 +11,6 @@ covariance); memory per task two d × d matrices per block.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from specurate.engine.cluster import Engine
 from specurate.engine.shards import (
     DEFAULT_SHARD_ROWS,
+    DataSource,
     Shard,
     global_rows,
     list_shards,
@@ -77,7 +77,7 @@ def _task(job: tuple[Shard, np.ndarray, int]) -> list[Any]:
 
 
 def sharded_reweight(
-    source: str | os.PathLike | np.ndarray,
+    source: DataSource,
     weights: np.ndarray,
     *,
     engine: Engine | None = None,

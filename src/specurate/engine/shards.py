@@ -15,7 +15,8 @@ Sources:
 - a folder of ``.npy`` files, or one ``.npy`` file (2-D, numeric; split into row ranges of at
   most ``shard_rows``);
 - a zarr array (a ``.zarr`` folder; 2-D; split at chunk boundaries), needs ``zarr``;
-- an in-memory (n, d) array.
+- an in-memory (n, d) array, or a 2-D dask array (one shard per block of rows; each task
+  computes its block's graph where it runs).
 
 Every shard must have the same number of columns; the message names the first that differs.
 """
@@ -27,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -34,7 +36,15 @@ from specurate._tables import parquet_files, row_group_sizes
 from specurate.errors import SpecurateInputError
 from specurate.io import RowSource, check_path, open_parquet_row_groups, open_rows
 
+if TYPE_CHECKING:
+    import dask.array
+
+#: What the engine reads: a path (folder of Parquet / .npy shards, one file, a .zarr array), an
+#: (n, d) numpy array or a 2-D dask array.
+DataSource: TypeAlias = "str | os.PathLike | np.ndarray | dask.array.Array"
+
 __all__ = [
+    "DataSource",
     "Shard",
     "ShardedSource",
     "global_rows",
@@ -58,10 +68,11 @@ class Shard:
         n: rows.
         path: the file or zarr folder it lives in (None for an in-memory array).
         start: first row within ``path`` (row ranges of ``.npy`` and zarr).
-        kind: ``"parquet"``, ``"npy"``, ``"zarr"`` or ``"array"``.
+        kind: ``"parquet"``, ``"npy"``, ``"zarr"``, ``"array"`` or ``"dask"``.
         label: the name used in messages (file name and row range).
         features: for Parquet, the feature column (None: the file's numeric / list columns).
-        data: the rows themselves, for ``kind="array"`` only.
+        data: the rows themselves (``kind="array"``) or the block's delayed computation
+            (``kind="dask"``); None otherwise.
         exclude: Parquet columns that are not features (labels, groups, weights).
     """
 
@@ -73,7 +84,7 @@ class Shard:
     kind: str
     label: str
     features: str | None = None
-    data: np.ndarray | None = None
+    data: Any = None
     exclude: tuple[str, ...] = ()
 
 
@@ -142,7 +153,7 @@ def _zarr_array(p: Path) -> object:
 
 
 def list_shards(
-    source: str | os.PathLike | np.ndarray,
+    source: DataSource,
     *,
     shard_rows: int = DEFAULT_SHARD_ROWS,
     features: str | None = None,
@@ -152,7 +163,7 @@ def list_shards(
 
     Args:
         source: a folder of Parquet or ``.npy`` files, one such file, a ``.zarr`` array folder,
-            or an (n, d) array.
+            an (n, d) array or a 2-D dask array (its row blocks are the shards).
         shard_rows: most rows in a shard (zarr: rounded down to whole chunks, at least one
             chunk; Parquet: whole row groups, at least one).
         features: the feature column of Parquet files (see :func:`specurate.io.open_rows`).
@@ -164,6 +175,8 @@ def list_shards(
     """
     if not (isinstance(shard_rows, int) and shard_rows >= 1):
         raise SpecurateInputError(f"shard_rows must be a positive integer, got {shard_rows!r}.")
+    if _is_dask_array(source):
+        return _dask_shards(source)
     if isinstance(source, np.ndarray):
         src = open_rows(source, min_rows=1)
         pieces = [
@@ -171,6 +184,10 @@ def list_shards(
             for a, b in _ranges(src.n, shard_rows)
         ]
         return _assemble("the input array", pieces, src.d)
+    if not isinstance(source, str | os.PathLike):
+        raise SpecurateInputError(
+            f"the data must be a path, a numpy array or a dask array, not {type(source).__name__}."
+        )
     p = Path(source)
     if not p.exists():
         raise SpecurateInputError(f"{p}: no such file or folder.")
@@ -226,9 +243,34 @@ def list_shards(
     return _assemble(label, pieces_, d0, features=features, exclude=tuple(exclude))
 
 
+def _is_dask_array(x: object) -> bool:
+    return type(x).__module__.startswith("dask.array") and hasattr(x, "to_delayed")
+
+
+def _dask_shards(x: Any) -> ShardedSource:
+    """A 2-D dask array: one shard per block of rows (the columns rechunked into one block),
+    each holding the block's delayed computation, run by the task that reads it."""
+    if x.ndim != 2 or x.dtype.kind not in "biuf":
+        raise SpecurateInputError(
+            f"the dask array must be 2-D and numeric, got shape {x.shape} of {x.dtype}."
+        )
+    if any(np.isnan(c) for c in x.chunks[0]):
+        raise SpecurateInputError(
+            "the dask array has unknown chunk sizes; call x.compute_chunk_sizes() first."
+        )
+    x = x.rechunk({1: -1})
+    blocks = x.to_delayed()[:, 0]
+    pieces = []
+    a = 0
+    for block, m in zip(blocks, x.chunks[0], strict=True):
+        pieces.append((None, a, int(m), "dask", f"the dask array rows {a}:{a + int(m)}", block))
+        a += int(m)
+    return _assemble("the dask array", pieces, int(x.shape[1]))
+
+
 def _assemble(
     label: str,
-    pieces: Sequence[tuple[str | None, int, int, str, str, np.ndarray | None]],
+    pieces: Sequence[tuple[str | None, int, int, str, str, Any]],
     d: int,
     *,
     features: str | None = None,
@@ -256,6 +298,9 @@ def read_shard(shard: Shard) -> RowSource:
     if shard.kind == "array":
         assert shard.data is not None
         return open_rows(shard.data, min_rows=1, array_label=f"the input array {shard.label}")
+    if shard.kind == "dask":  # the block's own graph, computed here, in this task
+        block = np.asarray(shard.data.compute(scheduler="sync"))
+        return open_rows(block, min_rows=1, array_label=shard.label)
     assert shard.path is not None
     if shard.kind == "parquet":
         return open_parquet_row_groups(

@@ -19,7 +19,6 @@ sums; ``tests/engine``), whichever engine runs the tasks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -29,6 +28,7 @@ from specurate._validate import check_positive, check_positive_int, check_seed
 from specurate.engine.cluster import Engine
 from specurate.engine.shards import (
     DEFAULT_SHARD_ROWS,
+    DataSource,
     Shard,
     ShardedSource,
     global_rows,
@@ -172,7 +172,7 @@ def _landmark_map(
 
 
 def sharded_spectrum(
-    source: str | os.PathLike | np.ndarray,
+    source: DataSource,
     y: np.ndarray | None = None,
     *,
     engine: Engine | None = None,
