@@ -98,20 +98,30 @@ def test_reweight_json_keys(files):
     assert out["C"] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["spectrum", "{d}/missing.npy"], "missing.npy: no such file"),
-        (["spectrum", "{d}/x.npy", "--labels", "{d}/y_short.npy"], "y_short.npy: has 10 rows"),
-        (["spectrum", "{d}/text.csv"], "column 'b' is not numeric"),
-        (["reweight", "{d}/x.npy", "--weights", "{d}/w_short.npy"], "w_short.npy: has 10 rows"),
-        (["reweight", "{d}/x.npy", "--weights", "{d}/w_neg.npy"], "negative weights"),
-        (["spectrum", "{d}/text.csv", "--stream"], "--stream needs"),
-        (["spectrum", "{d}/x.npy", "--scheduler", "tcp://127.0.0.1:9"], "need --engine dask"),
-    ],
-)
+BAD_INPUT = [
+    (["spectrum", "{d}/missing.npy"], "missing.npy: no such file"),
+    (["spectrum", "{d}/x.npy", "--labels", "{d}/y_short.npy"], "y_short.npy: has 10 rows"),
+    (["spectrum", "{d}/text.csv"], "column 'b' is not numeric"),
+    (["reweight", "{d}/x.npy", "--weights", "{d}/w_short.npy"], "w_short.npy: has 10 rows"),
+    (["reweight", "{d}/x.npy", "--weights", "{d}/w_neg.npy"], "negative weights"),
+    (["spectrum", "{d}/text.csv", "--stream"], "--stream needs"),
+    (["spectrum", "{d}/x.npy", "--scheduler", "tcp://127.0.0.1:9"], "need --engine dask"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD_INPUT)
 def test_bad_input_exits_2_with_one_sentence(files, args, fragment):
-    # A real subprocess: stdout must stay empty in --json mode, stderr holds one line.
+    argv = [a.format(d=files) for a in args] + ["--json"]
+    res = runner.invoke(app, argv)
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], res.stderr
+
+
+def test_bad_input_in_a_real_process_prints_one_line_and_nothing_on_stdout(files):
+    """The same through a real interpreter (no test runner between the CLI and the streams)."""
+    args, fragment = BAD_INPUT[1]
     argv = [a.format(d=files) for a in args] + ["--json"]
     proc = subprocess.run(
         [sys.executable, "-m", "specurate.cli", *argv], capture_output=True, text=True, timeout=120
