@@ -142,14 +142,17 @@ def _run(
 ) -> dict:
     """The study, with a Dask cluster for the duration when ``engine`` is dask (one started
     here unless ``scheduler`` names a running one)."""
-    from specurate.engine import open_engine
+    from specurate.errors import SpecurateInputError
     from specurate.study import run_study
-    from specurate.study.run import _check_shardable
 
     common = {"data": user, "quick": quick, "seed": seed, "progress": progress, "jobs": jobs}
     if engine == "local":
-        with open_engine("local", scheduler=scheduler, workers=workers):  # checks the options
-            return run_study(out, **common)  # type: ignore[arg-type]
+        if scheduler is not None or workers is not None:
+            raise SpecurateInputError("--scheduler and --workers need --engine dask.")
+        return run_study(out, **common)  # type: ignore[arg-type]
+    from specurate.engine import open_engine
+    from specurate.study.run import _check_shardable
+
     _check_shardable(user)  # type: ignore[arg-type]
     with open_engine("dask", scheduler=scheduler, workers=workers, progress=progress) as eng:
         address = eng.client.scheduler.address
