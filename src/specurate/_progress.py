@@ -9,6 +9,7 @@ training runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -46,8 +47,20 @@ def log_progress(path: str | Path) -> Iterator[Path]:
 
 def _log_line(log: Path, text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    with open(log, "a", encoding="utf-8") as f:
+    # O_NOFOLLOW: a symlink planted at the log's path is an error, never written through
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with open(fd, "a", encoding="utf-8") as f:
         f.write(f"{stamp} {text}\n")
+
+
+def note(text: str, *, echo: bool = True) -> None:
+    """One line in the active :func:`log_progress` file, and on stderr when ``echo`` (and not
+    :func:`quiet`): for events a run should record, e.g. a saved part found corrupt."""
+    log = _LOG.get()
+    if log is not None:
+        _log_line(log, text)
+    if echo and not _QUIET.get():
+        print(text, file=sys.stderr, flush=True)
 
 
 def _steps(items: Iterable[T], label: str, total: int | None, plain: bool) -> Iterator[T]:

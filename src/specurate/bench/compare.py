@@ -10,21 +10,23 @@ parts of ``specurate run``, the oracle and label-noise experiments — goes thro
 2. one run per (seed, strategy) with seeds ``seed … seed + seeds − 1``, every strategy on the
    same task draw; runs are ordered seed-major, strategies in the given order;
 3. with ``cache``, every tuned rate and finished run is a JSON file there, so an interrupted
-   comparison resumes where it stopped (and the rerun returns identical runs).
+   comparison resumes where it stopped (and the rerun returns identical runs). The files are
+   checked JSON (:func:`specurate._files.write_checked_json`) keyed by the parameters they were
+   computed for: a corrupt, edited or stale one is computed again (with a log line), never
+   trusted.
 
 Summaries (speed-ups, CIs) are :func:`specurate.bench.metrics.summarize` of the returned runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
-from specurate._files import atomic_write_text
+from specurate._files import read_checked_json, write_checked_json
 from specurate._validate import check_names, check_positive_int, check_real, check_seed
 from specurate.bench.presets import STRATEGY_PRESETS
 from specurate.bench.result import RunResult
@@ -34,8 +36,21 @@ from specurate.bench.train import LR_RULES, LrRule
 __all__ = ["compare_lr_rules", "compare_strategies", "learning_rates", "tuning_losses"]
 
 
-def _write_json(path: Path, doc: Any) -> None:
-    atomic_write_text(path, json.dumps(doc, allow_nan=True))
+def _write_json(path: Path, doc: Any, key: dict[str, Any]) -> None:
+    write_checked_json(path, doc, key=key)
+
+
+def _read_json(path: Path, key: dict[str, Any], echo: bool) -> Any:
+    """A cached file's data if it is valid for ``key``; None (after a log line saying why, when
+    a file was there) to compute it again."""
+    found = read_checked_json(path, key=key)
+    if found.problem is not None:
+        from specurate._progress import note
+
+        note(
+            f"cache: {path.name} cannot be trusted ({found.problem}); computing it again", echo=echo
+        )
+    return found.data
 
 
 def _cache_folder(cache: str | Path | None) -> Path | None:
@@ -70,8 +85,10 @@ def tuning_losses(
     out: dict[str, dict[float, float]] = {}
     for name in progress_iter(strategies, "tuning learning rates", enabled=progress):
         path = None if cache is None else cache / f"{prefix}{name}-lr.json"
-        if path is not None and path.exists():
-            doc = json.loads(path.read_text())
+        key = {"strategy": name, "budget_passes": budget_passes, "grid": grid, "seed": seed}
+        key["batch_size"] = batch_size
+        doc = None if path is None else _read_json(path, key, progress)
+        if isinstance(doc, dict) and isinstance(doc.get("losses"), dict):
             out[name] = {float(k): float(v) for k, v in doc["losses"].items()}
             continue
         best, losses = tune_lr(
@@ -83,7 +100,8 @@ def tuning_losses(
             batch_size=batch_size,
         )
         if path is not None:
-            _write_json(path, {"lr": best, "losses": {str(k): v for k, v in losses.items()}})
+            doc = {"lr": best, "losses": {str(k): v for k, v in losses.items()}}
+            _write_json(path, doc, key)
         out[name] = losses
     return out
 
@@ -202,9 +220,15 @@ def compare_strategies(
     title = label or f"training on {task.name}"
     for name, s in progress_iter(jobs, title, enabled=progress):
         path = None if folder is None else folder / f"{cache_prefix}{name}-{s}.json"
-        if path is not None and path.exists():
-            runs.append(RunResult.from_dict(json.loads(path.read_text())))
-            continue
+        key = {"task": task.name, "strategy": name, "seed": s, "lr": rates[name]}
+        key.update(budget_passes=budget_passes, batch_size=batch_size)
+        doc = None if path is None else _read_json(path, key, progress)
+        if isinstance(doc, dict):
+            try:
+                runs.append(RunResult.from_dict(doc))
+                continue
+            except (KeyError, TypeError, ValueError):  # valid JSON, not a run: train it again
+                pass
         run = train(
             task,
             make_strategy(name, task, budget_passes=budget_passes, batch_size=batch_size),
@@ -218,7 +242,7 @@ def compare_strategies(
             directions=directions,
         )
         if path is not None:
-            _write_json(path, run.to_dict())
+            _write_json(path, run.to_dict(), key)
         runs.append(run)
     return runs
 

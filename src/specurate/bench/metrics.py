@@ -396,7 +396,8 @@ _OPTIONAL = ("mode_loss", "tracked_share")  # per-mode test losses (list), misla
 def runs_to_parquet(runs: Sequence[RunResult], path: Any) -> None:
     """Write one row per (run, evaluation point); point columns are prefixed ``point_``
     (``point_mode_loss``, a list per row, and ``point_tracked_share`` when recorded).
-    The file is written atomically (a fresh temporary name, then renamed)."""
+    The file is written atomically (a fresh temporary name, then renamed); a ``path`` that is
+    a symlink or a folder is refused (:func:`specurate._files.atomic_write`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

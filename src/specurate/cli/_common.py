@@ -121,12 +121,21 @@ def _writable_dir(folder: Path, flag: str, path: Path) -> None:
         raise SpecurateInputError(f"{flag} {path}: the folder {folder} is not writable")
 
 
+def _not_a_link(path: Path, flag: str) -> None:
+    if path.is_symlink():
+        raise SpecurateInputError(
+            f"{flag} {path} is a symbolic link; specurate does not write through or over links "
+            "(remove it or choose another path)."
+        )
+
+
 def check_out_file(path: Path | None, flag: str, suffixes: Sequence[str]) -> Path | None:
-    """Check an output FILE before any work: its folder exists and is writable, it is not a
-    folder, and its suffix is one of ``suffixes``. Missing folders are never created."""
+    """Check an output FILE before any work: it is not a symlink or a folder, its suffix is one
+    of ``suffixes``, and its folder exists and is writable. Missing folders are never created."""
     if path is None:
         return None
     path = Path(path)
+    _not_a_link(path, flag)
     if path.is_dir():
         raise SpecurateInputError(f"{flag} {path} is a folder; give a file name")
     if path.suffix.lower() not in suffixes:
@@ -138,17 +147,25 @@ def check_out_file(path: Path | None, flag: str, suffixes: Sequence[str]) -> Pat
     return path
 
 
-def check_out_dir(path: Path, flag: str = "--out") -> Path:
-    """Check an output FOLDER before any work: it is a folder or does not exist yet, and its
-    parent exists and is writable (only the last level is created)."""
+def check_out_dir(path: Path, flag: str = "--out", files: Sequence[str] = ()) -> Path:
+    """Check an output FOLDER before any work: it is not a symlink, it is a folder or does not
+    exist yet, and its parent exists and is writable (only the last level is created). Each of
+    ``files`` (names the command writes inside) that exists must be neither a symlink nor a
+    folder."""
     path = Path(path)
+    _not_a_link(path, flag)
     if path.exists() and not path.is_dir():
         raise SpecurateInputError(f"{flag} {path} exists and is not a folder")
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             raise SpecurateInputError(f"{flag} {path}: the folder is not writable")
+        for name in files:
+            inside = path / name
+            _not_a_link(inside, flag)
+            if inside.is_dir():
+                raise SpecurateInputError(f"{flag} {path}: {name} in it is a folder, not a file")
         return path
-    _writable_dir(path.parent, flag, path)
+    _writable_dir(path.parent if str(path.parent) else Path("."), flag, path)
     return path
 
 

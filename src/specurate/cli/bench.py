@@ -3,6 +3,10 @@ accounting (:func:`specurate.bench.compare.compare_strategies`)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import shutil
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +43,42 @@ def _lr(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise SpecurateInputError(f"--lr must be a number or 'auto', got {text!r}") from None
+
+
+def _sidecar(out: Path) -> Path:
+    """``OUT.parts``, the folder of ``bench --out OUT``'s finished runs, checked: neither a
+    symlink nor a file."""
+    sidecar = out.with_name(out.name + ".parts")
+    if sidecar.is_symlink() or (sidecar.exists() and not sidecar.is_dir()):
+        raise SpecurateInputError(
+            f"--out {out}: {sidecar.name} beside it (where finished runs are kept) is a "
+            f"{'symbolic link' if sidecar.is_symlink() else 'file'}; remove it or choose "
+            "another --out."
+        )
+    for inner in sidecar.glob("*") if sidecar.is_dir() else ():
+        if inner.is_symlink():
+            raise SpecurateInputError(
+                f"--out {out}: {sidecar.name}/{inner.name} is a symbolic link; remove it."
+            )
+    return sidecar
+
+
+def _params_prefix(
+    dataset: str,
+    size: dict[str, int],
+    epochs: float,
+    batch_size: int,
+    rate: float | None,
+    grid: tuple[float, ...],
+    rule: str,
+    seed: int,
+) -> str:
+    """A file-name prefix naming everything a bench run depends on (besides its strategy and
+    seed, in the file name): the runs of another command line never mix in."""
+    from specurate import __version__
+
+    doc = [__version__, dataset, size, epochs, batch_size, rate, grid, rule, seed]
+    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:12] + "-"
 
 
 def _distributed(
@@ -127,7 +167,12 @@ def bench(
         int | None, typer.Option(min=1, help="training examples (default: the task's)")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="write one row per run and eval point (.parquet)")
+        Path | None,
+        typer.Option(
+            help="write one row per run and eval point (.parquet); resumable: finished runs "
+            "are kept in OUT.parts/ until the file is written, so the same command run again "
+            "after an interruption continues where it stopped"
+        ),
     ] = None,
     nproc: Annotated[
         int,
@@ -170,8 +215,10 @@ def bench(
     from specurate.report.json import jsonable
     from specurate.report.tables import bench_tables, lr_rule_verdict
 
-    with guard():
+    with guard(), contextlib.ExitStack() as stack:
         check_out_file(out, "--out", (".parquet",))
+        # the single-process runs checkpoint into OUT.parts/ (--nproc/--checkpoint: ddp's own)
+        sidecar = _sidecar(out) if out is not None and nproc == 1 and checkpoint is None else None
         if checkpoint is not None:
             check_out_dir(checkpoint, "--checkpoint")
         check_real("--timeout", timeout, lo=0, lo_open=True)
@@ -200,6 +247,20 @@ def bench(
             "make_task": make_task,
             "progress": not as_json,
         }
+        if sidecar is not None:
+            from specurate._files import lock_folder, remove_stale_temps
+
+            sidecar.mkdir(exist_ok=True)
+            stack.enter_context(lock_folder(sidecar))  # a second bench --out OUT stops here
+            remove_stale_temps(sidecar)  # left by a killed bench
+            resumable: dict[str, Any] = {
+                "cache": sidecar,
+                "cache_prefix": _params_prefix(
+                    dataset, size, epochs, batch_size, rate, grid, lr_rule.value, seed
+                ),
+            }
+        else:
+            resumable = {}
         if nproc > 1 or checkpoint is not None:
             by_rule = _distributed(
                 dataset,
@@ -214,7 +275,7 @@ def bench(
                 timeout=timeout,
             )
         elif lr_rule is LrRuleName.both:
-            by_rule = compare_lr_rules(make_task(seed), names, **common)
+            by_rule = compare_lr_rules(make_task(seed), names, **common, **resumable)
         else:
             rule = lr_rule.value
             by_rule = {
@@ -225,8 +286,13 @@ def bench(
                     lr_rule=rule,  # type: ignore[arg-type]
                     label=f"training on {dataset}",
                     **common,
+                    **resumable,
                 )
             }
+        if out is not None:
+            runs_to_parquet(by_rule[next(iter(by_rule))], out)
+            if sidecar is not None:  # the Parquet file holds every run now
+                shutil.rmtree(sidecar, ignore_errors=True)
     first = next(iter(by_rule))
     runs = by_rule[first]
     rows = summarize(runs)
@@ -245,7 +311,6 @@ def bench(
             for rule, rs in by_rule.items()
         }
     if out is not None:
-        runs_to_parquet(runs, out)
         result["parquet"] = str(out)
     if as_json:
         emit_json(jsonable(result))

@@ -2,17 +2,20 @@
 static-vs-dynamic separation, one command each (registered on the main app by
 :mod:`specurate.cli`).
 
-Every command checks ``--out`` before any work, prints rich tables, writes ``OUT/<name>.json``
-and ``OUT/<name>.png`` (atomically) and, with ``--json``, prints the result as one JSON object
+Every command checks ``--out`` before any work (a symlink at the folder or at its outputs is
+refused), locks the folder while it runs (a second experiment into the same folder stops at
+once, naming the first one's pid), prints rich tables, writes ``OUT/<name>.json`` and
+``OUT/<name>.png`` (atomically) and, with ``--json``, prints the result as one JSON object
 instead of the tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -47,6 +50,29 @@ DatasetOpt = Annotated[str, typer.Option(help="built-in task")]
 NTrainOpt = Annotated[
     int | None, typer.Option(min=1, help="training examples (default: the task's)")
 ]
+
+
+def _check_out(out: Path, name: str, cache: str | None = None) -> None:
+    """Check ``--out`` before any work: a folder (or a new one in an existing folder), not a
+    symlink, and neither ``<name>.json`` nor ``<name>.png`` (nor the ``cache`` folder) in it a
+    symlink."""
+    check_out_dir(out, files=(f"{name}.json", f"{name}.png"))
+    if cache is not None and (out / cache).is_symlink():
+        raise SpecurateInputError(
+            f"--out {out}: {cache} in it is a symbolic link; specurate does not write through "
+            "links (remove it or choose another --out)."
+        )
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[Path]:
+    """``out`` created (only its last level: the parent was checked) and locked while inside:
+    another experiment running into the same folder is refused at once."""
+    from specurate._files import lock_folder
+
+    out.mkdir(exist_ok=True)
+    with lock_folder(out):
+        yield out
 
 
 def _finish(
@@ -113,8 +139,8 @@ def static(
     from specurate.bench.static_sweep import StaticSweepConfig, run_static_sweep
     from specurate.report.experiments import plot_static_sweep, render_static_sweep
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, "static")
         budget, fracs = _epochs(epochs), parse_floats(fractions, "--fractions")
         names = parse_names(scorers, "--scorers")
         config = StaticSweepConfig(
@@ -124,6 +150,7 @@ def static(
             fractions=fracs,
             scorers=names,
         )
+        stack.enter_context(_locked(out))
         res = run_static_sweep(config, progress=not as_json)
         _finish("static", res, out, render_static_sweep, plot_static_sweep, as_json)
 
@@ -148,8 +175,8 @@ def oracle(
     from specurate.bench.oracle import OracleConfig, run_oracle
     from specurate.report.experiments import plot_oracle, render_oracle
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, "oracle")
         config = OracleConfig(
             a=check_real("--a", a, lo=1.0, lo_open=True),
             b=check_real("--b", b, lo=0.0, lo_open=True),
@@ -161,6 +188,7 @@ def oracle(
             simulate=simulate,
             sample_level=simulate,
         )
+        stack.enter_context(_locked(out))
         res = run_oracle(config, progress=not as_json)
         _finish("oracle", res, out, render_oracle, plot_oracle, as_json)
 
@@ -178,12 +206,13 @@ def span(
     from specurate.bench.span import SETTINGS, SpanConfig, run_span
     from specurate.report.experiments import plot_span, render_span
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, f"span-{setting}")
         setting = check_choice("--setting", setting, SETTINGS)
         labels = check_choice("--labels", labels, ("hard", "soft"))
         kw = {"labels": labels} if setting == "mnist1d" else {}
         config = SpanConfig(setting, seed=seed, **kw)  # type: ignore[arg-type]
+        stack.enter_context(_locked(out))
         res = run_span(config, progress=not as_json)
         _finish(f"span-{setting}", res, out, render_span, plot_span, as_json)
 
@@ -205,8 +234,8 @@ def noise(
     from specurate.bench.noise import NoiseConfig, run_noise
     from specurate.report.experiments import plot_noise, render_noise
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, "noise")
         # checked before the task is built (which may take seconds)
         noise_rates = tuple(
             check_unit("--rates", r, closed=False) for r in parse_floats(rates, "--rates")
@@ -222,6 +251,7 @@ def noise(
             budget_passes=budget,
             seed=seed,
         )
+        stack.enter_context(_locked(out))
         res = run_noise(config, progress=not as_json)
         _finish("noise", res, out, render_noise, plot_noise, as_json)
 
@@ -255,8 +285,8 @@ def separation(
     from specurate.bench.separation import SeparationConfig, run_separation
     from specurate.report.experiments import plot_separation, render_separation
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, "separation", cache="separation-cache")
         steps = parse_floats(budgets, "--budgets")
         if any(s != int(s) for s in steps):
             raise SpecurateInputError(f"--budgets must be whole step counts, got {budgets!r}")
@@ -274,6 +304,7 @@ def separation(
             seeds=seeds,
             seed=seed,
         )
+        stack.enter_context(_locked(out))
         res = run_separation(config, progress=not as_json, cache=out / "separation-cache")
         _finish("separation", res, out, render_separation, plot_separation, as_json)
 
@@ -300,8 +331,8 @@ def eigen(
     from specurate.bench.eigen import EigenConfig, check_strategies, run_eigen
     from specurate.report.experiments import plot_eigen, render_eigen
 
-    with guard():
-        check_out_dir(out)
+    with guard(), contextlib.ExitStack() as stack:
+        _check_out(out, "eigen", cache="eigen-cache")
         # checked before the task is built (which may take seconds)
         names = check_strategies(parse_names(strategies, "--strategies"))
         budget = _epochs(epochs)
@@ -314,5 +345,6 @@ def eigen(
             seeds=seeds,
             seed=seed,
         )
+        stack.enter_context(_locked(out))
         res = run_eigen(config, progress=not as_json, cache=out / "eigen-cache")
         _finish("eigen", res, out, render_eigen, plot_eigen, as_json)

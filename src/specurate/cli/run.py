@@ -3,6 +3,7 @@ as a resumable report that opens with its findings."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -50,7 +51,11 @@ def run(
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="output folder (resumable: finished parts are kept)")
+        Path,
+        typer.Option(
+            help="output folder (resumable: finished parts are kept and checked; locked while "
+            "a run uses it: a second run on it stops at once)"
+        ),
     ] = Path("specurate-out"),
     quick: Annotated[bool, typer.Option(help="smaller study (< 1 minute on built-in data)")] = (
         False
@@ -76,13 +81,16 @@ def run(
 ) -> None:
     """A spectral study, as a report: spectra and exponents, weightings as operators, the simulator
     on the measured exponents, and (built-in data) real training; findings first."""
+    from specurate._files import lock_folder
     from specurate.errors import SpecurateInputError
     from specurate.report.findings import plain
     from specurate.report.tables import run_tables
+    from specurate.study.run import check_run_folder
 
     user = None
-    with guard():
+    with guard(), contextlib.ExitStack() as stack:
         check_out_dir(out)
+        check_run_folder(out)
         if data is None:
             options = (("--labels", labels), ("--groups", groups), ("--weights", weights))
             given = [flag for flag, value in (*options, ("--features", features)) if value]
@@ -94,6 +102,8 @@ def run(
             user = load_user_data(
                 data, features=features, labels=labels, groups=groups, weights=weights or ()
             )
+        out.mkdir(exist_ok=True)  # the tool's own folder (its parent was checked)
+        stack.enter_context(lock_folder(out))  # a second run on OUT is refused before any work
         results = _run(
             out,
             user,

@@ -112,7 +112,10 @@ def simulate(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option(help="--compare: output folder (default specurate-simulate)"),
+        typer.Option(
+            help="--compare: write compare.png and compare.json into this folder (without it "
+            "--compare writes no file)"
+        ),
     ] = None,
     samples: Annotated[
         bool,
@@ -129,15 +132,16 @@ def simulate(
 
     with guard():
         law = LearningLaw(alpha=alpha, beta=beta)
+        check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         if compare:
-            folder = check_out_dir(out or Path("specurate-simulate"))
+            if out is not None:
+                check_out_dir(out, files=("compare.png", "compare.json"))
             _compare(
-                a, b, _budget(budget), modes, t_min, t_max, law, seed, folder, as_json, samples
+                a, b, _budget(budget), modes, t_min, t_max, law, seed, out, plot, as_json, samples
             )
             return
         if out is not None:
             raise SpecurateInputError("--out applies to --compare; use --plot for one policy")
-        check_out_file(plot, "--plot", FIGURE_SUFFIXES)
         result, trajectories, title = _one_policy(
             a,
             b,
@@ -235,45 +239,83 @@ def _compare(
     t_max: float,
     law: Any,
     seed: int,
-    out: Path,
+    out: Path | None,
+    plot: Path | None,
     as_json: bool,
     samples: bool,
 ) -> None:
-    import json
+    """Every policy at once; files only where asked: ``out`` (a checked folder, created and
+    locked) gets compare.png and compare.json, ``plot`` (a checked file) the figure."""
+    import contextlib
 
-    from specurate._files import atomic_write_text
+    from specurate._files import lock_folder
     from specurate.dynamics.compare import compare as run_compare
-    from specurate.report.json import comparison_dict
-    from specurate.report.plots import plot_compare, save
     from specurate.report.tables import compare_tables
 
     n = min(n_modes, 200_000)
-    cmp = run_compare(
-        a,
-        b,
-        mass_modes=min(1_000_000, max(100_000, 5 * n)),
-        budget=budget,
-        n_modes=n,
-        t_min=t_min,
-        t_max=min(t_max, 1e7),
-        law=law,
-        seed=seed,
-        progress=not as_json,
-    )
-    out.mkdir(exist_ok=True)
-    save(plot_compare(cmp), out / "compare.png")
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            out.mkdir(exist_ok=True)  # the tool's own folder (its parent was checked)
+            stack.enter_context(lock_folder(out))
+        result = _compare_locked(
+            run_compare(
+                a,
+                b,
+                mass_modes=min(1_000_000, max(100_000, 5 * n)),
+                budget=budget,
+                n_modes=n,
+                t_min=t_min,
+                t_max=min(t_max, 1e7),
+                law=law,
+                seed=seed,
+                progress=not as_json,
+            ),
+            a,
+            b,
+            seed,
+            out,
+            plot,
+            samples,
+        )
+    if as_json:
+        emit_json(result)
+        return
+    for item in compare_tables(result):
+        out_console.print(item)
+    written = [f"plot: {plot}"] if plot is not None else []
+    if out is not None:
+        written += [f"plot: {out / 'compare.png'}", f"results: {out / 'compare.json'}"]
+    if written:
+        out_console.print("   ".join(written), markup=False)
+
+
+def _compare_locked(
+    cmp: Any,
+    a: float,
+    b: float,
+    seed: int,
+    out: Path | None,
+    plot: Path | None,
+    samples: bool,
+) -> dict[str, Any]:
+    """The comparison's JSON result, with its figure and JSON written where asked."""
+    import json
+
+    from specurate._files import atomic_write_text
+    from specurate.report.json import comparison_dict
+    from specurate.report.plots import plot_compare, save
+
     result = comparison_dict(cmp)
-    result["plot"] = str(out / "compare.png")
+    for path in (plot, None if out is None else out / "compare.png"):
+        if path is not None:
+            save(plot_compare(cmp), path)
+            result["plot"] = str(path)  # the folder's copy when both are asked for
     if samples:
         from specurate.dynamics.policies import SoftOracle
         from specurate.dynamics.samples import compare_families
 
         # lr_factor 0.1: GD steps small enough to track gradient flow (see dynamics.samples)
         result["sample_level"] = compare_families(SoftOracle(), a=a, b=b, lr_factor=0.1, seed=seed)
-    atomic_write_text(out / "compare.json", json.dumps(result, indent=1))
-    if as_json:
-        emit_json(result)
-        return
-    for item in compare_tables(result):
-        out_console.print(item)
-    out_console.print(f"plot: {out / 'compare.png'}   results: {out / 'compare.json'}")
+    if out is not None:
+        atomic_write_text(out / "compare.json", json.dumps(result, indent=1))
+    return result

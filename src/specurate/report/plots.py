@@ -466,8 +466,10 @@ def plot_training(
 def save(fig: Figure, path: str | Path) -> Path:
     """Save a figure atomically, format from the extension (.png/.svg/.pdf).
 
-    The folder must exist (it is never created); the figure is left to the garbage collector
-    (it was made without pyplot, so no global figure list holds it).
+    The folder must exist (it is never created); a ``path`` that is a symlink or a folder is
+    refused (:class:`~specurate.errors.SpecurateInputError`, nothing written through it). The
+    figure is left to the garbage collector (it was made without pyplot, so no global figure
+    list holds it).
     """
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")

@@ -6,6 +6,11 @@ figure ``<key>-<tag>.png``, so an interrupted run resumes where it stopped; a pa
 another part's result (the simulator needs the measured exponents) names it in ``needs`` and
 receives its JSON dict.
 
+A part file is checked JSON (:func:`specurate._files.write_checked_json`) keyed by the package
+version, the part's key, the study's tag (size, seed, data fingerprint) and the SHA-256 of its
+figure: on resume a truncated, empty, edited or foreign part file, or a changed or missing
+figure, is recomputed (with a line on stderr and in ``run.log`` saying why), never trusted.
+
 With ``jobs = 2`` independent parts run in two worker processes (forked, one BLAS / torch
 thread each), dependent parts after their inputs; on small models two single-threaded processes
 use two cores better than one process with two threads. Workers report each finished part, so
@@ -24,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specurate._files import atomic_write_text
+from specurate._files import file_sha256, read_checked_json, write_checked_json
 
 if TYPE_CHECKING:
     from specurate._progress import PartProgress
 
-__all__ = ["NO_FIGURE", "Part", "compute_parts", "part_files", "tag"]
+__all__ = ["NO_FIGURE", "Part", "compute_parts", "load_part", "part_files", "tag"]
 
 #: kinds of part results that come without a figure: a part that found nothing to analyse, and
 #: one that only fills a cache for a later part (its result is left out of results.json)
@@ -66,10 +71,40 @@ def part_files(parts_dir: Path, key: str, run_tag: str) -> tuple[Path, Path]:
     return parts_dir / f"{key}-{run_tag}.json", parts_dir / f"{key}-{run_tag}.png"
 
 
-def _finish(part: Part, res: dict[str, Any], jpath: Path) -> dict[str, Any]:
+def _part_key(part: Part, run_tag: str, ppath: Path, kind: Any) -> dict[str, Any]:
+    """What a saved part must match to be reused: its key, the study's tag, and its figure's
+    SHA-256 (None for a part without a figure)."""
+    figure = None if kind in NO_FIGURE else file_sha256(ppath)
+    return {"part": part.key, "tag": run_tag, "figure_sha256": figure}
+
+
+def _finish(part: Part, res: dict[str, Any], jpath: Path, run_tag: str) -> dict[str, Any]:
     res["title"] = part.title
-    atomic_write_text(jpath, json.dumps(res, allow_nan=False))
+    ppath = jpath.with_suffix(".png")
+    key = _part_key(part, run_tag, ppath, res.get("kind"))
+    write_checked_json(jpath, res, key=key, allow_nan=False)
     return res
+
+
+def load_part(part: Part, parts_dir: Path, run_tag: str) -> tuple[dict[str, Any] | None, str]:
+    """A saved part's result if its file is valid and its figure is the one saved with it;
+    else ``(None, why)`` (``why`` is empty when there is no file yet)."""
+    jpath, ppath = part_files(parts_dir, part.key, run_tag)
+    if not jpath.exists() and not jpath.is_symlink():
+        return None, ""
+    try:  # which key to expect depends on the kind; the envelope is checked against it below
+        kind = json.loads(jpath.read_text(encoding="utf-8"))["data"].get("kind")
+    except Exception:
+        kind = None
+    found = read_checked_json(jpath, key=_part_key(part, run_tag, ppath, kind))
+    if found.problem is None and found.data is not None:
+        if isinstance(found.data, dict):
+            return found.data, ""
+        return None, "not a JSON object"
+    problem = found.problem or "unreadable"
+    if problem == "computed for other parameters" and kind not in NO_FIGURE:
+        problem = "its figure is missing or was changed" if ppath.exists() else "no figure"
+    return None, problem
 
 
 # The parts of the current compute_parts call, inherited by forked workers (closures cannot be
@@ -125,15 +160,19 @@ def compute_parts(
         missing = [k for k in p.needs if k not in keys[: keys.index(p.key)]]
         if missing:
             raise ValueError(f"part {p.key} needs {missing}, which do not come before it")
+    from specurate._progress import note
+
     results: dict[str, dict[str, Any]] = {}
     todo: list[int] = []
     for i, part in enumerate(parts):
-        jpath, ppath = part_files(parts_dir, part.key, run_tag)
-        saved = json.loads(jpath.read_text()) if jpath.exists() else None
-        if saved is not None and (ppath.exists() or saved.get("kind") in NO_FIGURE):
+        saved, problem = load_part(part, parts_dir, run_tag)
+        if saved is not None:
             results[part.key] = saved
-        else:
-            todo.append(i)
+            continue
+        if problem:
+            jpath, _ = part_files(parts_dir, part.key, run_tag)
+            note(f"{label}: {jpath.name} cannot be trusted ({problem}); recomputing", echo=progress)
+        todo.append(i)
     bar = PartProgress(label, total=len(parts), done=len(parts) - len(todo), enabled=progress)
     with bar:
         if jobs <= 1 or len(todo) <= 1 or multiprocessing.get_start_method() != "fork":
@@ -142,7 +181,7 @@ def compute_parts(
                 jpath, ppath = part_files(parts_dir, part.key, run_tag)
                 bar.start(part.title)
                 res = part.compute(ppath, *[results[k] for k in part.needs])
-                results[part.key] = _finish(part, res, jpath)
+                results[part.key] = _finish(part, res, jpath, run_tag)
                 bar.advance(part.title)
             return results
         _run_parallel(parts, todo, parts_dir, run_tag, results, bar, jobs)
@@ -180,7 +219,7 @@ def _run_parallel(
                 for fut in finished:
                     i = running.pop(fut)
                     jpath, _ = part_files(parts_dir, parts[i].key, run_tag)
-                    results[parts[i].key] = _finish(parts[i], fut.result(), jpath)
+                    results[parts[i].key] = _finish(parts[i], fut.result(), jpath, run_tag)
                     bar.advance(parts[i].title)
     finally:
         _PARTS = []

@@ -1,15 +1,21 @@
 """Run (or resume) a study into a folder: ``results.json``, ``report.html``, ``runs.parquet``,
-``run.log`` and the finished parts in ``parts/``."""
+``run.log`` and the finished parts in ``parts/``.
+
+The folder is locked for the run (:func:`specurate._files.lock_folder`: a second run on it is
+refused at once, naming the holder's pid), every file is written atomically, and a symlink
+planted at any output path is refused before any work (:func:`check_run_folder`).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specurate import __version__
-from specurate._files import atomic_write_text
+from specurate._files import atomic_write_text, lock_folder, remove_stale_temps
 from specurate.datasets import has_mnist5k
 from specurate.errors import SpecurateInputError
 from specurate.study.builtin import has_torch, study_parts
@@ -18,7 +24,43 @@ from specurate.study.parts import Part, compute_parts, part_files, results_in_or
 if TYPE_CHECKING:
     from specurate.io import UserData
 
-__all__ = ["run_study"]
+__all__ = ["OUTPUTS", "check_run_folder", "run_study"]
+
+#: what a study writes at the top of its folder
+OUTPUTS = ("results.json", "report.html", "runs.parquet", "run.log", "parts")
+
+
+def check_run_folder(out: Path) -> None:
+    """Refuse (:class:`~specurate.errors.SpecurateInputError`) a study folder that is a symlink or
+    not a folder, or that holds a symlink where the study writes (its top-level outputs and
+    anything under ``parts/``), or a folder where it writes a file. Checked before any work."""
+    out = Path(out)
+    if out.is_symlink():
+        raise SpecurateInputError(
+            f"--out {out} is a symbolic link; specurate does not write through links "
+            "(give the real folder)."
+        )
+    if out.exists() and not out.is_dir():
+        raise SpecurateInputError(f"--out {out} exists and is not a folder")
+    for name in OUTPUTS:
+        p = out / name
+        if p.is_symlink():
+            raise SpecurateInputError(
+                f"{p} is a symbolic link; specurate does not write through or over links "
+                "(remove it or choose another --out)."
+            )
+        if name != "parts" and p.is_dir():
+            raise SpecurateInputError(f"{p} is a folder where the study writes a file")
+    if (out / "parts").exists() and not (out / "parts").is_dir():
+        raise SpecurateInputError(f"{out / 'parts'} is a file where the study keeps its parts")
+    if (out / "parts").is_dir():
+        for dirpath, dirnames, filenames in os.walk(out / "parts"):
+            for name in (*dirnames, *filenames):
+                if (Path(dirpath) / name).is_symlink():
+                    raise SpecurateInputError(
+                        f"{Path(dirpath) / name} is a symbolic link; specurate does not write "
+                        "through or over links (remove it or choose another --out)."
+                    )
 
 
 def fingerprint(data: UserData) -> str:
@@ -107,7 +149,10 @@ def run_study(
     """Run (or resume) the study of ``data`` (default: the built-in data) into ``out``.
 
     Args:
-        out: the output folder (created; finished parts in ``out/parts`` are reused).
+        out: the output folder (created; finished parts in ``out/parts`` are reused after
+            validation). It is locked while the study runs: a folder another process is
+            running a study in raises :class:`~specurate.errors.SpecurateInputError` at once,
+            as does a symlink at any output path (:func:`check_run_folder`).
         data: a user's data set (:func:`specurate.io.load_user_data`), or None for the built-in
             study.
         quick: the smaller study.
@@ -125,14 +170,33 @@ def run_study(
         The contents of ``results.json``: ``findings`` (plain sentences), ``headline``,
         ``notes``, ``summary`` (one row per spectrum) and ``parts`` (every part's result).
     """
-    from specurate._progress import log_progress
-    from specurate.report.findings import findings, plain
-
     if scheduler is not None:
         _check_shardable(data)
     out = Path(out)
+    check_run_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with lock_folder(out):
+        return _run_locked(out, data, quick, seed, progress, jobs, parts, scheduler)
+
+
+def _run_locked(
+    out: Path,
+    data: UserData | None,
+    quick: bool,
+    seed: int,
+    progress: bool,
+    jobs: int,
+    parts: list[Part] | None,
+    scheduler: str | None,
+) -> dict[str, Any]:
+    """:func:`run_study` once ``out`` is checked and locked."""
+    from specurate._progress import log_progress
+    from specurate.report.findings import findings, plain
+
+    check_run_folder(out)  # again under the lock: a link planted while waiting is refused too
+    remove_stale_temps(out)  # left by a killed run (the lock says none is running)
     parts_dir = out / "parts"
-    parts_dir.mkdir(parents=True, exist_ok=True)
+    parts_dir.mkdir(exist_ok=True)
     if parts is None:
         if data is None:
             parts = study_parts(quick=quick, seed=seed, progress=progress and jobs <= 1)
