@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -94,6 +95,10 @@ def test_rerun_resumes_from_the_cache(small, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(sep, "_train", counting)
     again = run_separation(SMALL, cache=cache)
     assert len(calls) == 1  # only the torn run
+    # other settings never reuse the cached runs: every one is trained again
+    other = dataclasses.replace(SMALL, lr=SMALL.lr * 0.5)
+    run_separation(other, cache=cache)
+    assert len(calls) > 1 + len(files) // 2
     for name, points in result.speedup.items():
         assert np.allclose(
             [p["value"] for p in points], [p["value"] for p in again.speedup[name]], rtol=1e-12

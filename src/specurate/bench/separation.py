@@ -40,8 +40,8 @@ static envelope: over its budgets), t intervals over seeds.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -52,9 +52,9 @@ from typing import Any
 import numpy as np
 
 from specurate import _rng
-from specurate._files import atomic_write_text
+from specurate._files import read_checked_json, write_checked_json
 from specurate._json import jsonable
-from specurate._progress import progress_iter
+from specurate._progress import note, progress_iter
 from specurate._validate import (
     check_choice,
     check_positive_int,
@@ -718,14 +718,16 @@ def separation_verdict(result: SeparationResult) -> list[str]:
     return out
 
 
-def _cached(path: Path | None) -> dict[str, Any] | None:
-    """A finished run from the cache, or None (absent, torn or not a run: it is redone)."""
-    if path is None or not path.exists():
+def _cached(path: Path | None, key: dict[str, Any], echo: bool) -> dict[str, Any] | None:
+    """A finished run from the cache, or None: absent, or not to be trusted — torn, edited,
+    written by another version or for other settings (``key``; said in a log line) — or not
+    a run: it is redone."""
+    if path is None:
         return None
-    try:
-        run = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
+    found = read_checked_json(path, key=key)
+    if found.problem is not None:
+        note(f"cache: {path.name} cannot be trusted ({found.problem}); running it again", echo=echo)
+    run = found.data
     keys = {"strategy", "seed", "budget", "steps", "loss", "wall", "max_weight", "wall_s"}
     if not isinstance(run, dict) or not keys <= run.keys() or len(run["steps"]) != len(run["loss"]):
         return None
@@ -772,7 +774,8 @@ def run_separation(
             runs.append({**same, "strategy": name, "same_as": "static C=inf"})
             continue
         path = None if folder is None else folder / f"{name.replace(' ', '_')}-{s}-{budget}.json"
-        run = _cached(path)
+        key = {"config": dataclasses.asdict(config), "strategy": name, "seed": s, "budget": budget}
+        run = _cached(path, key, progress)
         if run is None:
             w_cap = None
             if name == "balanced":
@@ -781,6 +784,6 @@ def run_separation(
                 )
             run = _train(name, config, s, budget, w_cap)
             if path is not None:
-                atomic_write_text(path, json.dumps(run))
+                write_checked_json(path, run, key=key)
         runs.append(run)
     return analyse(config, runs)
