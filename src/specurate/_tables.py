@@ -12,6 +12,7 @@ sentence naming the file (or folder) and the column.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,12 +149,18 @@ def read_csv(path: Path) -> Any:
     """A CSV file as a pyarrow Table; a first row of numbers is data, not a header."""
     import pyarrow.csv as pcsv
 
-    try:
-        table = pcsv.read_csv(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid with long messages
-        raise SpecurateInputError(
-            f"{path.name}: not a readable CSV file ({str(exc).splitlines()[0]})."
-        ) from None
+    def _read(**options: Any) -> Any:
+        try:
+            table = pcsv.read_csv(path, **options)
+            names = table.column_names  # decoded here: a header that is not UTF-8 fails
+        except UnicodeDecodeError:
+            raise SpecurateInputError(
+                f"{path.name}: the header row is not UTF-8 text; save the file as UTF-8."
+            ) from None
+        except Exception as exc:  # pyarrow raises ArrowInvalid with long messages
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SpecurateInputError(f"{path.name}: not a readable CSV file ({first}).") from None
+        return table, names
 
     def _is_number(s: str) -> bool:
         try:
@@ -162,9 +169,36 @@ def read_csv(path: Path) -> Any:
             return False
         return True
 
-    if all(_is_number(c) for c in table.column_names):  # no header row: keep the first row
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(autogenerate_column_names=True))
+    table, names = _read()
+    if all(_is_number(c) for c in names):  # no header row: keep the first row
+        table, names = _read(read_options=pcsv.ReadOptions(autogenerate_column_names=True))
+    check_unique_names(names, path.name)
     return table
+
+
+def check_unique_names(names: Sequence[str], label: str) -> None:
+    """Raise naming the first column name that appears twice (a table's columns are taken by
+    name)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SpecurateInputError(
+                f"{label}: column name '{name}' appears more than once; rename the columns."
+            )
+        seen.add(name)
+
+
+@contextlib.contextmanager
+def _reading(label: str) -> Iterator[None]:
+    """Turn an error of pyarrow while reading a Parquet file's data (a corrupted page, a
+    truncated file) into one sentence naming the file."""
+    try:
+        yield
+    except SpecurateInputError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecurateInputError(f"{label}: not a readable Parquet file ({first}).") from None
 
 
 def _schema_difference(first: Any, other: Any) -> str | None:
@@ -224,12 +258,16 @@ class Table:
             return
         r0 = 0
         for f in self.files:
-            with parquet_file(f, self._file_label(f)) as pf:
+            label = self._file_label(f)
+            with parquet_file(f, label) as pf:
                 groups = list(self.row_groups) if self.row_groups is not None else None
-                batches = pf.iter_batches(batch_size=rows, columns=list(columns), row_groups=groups)
-                for batch in batches:
-                    yield r0, batch
-                    r0 += batch.num_rows
+                with _reading(label):
+                    batches = pf.iter_batches(
+                        batch_size=rows, columns=list(columns), row_groups=groups
+                    )
+                    for batch in batches:
+                        yield r0, batch
+                        r0 += batch.num_rows
 
     def read(self, columns: Sequence[str] | None = None) -> Any:
         """The pyarrow Table of ``columns`` (all by default), every file concatenated."""
@@ -241,7 +279,8 @@ class Table:
         schema = pa.schema([self.schema.field(c) for c in names])
         parts = []
         for f in self.files:
-            with parquet_file(f, self._file_label(f)) as pf:
+            label = self._file_label(f)
+            with parquet_file(f, label) as pf, _reading(label):
                 t = (
                     pf.read(columns=names)
                     if self.row_groups is None
@@ -262,7 +301,13 @@ def open_table(p: Path) -> Table:
     for f in files:
         label = p.name if f is p else f"{p.name}/{f.name}"
         with parquet_file(f, label) as pf:
-            s, n = pf.schema_arrow.remove_metadata(), n + int(pf.metadata.num_rows)
+            try:
+                s, n = pf.schema_arrow.remove_metadata(), n + int(pf.metadata.num_rows)
+            except Exception as exc:
+                raise SpecurateInputError(
+                    f"{label}: not a readable Parquet file ({str(exc).splitlines()[0]})."
+                ) from None
+        check_unique_names(s.names, label)
         if schema is None:
             schema = s
         elif (diff := _schema_difference(schema, s)) is not None:

@@ -130,7 +130,8 @@ BUILTIN = {"digits": digits, "mnist5k": mnist5k, "planted": planted_powerlaw}
 
 
 def load_builtin(name: str, *, seed: int = 0) -> Dataset:
-    """Load a built-in data set by name (``digits``, ``mnist5k``, ``planted``)."""
+    """Load a built-in data set by name (``digits``, ``mnist5k``, ``planted``); ``seed`` is
+    the draw of the generated ``planted`` data (digits and mnist5k are fixed files)."""
     if name not in BUILTIN:
         raise SpecurateInputError(
             f"unknown built-in data set '{name}'; choose one of {', '.join(sorted(BUILTIN))}."

@@ -132,11 +132,44 @@ def _check_magic(p: Path) -> None:
 
 
 def _open_numpy(p: Path, *, mmap: bool = False) -> Any:
+    """``np.load`` without unpickling; an object array (which would need it) or a corrupt
+    file raise naming the file."""
     _check_magic(p)
     try:
         return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SpecurateInputError(
+                f"{p.name}: holds Python objects (dtype object), which are never unpickled; "
+                "save numbers only."
+            ) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecurateInputError(f"{p.name}: not a readable NumPy file ({first}).") from None
     except Exception as exc:
-        raise SpecurateInputError(f"{p.name}: not a readable NumPy file ({exc}).") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecurateInputError(f"{p.name}: not a readable NumPy file ({first}).") from None
+
+
+def _npz_member(npz: Any, key: str, name: str) -> np.ndarray:
+    """Array ``key`` of an opened ``.npz``: a readable ``.npy`` member that needs no
+    unpickling (a corrupt or truncated member, an object array or a member that is not a
+    ``.npy`` file raise naming the file and the member)."""
+    try:
+        arr = npz[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SpecurateInputError(
+                f"{name}: array '{key}' holds Python objects (dtype object), which are never "
+                "unpickled; save numbers only."
+            ) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecurateInputError(f"{name}: array '{key}' is not readable ({first}).") from None
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, OSError …
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecurateInputError(f"{name}: array '{key}' is not readable ({first}).") from None
+    if not isinstance(arr, np.ndarray):
+        raise SpecurateInputError(f"{name}: member '{key}' is not a NumPy .npy array.")
+    return arr
 
 
 def _load_numpy(
@@ -165,7 +198,7 @@ def _load_numpy(
                 f"{p.name}: holds arrays {keys}; name one of "
                 f"{list(_NPZ_KEYS[role])} or store a single array."
             )
-        arr = loaded[pick[0]]
+        arr = _npz_member(loaded, pick[0], p.name)
     elif key is not None:
         raise SpecurateInputError(f"{p.name}: a .npy file holds one array, not one named '{key}'.")
     else:
@@ -441,10 +474,21 @@ def load_array(
 def validate_array(
     arr: np.ndarray, *, source: str, role: Role = "data", min_rows: int = 50
 ) -> np.ndarray:
-    """Check shape and values of an in-memory array for ``role`` (see :func:`load_array`)."""
-    arr = np.asarray(arr)
+    """Check shape, type and values of an in-memory array for ``role`` (see
+    :func:`load_array`).
+
+    Data and weights must be real numbers (bool, integer or float; complex, string and object
+    arrays are refused, never cast); labels may also be strings (coded 0 … k−1 in sorted
+    order). Whole-number labels become int64 only when int64 holds them exactly (|y| < 2⁵³),
+    so distinct huge labels stay distinct.
+    """
+    try:
+        arr = np.asarray(arr)
+    except (TypeError, ValueError) as exc:
+        raise SpecurateInputError(f"{source}: cannot be read as an array ({exc}).") from None
     if role == "data":
         _check_data_shape(arr.shape, source, min_rows)
+        _check_numeric_dtype(arr.dtype, source)
         arr = arr.astype(np.float64, copy=False)
     else:
         if arr.ndim == 2 and arr.shape[1] == 1:
@@ -457,13 +501,25 @@ def validate_array(
             raise SpecurateInputError(
                 f"{source}: expected labels of shape (n,) or (n, m), got {arr.shape}."
             )
-        if role == "weights" or not np.all(np.mod(arr, 1) == 0):
+        if role == "labels" and arr.dtype.kind in "US" and arr.ndim == 1:
+            return np.unique(arr.astype(str), return_inverse=True)[1].reshape(-1).astype(np.int64)
+        _check_numeric_dtype(arr.dtype, source)
+        if arr.dtype.kind == "f":
+            check_finite(arr, source)
+        if role == "weights" or not _exact_integers(arr):
             arr = arr.astype(np.float64, copy=False)
         else:
             arr = arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.floating):
         check_finite(arr, source)
     return arr
+
+
+def _exact_integers(arr: np.ndarray) -> bool:
+    """Whole numbers that int64 (and float64) hold exactly: |v| < 2⁵³."""
+    if arr.dtype.kind in "biu":
+        return arr.dtype.kind != "u" or arr.size == 0 or int(arr.max()) < 2**63
+    return bool(np.all(np.abs(arr) < 2.0**53) and np.all(np.mod(arr, 1) == 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,7 +589,8 @@ def encode_categories(
             raise SpecurateInputError(
                 f"{source}: {what} must be classes, but row {i} holds {arr[i]:g}."
             )
-        arr = arr.astype(np.int64)
+        if _exact_integers(arr):  # else keep the floats: int64 would merge huge classes
+            arr = arr.astype(np.int64)
     elif arr.dtype.kind == "S":
         arr = arr.astype(str)
     uniq, codes = np.unique(arr, return_inverse=True)

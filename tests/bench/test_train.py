@@ -59,6 +59,7 @@ def test_clusters_deterministic_and_power_law():
         clusters(n_train=0)
 
 
+@pytest.mark.integration  # 3 s: draws the 260,000-example long-tailed task
 def test_mnist1d_long_tail_changes_train_only():
     kw = dict(n_train=2000, n_test=500, seed=1)
     st = np.random.get_state()  # noqa: NPY002

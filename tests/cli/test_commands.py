@@ -106,6 +106,8 @@ BAD_INPUT = [
     (["reweight", "{d}/x.npy", "--weights", "{d}/w_neg.npy"], "negative weights"),
     (["spectrum", "{d}/text.csv", "--stream"], "--stream needs"),
     (["spectrum", "{d}/x.npy", "--scheduler", "tcp://127.0.0.1:9"], "need --engine dask"),
+    # more jackknife groups than examples: refused at once (it used to run 300,000 replicates)
+    (["spectrum", "{d}/x.npy", "--kernel", "rbf", "--groups", "100000"], "groups must be"),
 ]
 
 

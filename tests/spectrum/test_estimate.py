@@ -71,6 +71,7 @@ def test_chance_energy_of_pure_noise_labels():
     assert e.mean() == pytest.approx(c, rel=0.42)
 
 
+@pytest.mark.integration  # 2 × 2.7 s: 20,000 × 512 planted data, default jackknife
 @pytest.mark.parametrize("b, a", [(1.1, 2.0), (3.0, 1.5)])
 def test_planted_exponents_recovered(b, a):
     ds = planted_powerlaw(20_000, 512, b=b, a=a, seed=3)

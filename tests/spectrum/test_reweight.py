@@ -42,7 +42,7 @@ def test_uniform_weights_change_nothing():
     assert rep.C == pytest.approx(1.0) and rep.k0 == 0 and rep.frontier_gain == 1.0
     assert rep.b_w == pytest.approx(rep.b_common) and rep.delta_b == pytest.approx(0, abs=1e-9)
     # T_w = T in every replicate too: the paired interval of Δb collapses to 0.
-    assert rep.ci_method == "jackknife" and rep.bootstrap == 10
+    assert rep.ci_method == "jackknife" and rep.bootstrap == 30  # 10 groups × 3 fold draws
     np.testing.assert_allclose(rep.delta_b_ci, 0.0, atol=1e-9)
     assert rep.common_range == rep.fit.fit_range
     assert not rep.narrowing
@@ -124,7 +124,7 @@ def test_b_ci_is_estimate_spectrums():
         est = estimate_spectrum(x, ci_method=method, groups=10, bootstrap=20, seed=3)
         assert rep.fit.fit_range == est.fit.fit_range and rep.b == pytest.approx(est.b, rel=1e-12)
         np.testing.assert_allclose(rep.b_ci, est.b_ci, rtol=1e-9)
-        assert rep.ci_method == method and rep.bootstrap == (10 if method == "jackknife" else 20)
+        assert rep.ci_method == method and rep.bootstrap == (30 if method == "jackknife" else 20)
     # On T's own range b_common re-fits the same spectrum with the gap-floored correction (and
     # a fixed range in the replicates): it moves by far less than b's CI half-width (here
     # 0.010-0.014 against a difference of 0.0001).

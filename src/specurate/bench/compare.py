@@ -21,6 +21,7 @@ Summaries (speed-ups, CIs) are :func:`specurate.bench.metrics.summarize` of the 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -191,7 +192,9 @@ def compare_strategies(
         label: title of the progress bar.
 
     Returns:
-        The runs, seed-major (all strategies for ``seed``, then ``seed + 1`` …).
+        The runs, seed-major (all strategies for ``seed``, then ``seed + 1`` …), each with
+        ``first_seed = seed``: run ``seed + j`` depends on the first seed too (the learning
+        rate is tuned on ``make_task(seed + 1000)``), so (first_seed, seed) names it.
     """
     from specurate._progress import progress_iter
     from specurate.bench.strategies import make_strategy, needs_oracle
@@ -225,7 +228,8 @@ def compare_strategies(
         doc = None if path is None else _read_json(path, key, progress)
         if isinstance(doc, dict):
             try:
-                runs.append(RunResult.from_dict(doc))
+                # a run is named by (first seed, seed): RunResult.first_seed
+                runs.append(replace(RunResult.from_dict(doc), first_seed=seed))
                 continue
             except (KeyError, TypeError, ValueError):  # valid JSON, not a run: train it again
                 pass
@@ -241,6 +245,7 @@ def compare_strategies(
             track=track,
             directions=directions,
         )
+        run = replace(run, first_seed=seed)  # named by (first seed, seed): RunResult.first_seed
         if path is not None:
             _write_json(path, run.to_dict(), key)
         runs.append(run)

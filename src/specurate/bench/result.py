@@ -20,7 +20,11 @@ class RunResult:
     ``curve``: dicts {passes, test_loss, test_acc, wall_s} at log-spaced compute points, where
     ``passes`` is the charged compute at the evaluation. ``diverged``: the training loss became
     NaN/inf (learning rate too large); the run stopped and its final test loss is inf. ``lr``:
-    the SGD learning rate of the run.
+    the SGD learning rate of the run. ``first_seed``: the first seed of the comparison the run
+    belongs to (:func:`specurate.bench.compare.compare_strategies`; None outside one). It
+    names the run with ``seed``: the learning rate is tuned on a draw of the task set by the
+    first seed (and ``specurate bench`` draws the task itself from it), so run ``seed = 1`` of
+    ``--seed 0`` and of ``--seed 1`` are different runs, told apart by ``first_seed``.
     """
 
     strategy: str
@@ -37,6 +41,15 @@ class RunResult:
     n_train: int = 0
     diverged: bool = False
     lr: float = math.nan
+    first_seed: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``"seed S"``, or ``"seed S of first seed F"`` inside a comparison (see
+        ``first_seed``)."""
+        return f"seed {self.seed}" + (
+            "" if self.first_seed is None else f" of first seed {self.first_seed}"
+        )
 
     @property
     def charged_passes(self) -> float:
@@ -59,4 +72,5 @@ class RunResult:
         if d.get("diverged") and curve:  # JSON has no inf: the last point's loss was inf
             curve = (*curve[:-1], {**curve[-1], "test_loss": math.inf})
             d = {**d, "test_loss": math.inf}
-        return cls(**{**{k: nan(v) for k, v in d.items()}, "curve": curve})
+        fields = {k: v if k == "first_seed" else nan(v) for k, v in d.items()}
+        return cls(**{**fields, "curve": curve})

@@ -54,6 +54,51 @@ app.command()(score.score)
 app.add_typer(experiment_app, name="experiment")
 
 
+def _click_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(usage errors, "no arguments: show the help") of click and of the copy of click that
+    recent typer releases vendor (``typer._click``): both can reach us, depending on the
+    installed typer."""
+    import click
+
+    usage: list[type[Exception]] = [click.UsageError]
+    no_args: list[type[Exception]] = []
+    if hasattr(click.exceptions, "NoArgsIsHelpError"):
+        no_args.append(click.exceptions.NoArgsIsHelpError)
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        usage.append(vendored.UsageError)
+        if hasattr(vendored, "NoArgsIsHelpError"):
+            no_args.append(vendored.NoArgsIsHelpError)
+    return tuple(usage), tuple(no_args)
+
+
 def main() -> None:
-    """Entry point of the ``specurate`` console script."""
-    app()
+    """Entry point of the ``specurate`` console script.
+
+    A command-line mistake that click catches (an unknown option, a value out of its range) is
+    printed like every other user mistake: ``error: <one sentence>`` on stderr, exit code 2 —
+    not click's framed usage box (the help is one ``--help`` away)."""
+    import sys
+
+    usage, no_args = _click_errors()
+    try:
+        code = app(standalone_mode=False)  # an Exit(code) inside comes back as the return value
+    except no_args as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except usage as exc:
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "specurate"
+        print(f"error: {message} (see {command} --help)", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -35,6 +35,7 @@ __all__ = [
     "out_console",
     "parse_floats",
     "parse_names",
+    "with_provenance",
 ]
 
 # stderr never wraps: an error is one line even at 80 columns or in a pipe
@@ -90,9 +91,38 @@ def guard(source: str | None = None) -> Iterator[None]:
         fail(msg)
 
 
+def _current_context() -> Any:
+    """The running command's click context (typer ≥ 0.2x vendors click as ``typer._click``;
+    older versions use click itself), or None outside a command."""
+    import importlib
+
+    for name in ("typer._click.globals", "click.globals"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        ctx = module.get_current_context(silent=True)
+        if ctx is not None:
+            return ctx
+    return None
+
+
+def with_provenance(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with a ``provenance`` block (:func:`specurate.report.json.provenance`: versions,
+    seed, the running command's resolved options) unless it has one or no command runs."""
+    ctx = _current_context()
+    if ctx is None or "provenance" in obj:
+        return obj
+    from specurate.report.json import provenance
+
+    params = ctx.params
+    return {**obj, "provenance": provenance(params.get("seed"), params, command=ctx.info_name)}
+
+
 def emit_json(obj: dict[str, Any]) -> None:
-    """One JSON object on stdout (NaN/inf are not JSON: convert them to null first)."""
-    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+    """One JSON object on stdout (NaN/inf are not JSON: convert them to null first), with its
+    provenance (:func:`with_provenance`)."""
+    sys.stdout.write(json.dumps(with_provenance(obj), allow_nan=False) + "\n")
 
 
 def parse_names(text: str, flag: str) -> tuple[str, ...]:
@@ -170,10 +200,16 @@ def check_out_dir(path: Path, flag: str = "--out", files: Sequence[str] = ()) ->
 
 
 def load_data(
-    data: str, labels: str | None, *, want_labels: bool, features: str | None = None
+    data: str,
+    labels: str | None,
+    *,
+    want_labels: bool,
+    features: str | None = None,
+    seed: int = 0,
 ) -> tuple[Any, Any, str]:
     """DATA is a file or a built-in name; LABELS a file, or a column of a tabular DATA;
-    FEATURES the feature column of a table (see :func:`specurate.io.open_rows`).
+    FEATURES the feature column of a table (see :func:`specurate.io.open_rows`); ``seed`` the
+    draw of a generated built-in (``planted``).
 
     Returns ``(x, y or None, name)``. An unknown name that is not a file lists the built-ins.
     """
@@ -184,7 +220,7 @@ def load_data(
 
     path = Path(data)
     if not path.exists() and data in BUILTIN:
-        ds = load_builtin(data)
+        ds = load_builtin(data, seed=seed)
         return ds.x, (ds.y if want_labels or labels else None), data
     if not path.exists() and path.suffix == "":
         raise SpecurateInputError(

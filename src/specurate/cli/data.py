@@ -148,7 +148,7 @@ def spectrum(
         if streamed:
             name = path.name
         else:
-            x, y, name = load_data(data, labels, want_labels=True, features=features)
+            x, y, name = load_data(data, labels, want_labels=True, features=features, seed=seed)
     with guard(source=name):
         if streamed:
             report = _streamed_spectrum(
@@ -386,7 +386,7 @@ def reweight(
         )
         return
     with guard():
-        x, _, name = load_data(data, None, want_labels=False, features=features)
+        x, _, name = load_data(data, None, want_labels=False, features=features, seed=seed)
         io.check_same_length(x.shape[0], w, data_source=name, other_source=wname)
         normalize_weights(w, x.shape[0], source=wname)
     with guard(source=name):

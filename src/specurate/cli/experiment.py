@@ -30,6 +30,7 @@ from specurate.cli._common import (
     out_console,
     parse_floats,
     parse_names,
+    with_provenance,
 )
 from specurate.errors import SpecurateInputError
 
@@ -87,7 +88,7 @@ def _finish(
     from specurate._files import atomic_write_text
 
     out.mkdir(exist_ok=True)  # checked before the work: only the last level is created
-    doc = result.to_dict()
+    doc = with_provenance(result.to_dict())
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
     atomic_write_text(json_path, json.dumps(doc, allow_nan=False, indent=1))
     plot(result, png_path)

@@ -199,7 +199,7 @@ def _one_policy(
 
     pol = policy_from_options(policy, kappa, knobs)
     if data is not None:
-        x, y, _ = load_data(data, labels, want_labels=True)
+        x, y, _ = load_data(data, labels, want_labels=True, seed=seed)
         if y is None:
             raise SpecurateInputError("--data needs labels (--labels or a built-in data set)")
         report = estimate_spectrum(x, y, ci_method="none", seed=seed, progress=not quiet)

@@ -284,7 +284,8 @@ def check_indices(indices: np.ndarray, n: int) -> np.ndarray:
     idx = np.asarray(indices)
     if idx.ndim != 1:
         raise SpecurateInputError(f"indices must be 1-D, got shape {idx.shape}")
-    if idx.size and not np.issubdtype(idx.dtype, np.integer):
+    # an empty batch may come as float (np.array([])), never as complex, text or objects
+    if (idx.size and not np.issubdtype(idx.dtype, np.integer)) or idx.dtype.kind not in "biuf":
         raise SpecurateInputError(f"indices must be integers, got dtype {idx.dtype}")
     idx = idx.astype(np.int64, copy=False)
     if idx.size and (idx.min() < 0 or idx.max() >= n):

@@ -7,12 +7,78 @@ Keys follow ../shared/design.md (``n``, ``d``, ``eigenvalues``, ``b``, ``b_ci``,
 
 from __future__ import annotations
 
+import enum
+import importlib.metadata
 import math
+import os
+import platform
+from collections.abc import Mapping
 from typing import Any
 
 from specurate._json import jsonable
 from specurate.spectrum.estimate import SpectrumReport
 from specurate.spectrum.reweight import ReweightReport
+
+#: the packages whose versions a result records (``None``: not installed)
+PROVENANCE_PACKAGES = ("specurate", "numpy", "scipy", "torch")
+
+
+def _version(package: str) -> str | None:
+    """The installed version of ``package`` from its metadata (nothing is imported)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _option(value: Any) -> Any:
+    """A command option as plain JSON: enums by value, paths and other objects as text."""
+    if isinstance(value, enum.Enum):
+        return _option(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): _option(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_option(v) for v in value]
+    value = jsonable(value)
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def blas_threads() -> int | None:
+    """Threads of the BLAS that numpy calls (threadpoolctl; None if unknown). The
+    eigendecompositions run on it, and its thread count can move results in the last digits
+    (OpenBLAS 0.3.30, 1 vs 2 threads, ``estimate_spectrum`` with labels): digits, linear —
+    b, b_ci and the eigenvalues identical, energies and a within 2e-15 (relative); digits,
+    RBF kernel — eigenvalues 1e-12, b 2e-16, b_ci 8e-9, a_ci 2e-7; planted n = 20,000,
+    d = 512 — identical. Replicates run single-threaded whatever the setting."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    except Exception:  # pragma: no cover - threadpoolctl cannot inspect this process
+        return None
+    return max((int(p["num_threads"]) for p in pools), default=None)
+
+
+def provenance(
+    seed: int | None, options: Mapping[str, Any], *, command: str | None = None
+) -> dict[str, Any]:
+    """What produced a result: package versions, Python, the BLAS thread count, the seed and
+    the resolved options (every option of the command, defaults included).
+
+    Returns:
+        ``{"command", "versions": {specurate, numpy, scipy, torch, python}, "blas_threads",
+        "cpu_count", "seed", "options"}``; torch is ``None`` when it is not installed.
+    """
+    versions: dict[str, str | None] = {p: _version(p) for p in PROVENANCE_PACKAGES}
+    versions["python"] = platform.python_version()
+    return {
+        "command": command,
+        "versions": versions,
+        "blas_threads": blas_threads(),
+        "cpu_count": os.cpu_count(),
+        "seed": seed,
+        "options": _option(dict(options)),
+    }
 
 
 def spectrum_dict(report: SpectrumReport, *, top: int | None = None) -> dict[str, Any]:

@@ -68,6 +68,8 @@ def spectrum_tables(out: Mapping[str, Any], name: str, ci: float) -> Renderables
             fmt_ci(out["learning_exponent_ci"]),
         )
     out_items: Renderables = [table]
+    if out.get("alpha_note"):
+        out_items.append(f"α: {out['alpha_note']}")
     if out.get("shape_note"):
         out_items.append(f"shape: {out['shape_note']}")
     if (ny := out.get("nystrom")) is not None:

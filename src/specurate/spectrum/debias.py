@@ -2,6 +2,8 @@ r"""Finite-sample bias of sample eigenvalues, and the power-law fit after removi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from specurate.spectrum.features import RANK_TOL
@@ -96,10 +98,23 @@ def fit_debiased(
     ``moments`` default to the Gaussian plug-in λλᵀ; ``floor_gaps`` as in
     :func:`debias_eigenvalues`.
     """
+    lam = np.asarray(lam, dtype=np.float64)
+    # λ·2^s with λ₁ in [0.5, 1) when λ₁ is far from 1: λλᵀ and the corrections stay inside
+    # float64 (covariances of data near 1e100 or 1e-100); b does not depend on the scale, the
+    # floor and the intercept are scaled back
+    top = float(lam[0]) if lam.size else 0.0
+    s = -int(np.frexp(top)[1]) if top > 0 and not 2.0**-120 <= top <= 2.0**120 else 0
+    if s:
+        lam = np.ldexp(lam, s)
+        if moments is not None:
+            moments = np.ldexp(moments, 2 * s)
     m = np.outer(lam, lam) if moments is None else moments
-    return fit_power_law(
+    fit = fit_power_law(
         debias_eigenvalues(lam, m, float(n if n_eff is None else n_eff), floor_gaps=floor_gaps),
         n_samples=n,
         fit_range=fit_range,
         compare=compare,
     )
+    if s:
+        fit = replace(fit, floor=float(np.ldexp(fit.floor, -s)), log_c=fit.log_c - s * np.log(2.0))
+    return fit

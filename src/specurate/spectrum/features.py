@@ -33,7 +33,10 @@ __all__ = [
     "Kernel",
     "check_data",
     "operator_features",
+    "scale_exponent",
+    "scaled_data",
     "small_eigh",
+    "unscale_eigenvalues",
     "weighted_eigh",
 ]
 
@@ -75,6 +78,61 @@ def check_data(x: np.ndarray) -> np.ndarray:
     The same checks as for data files (:func:`specurate.io.validate_array`), for in-memory arrays.
     """
     return validate_array(np.asarray(x), source="data", role="data", min_rows=MIN_EXAMPLES)
+
+
+#: data whose largest |value| lies outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] (about
+#: 1e-18 … 1e18) are analysed as x·2^k with a largest |value| in [0.5, 1): fourth powers and
+#: sums over n·d products then stay inside float64, and the eigenvalues are scaled back
+#: exactly (powers of two) at the end (:func:`unscale_eigenvalues`)
+SAFE_EXPONENT = 60
+
+
+def scale_exponent(x: np.ndarray) -> int:
+    """k such that x·2^k has its largest |value| in [0.5, 1) when that value lies outside
+    [2^-:data:`SAFE_EXPONENT`, 2^:data:`SAFE_EXPONENT`]; else 0 (no scaling: results are
+    bit-identical for ordinary data)."""
+    m = float(np.max(np.abs(x))) if x.size else 0.0
+    if m == 0.0 or 2.0**-SAFE_EXPONENT <= m <= 2.0**SAFE_EXPONENT:
+        return 0
+    return -int(np.frexp(m)[1])
+
+
+def scaled_data(
+    x: np.ndarray, kernel: str, bandwidth: float | None
+) -> tuple[np.ndarray, float | None, int]:
+    """``(x·2^k, bandwidth·2^k, k)`` with k from :func:`scale_exponent` (k = 0 for a Gram
+    matrix, which is not scaled). Linear eigenvalues scale by 2^(2k); an RBF kernel with its
+    bandwidth scaled alike is unchanged, so rbf on data of 1e-160 uses the same kernel as on
+    data of 1."""
+    k = 0 if kernel == "gram" else scale_exponent(x)
+    if k == 0:
+        return x, bandwidth, 0
+    bw = None if bandwidth is None else float(np.ldexp(float(bandwidth), k))
+    return np.ldexp(x, k), bw, k
+
+
+def unscale_eigenvalues(lam: np.ndarray, k: int, kernel: str, source: str) -> np.ndarray:
+    """Eigenvalues of the data x from those of x·2^k (:func:`scaled_data`): λ·2^(−2k) for
+    the linear kernel (kernels are scale-free). Raises when they leave float64's normal range
+    (the data's scale, not its spectrum's shape, is then the problem)."""
+    if k == 0 or kernel != "linear":
+        return lam
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(lam, -2 * k)
+    top = float(out[0]) if out.size else 0.0
+    if not np.isfinite(top):
+        raise SpecurateInputError(
+            f"{source}: its values are so large that the covariance eigenvalues exceed float64 "
+            f"(largest ≈ 2^{int(np.log2(lam[0])) - 2 * k}); divide the data by a constant (b, "
+            "α and a do not change)."
+        )
+    if top < np.finfo(np.float64).tiny:
+        raise SpecurateInputError(
+            f"{source}: its values are so small that the covariance eigenvalues fall below "
+            f"float64's normal range (largest ≈ 2^{int(np.log2(lam[0])) - 2 * k}); multiply the "
+            "data by a constant (b, α and a do not change)."
+        )
+    return out
 
 
 def _gram_features(

@@ -102,11 +102,19 @@ def estimate_spectrum_streaming(
         chunk_rows=chunk_rows,
         progress=progress,
     )
-    return report_from_moments(
+    report = report_from_moments(
         mom,
         ci=ci,
         extras={"ci_method": "grouped jackknife", "groups": groups, "precision": precision},
     )
+    top = float(report.eigenvalues[0]) if report.eigenvalues.size else 0.0
+    if 0.0 < top < np.finfo(np.float64).tiny:
+        raise SpecurateInputError(
+            f"{src.label}: its values are so small that the covariance eigenvalues fall below "
+            f"float64's normal range (largest {top:.3g}); multiply the data by a constant (b, α "
+            "and a do not change)."
+        )
+    return report
 
 
 def report_from_moments(
@@ -152,7 +160,6 @@ def report_from_moments(
         a_g = efit_g.a if efit_g is not None else np.nan
         reps[g] = (fit_g.b, a_g, (a_g - 1) / fit_g.b)
     b_ci = jackknife_ci(b, reps[:, 0], ci)
-    alpha_lo, alpha_hi = sorted(1 + 1 / np.array(b_ci))
     target = None
     if with_targets:
         assert efit is not None and energies is not None  # fitted whenever there are targets
@@ -176,7 +183,7 @@ def report_from_moments(
         eigenvalues=lam,
         fit=fit,
         b_ci=b_ci,
-        alpha_ci=(float(alpha_lo), float(alpha_hi)),
+        alpha_ci=(float("nan"), float("nan")),  # set from b_ci by SpectrumReport
         b_bootstrap_sd=float("nan"),
         bootstrap=groups,
         ci=ci,

@@ -120,7 +120,7 @@ from specurate.errors import SpecurateInputError
 from specurate.io import RowSource, check_finite, check_same_length, open_rows, read_rows
 from specurate.spectrum.features import MIN_EXAMPLES
 from specurate.spectrum.large import report_from_moments
-from specurate.spectrum.operators import median_bandwidth
+from specurate.spectrum.operators import median_bandwidth, rbf_gamma
 from specurate.spectrum.report import SpectrumReport
 from specurate.spectrum.streaming import StreamingCovariance, streaming_covariance
 from specurate.spectrum.target import prepare_targets
@@ -158,8 +158,9 @@ def _rbf_block(xc: np.ndarray, zc: np.ndarray, sq_z: np.ndarray, gamma: float) -
     d2 = np.einsum("ij,ij->i", xc, xc)[:, None] + sq_z[None, :]
     d2 -= 2.0 * (xc @ zc.T)
     np.clip(d2, 0.0, None, out=d2)
-    d2 *= -gamma
-    np.exp(d2, out=d2)
+    with np.errstate(over="ignore", under="ignore"):  # far points: kernel value 0
+        d2 *= -gamma
+        np.exp(d2, out=d2)
     return d2
 
 
@@ -268,7 +269,7 @@ class NystromMap:
         sigma = check_positive("bandwidth", bandwidth)
         z = _check_matrix("landmarks", landmarks, 1).copy()
         m, d = z.shape
-        gamma = 1.0 / (2.0 * sigma**2)
+        gamma = rbf_gamma(sigma)
         c = z.mean(axis=0)
         zc = z - c
         sq_z = np.einsum("ij,ij->i", zc, zc)
@@ -294,7 +295,7 @@ class NystromMap:
     def _raw(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (k, r), unclipped residuals (k,)) of a checked float64 chunk, in blocks."""
         k = chunk.shape[0]
-        gamma = 1.0 / (2.0 * self.bandwidth**2)
+        gamma = rbf_gamma(self.bandwidth)
         zc = self.landmarks - self.center
         sq_z = np.einsum("ij,ij->i", zc, zc)
         out = np.empty((k, self.rank))

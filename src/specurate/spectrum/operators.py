@@ -44,13 +44,34 @@ def median_bandwidth(x: np.ndarray, *, max_points: int = 2000, seed: int = 0) ->
     rng = _rng.stream("root", seed)
     if x.shape[0] > max_points:
         x = x[rng.choice(x.shape[0], max_points, replace=False)]
-    sq = np.einsum("ij,ij->i", x, x)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = np.einsum("ij,ij->i", x, x)
+        d2 = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
+    if not np.all(np.isfinite(d2)):
+        raise SpecurateInputError(
+            "the data's values are so large that squared distances overflow float64; rescale "
+            "the data or give --bandwidth."
+        )
     iu = np.triu_indices(x.shape[0], k=1)
     med = float(np.sqrt(max(np.median(np.clip(d2[iu], 0.0, None)), 0.0)))
     if not med > 0.0:
         raise SpecurateInputError("the RBF bandwidth is zero because all examples coincide.")
     return med
+
+
+def rbf_gamma(sigma: float) -> float:
+    """1/(2σ²) of a bandwidth σ > 0; raises when it is 0 or infinite in float64 (σ beyond
+    about 1e154 or below about 1e-154): every kernel value would be 1, or 0 off the
+    diagonal."""
+    gamma = 0.5 / sigma / sigma  # no OverflowError: 0 or inf at the ends of float64
+    if gamma == 0.0 or not np.isfinite(gamma):
+        what = "large" if gamma == 0.0 else "small"
+        raise SpecurateInputError(
+            f"the RBF bandwidth {sigma:g} is too {what} for float64: 1/(2σ²) is "
+            f"{'0' if gamma == 0.0 else 'infinite'}; give a bandwidth near the typical distance "
+            "between examples."
+        )
+    return gamma
 
 
 def rbf_kernel(
@@ -78,17 +99,19 @@ def rbf_kernel(
     sigma = median_bandwidth(x) if bandwidth is None else float(bandwidth)
     if not (np.isfinite(sigma) and sigma > 0):
         raise SpecurateInputError(f"the RBF bandwidth must be a positive number, got {bandwidth}.")
-    gamma = 1.0 / (2.0 * sigma**2)
+    gamma = rbf_gamma(sigma)
     sq_y = np.einsum("ij,ij->i", yy, yy)
     out: np.ndarray = np.empty((x.shape[0], yy.shape[0]), dtype=dtype)
-    for start in range(0, x.shape[0], block_rows):
-        xb = x[start : start + block_rows]
-        d2 = np.einsum("ij,ij->i", xb, xb)[:, None] + sq_y[None, :]
-        d2 -= 2.0 * (xb @ yy.T)
-        np.clip(d2, 0.0, None, out=d2)
-        d2 *= -gamma
-        np.exp(d2, out=d2)
-        out[start : start + block_rows] = d2
+    # distances far beyond σ underflow to a kernel value of 0, as they should
+    with np.errstate(over="ignore", under="ignore"):
+        for start in range(0, x.shape[0], block_rows):
+            xb = x[start : start + block_rows]
+            d2 = np.einsum("ij,ij->i", xb, xb)[:, None] + sq_y[None, :]
+            d2 -= 2.0 * (xb @ yy.T)
+            np.clip(d2, 0.0, None, out=d2)
+            d2 *= -gamma
+            np.exp(d2, out=d2)
+            out[start : start + block_rows] = d2
     if y is None:  # exact symmetry despite rounding
         out = 0.5 * (out + out.T) if out.shape[0] <= 4096 else out
     return out, sigma

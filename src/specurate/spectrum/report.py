@@ -2,13 +2,14 @@ r"""What a spectrum estimate reports: the spectrum, its exponent b, and the targ
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from specurate.spectrum.powerlaw import PowerLawFit, describe_shape
 
-__all__ = ["SpectrumReport", "TargetReport"]
+__all__ = ["SpectrumReport", "TargetReport", "unscale_report"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,33 @@ class SpectrumReport:
     eig_error_bound: float = 0.0
     extras: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """α = 1 + 1/b only where b > 0, and its interval only where b's lies above 0: no
+        interval that excludes its own estimate. Otherwise ``alpha`` / ``alpha_ci`` are NaN
+        and ``extras["alpha_note"]`` says why (JSON: null beside the reason)."""
+        b, (lo, hi) = self.fit.b, self.b_ci
+        note = ""
+        if not (math.isfinite(b) and b > 0):
+            note = (
+                f"α = 1 + 1/b is not defined: b = {b:.3g} ≤ 0, no power-law decay of the "
+                "eigenvalues (isotropic or flat spectrum)."
+                if math.isfinite(b)
+                else "α = 1 + 1/b is not defined: no exponent b was fitted."
+            )
+            alpha_ci = (math.nan, math.nan)
+        elif math.isfinite(lo) and math.isfinite(hi) and lo > 0:
+            alpha_ci = (1.0 + 1.0 / hi, 1.0 + 1.0 / lo)
+        else:
+            alpha_ci = (math.nan, math.nan)
+            if math.isfinite(lo) and math.isfinite(hi):
+                note = (
+                    f"the interval of α = 1 + 1/b is not defined: b's interval "
+                    f"[{lo:.3g}, {hi:.3g}] reaches b ≤ 0 (no decay)."
+                )
+        object.__setattr__(self, "alpha_ci", alpha_ci)
+        if note:
+            self.extras["alpha_note"] = note
+
     @property
     def b(self) -> float:
         return self.fit.b
@@ -134,3 +162,27 @@ class SpectrumReport:
     def shape_note(self) -> str:
         """One sentence saying whether a single b describes the data, and how to read b."""
         return describe_shape(self.fit, self.b_ci)[1]
+
+
+def unscale_report(report: SpectrumReport, k: int, *, source: str = "data") -> SpectrumReport:
+    """The report of data x from the report of x·2^k
+    (:func:`~specurate.spectrum.features.scaled_data`): linear eigenvalues, the noise floor
+    and the fit's intercept scaled back by 2^(−2k), an RBF bandwidth by 2^(−k); b, α, a, the
+    target energies and every interval do not depend on the scale."""
+    if k == 0:
+        return report
+    from dataclasses import replace
+
+    from specurate.spectrum.features import unscale_eigenvalues
+
+    if report.kernel != "linear":
+        bw = report.bandwidth
+        return replace(report, bandwidth=None if bw is None else float(np.ldexp(bw, -k)))
+    lam = unscale_eigenvalues(report.eigenvalues, k, report.kernel, source)
+    f = report.fit
+    fit = replace(
+        f,
+        floor=float(np.ldexp(f.floor, -2 * k)),
+        log_c=f.log_c - 2 * k * math.log(2.0),
+    )
+    return replace(report, eigenvalues=lam, fit=fit)

@@ -30,20 +30,22 @@ b_w − b = −0.008 on average for random 60% masks of digits, one SD).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from specurate._validate import check_choice, check_int, check_positive, check_real
 from specurate.errors import SpecurateInputError
 from specurate.spectrum.debias import fit_debiased, fourth_moments
-from specurate.spectrum.estimate import CI_METHODS, CiMethod
+from specurate.spectrum.estimate import CI_METHODS, JACKKNIFE_REPEATS, CiMethod
 from specurate.spectrum.features import (
     MIN_EXAMPLES,
     RANK_TOL,
     Kernel,
     check_data,
     operator_features,
+    scaled_data,
+    unscale_eigenvalues,
     weighted_eigh,
 )
 from specurate.spectrum.powerlaw import PowerLawFit
@@ -53,6 +55,7 @@ from specurate.spectrum.resample import (
     bootstrap_map,
     jackknife_ci,
     jackknife_map,
+    refit_fixed_range,
 )
 
 
@@ -76,7 +79,7 @@ class ReweightReport:
         eigenvalues_w: (r,) spectrum of T_w, descending.
         fit: power-law fit of T on its automatic range (b).
         fit_w: fit of T_w on the common range (``fit_w.fit_range`` is :attr:`common_range`).
-        b_ci: CI of b (T's own range, re-chosen in every replicate, as estimate_spectrum).
+        b_ci: CI of b (T's own range, held fixed in every replicate, as estimate_spectrum).
         b_w_ci: CI of b_w (common range held fixed in the replicates).
         b_common: b of T fitted on the common range.
         delta_b: b_w − b_common (both on the common range).
@@ -145,7 +148,10 @@ def normalize_weights(weights: np.ndarray, n: int, *, source: str = "weights") -
 
     Raises :class:`SpecurateInputError` for a wrong length, NaN/inf, negative or all-zero weights.
     """
-    w = np.asarray(weights, dtype=np.float64)
+    w = np.asarray(weights)
+    if w.dtype.kind not in "biuf" or w.dtype.fields is not None:
+        raise SpecurateInputError(f"{source} must be real numbers, got dtype {w.dtype}.")
+    w = w.astype(np.float64, copy=False)
     if w.ndim == 2 and 1 in w.shape:
         w = w.ravel()
     if w.ndim != 1:
@@ -165,6 +171,7 @@ def normalize_weights(weights: np.ndarray, n: int, *, source: str = "weights") -
             f"{source} keeps {np.count_nonzero(w)} examples; the analysis "
             f"needs at least {MIN_EXAMPLES}."
         )
+    w = w / w.max()  # weights near 1e308 would overflow their sum
     return w / w.mean()
 
 
@@ -205,6 +212,7 @@ def analyze_reweighting(
     seed: int = 0,
     ci_method: CiMethod = "jackknife",
     groups: int = 20,
+    repeats: int = JACKKNIFE_REPEATS,
     progress: bool = False,
 ) -> ReweightReport:
     r"""Spectrum of the curated operator :math:`T_w` against T, with paired resampling CIs.
@@ -219,11 +227,12 @@ def analyze_reweighting(
 
     Intervals: every replicate drops (jackknife) or resamples (bootstrap) the same examples
     from T and T_w (a paired design: the weight goes with its example), so the interval of
-    delta_b reflects the difference, not the two spreads. Replicates re-run T's range choice
-    for b, as estimate_spectrum does, and hold the common range fixed for b_w, b_common and
-    delta_b: the range choice is a discrete step whose jumps the jackknife scales by G − 1
-    (digits: one of 20 replicates whose k_min moved from 3 to 2 widened b's jackknife CI
-    about 6×), and b_w and b_common move together under it. On random masks (neutral:
+    delta_b reflects the difference, not the two spreads. Replicates hold T's own range fixed
+    for b, as estimate_spectrum does, and the common range for b_w, b_common and delta_b: the
+    range choice is a discrete step whose jumps the jackknife scales by G − 1 (digits: one of
+    20 replicates whose k_min moved from 3 to 2 widened b's jackknife CI about 6×), and b_w
+    and b_common move together under it. The jackknife's variance is averaged over
+    ``repeats`` fold assignments. On random masks (neutral:
     b_w − b = 0) the 90% jackknife interval of delta_b covered 0 in 89% of 1,500 masks of
     planted power laws and digits (82–94% per setting and kept fraction), see BENCHMARKS.md,
     "b_w − b coverage under random masks".
@@ -245,6 +254,8 @@ def analyze_reweighting(
             replicates, :func:`~specurate.spectrum.resample.jackknife_ci`), ``"bootstrap"``
             (basic intervals, :func:`~specurate.spectrum.resample.bootstrap_ci`) or ``"none"``.
         groups: jackknife groups, 2 ≤ G ≤ n.
+        repeats: jackknife fold assignments the variance is averaged over (as
+            estimate_spectrum, :func:`~specurate.spectrum.resample.jackknife_se`).
         progress: show a progress bar over the replicates (stderr).
 
     Raises:
@@ -252,6 +263,8 @@ def analyze_reweighting(
             or a curated spectrum that cannot be fitted.
     """
     x = check_data(x)
+    # huge or tiny values: analysed as x·2^k, the report scaled back (features.scaled_data)
+    x, bandwidth, scale = scaled_data(x, kernel, bandwidth)
     check_positive("tolerance", tolerance)
     n = x.shape[0]
     w = normalize_weights(weights, n)
@@ -267,7 +280,9 @@ def analyze_reweighting(
     m_w = fourth_moments(op.features, v_w, w)
     fit, fit_c, fit_w = compare_fits(lam, lam_w, n=n, n_kept=n_kept, m_t=m_t, m_w=m_w)
     common = fit_w.fit_range
-    reps = np.full((n_rep, 4), np.nan)  # (b, b_w, b_common, b_w − b_common) per replicate
+    repeats = check_int("repeats", repeats, lo=1) if method == "jackknife" else 1
+    # (b, b_w, b_common, b_w − b_common) per replicate
+    reps = np.full((n_rep * repeats, 4), np.nan)
     if n_rep:
         engine = WhitenedReplicates(op.features, lam, v, None, center)
 
@@ -283,13 +298,30 @@ def analyze_reweighting(
                 except SpecurateInputError:
                     lam_wb = None
             return replicate_fits(
-                lam_b, lam_wb, n=n, n_eff=n_eff, n_kept=n_kept, common=common, m_t=m_t, m_w=m_w
+                lam_b,
+                lam_wb,
+                n=n,
+                n_eff=n_eff,
+                n_kept=n_kept,
+                common=common,
+                m_t=m_t,
+                m_w=m_w,
+                fit=fit,
             )
 
-        mapper = jackknife_map if method == "jackknife" else bootstrap_map
-        reps[:] = mapper(replicate, n, n_rep, seed=seed, progress=progress)
-    interval = jackknife_ci if method == "jackknife" else bootstrap_ci
-    return reweight_report(
+        if method == "jackknife":
+            reps[:] = jackknife_map(
+                replicate, n, n_rep, seed=seed, repeats=repeats, progress=progress
+            )
+        else:
+            reps[:] = bootstrap_map(replicate, n, n_rep, seed=seed, progress=progress)
+
+    def interval(estimate: float, replicates: np.ndarray, level: float) -> tuple[float, float]:
+        if method == "jackknife":
+            return jackknife_ci(estimate, replicates, level, repeats=repeats)
+        return bootstrap_ci(estimate, replicates, level)
+
+    report = reweight_report(
         lam,
         lam_w,
         (fit, fit_c, fit_w),
@@ -301,6 +333,22 @@ def analyze_reweighting(
         ci=ci,
         tolerance=tolerance,
         method=method,
+    )
+    if scale and kernel == "linear":
+        report = replace(
+            report,
+            eigenvalues=unscale_eigenvalues(report.eigenvalues, scale, kernel, "data"),
+            eigenvalues_w=unscale_eigenvalues(report.eigenvalues_w, scale, kernel, "data"),
+            fit=_unscale_fit(report.fit, scale),
+            fit_w=_unscale_fit(report.fit_w, scale),
+        )
+    return report
+
+
+def _unscale_fit(fit: PowerLawFit, k: int) -> PowerLawFit:
+    """A fit of the spectrum of x·2^k as one of x's (floor and intercept by 2^(−2k))."""
+    return replace(
+        fit, floor=float(np.ldexp(fit.floor, -2 * k)), log_c=fit.log_c - 2 * k * np.log(2.0)
     )
 
 
@@ -349,13 +397,20 @@ def replicate_fits(
     common: tuple[int, int],
     m_t: np.ndarray | None = None,
     m_w: np.ndarray | None = None,
+    fit: PowerLawFit | None = None,
 ) -> tuple[float, float, float, float]:
-    """(b, b_w, b_common, b_w − b_common) of one replicate: T's own range re-chosen (as in
-    estimate_spectrum), the common range held fixed; NaN where a fit fails or T_w's replicate
-    is missing (``lam_wb`` None: too few kept examples). Resampling or dropping a group scales
-    every covariance entry's variance, T_w's included, by n/n_eff."""
+    """(b, b_w, b_common, b_w − b_common) of one replicate, the common range held fixed; NaN
+    where a fit fails or T_w's replicate is missing (``lam_wb`` None: too few kept examples).
+    With ``fit`` (T's full-data fit) b is refitted on its range, floor and cap, as in
+    estimate_spectrum (:func:`~specurate.spectrum.resample.refit_fixed_range`); without, T's
+    range is re-chosen. Resampling or dropping a group scales every covariance entry's
+    variance, T_w's included, by n/n_eff."""
     try:
-        b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
+        if fit is not None:
+            m = np.outer(lam_b, lam_b) if m_t is None else m_t
+            b_b = refit_fixed_range(lam_b, fit, n_eff=n_eff, moments=m).b
+        else:
+            b_b = fit_debiased(lam_b, n=n, n_eff=n_eff, moments=m_t, compare=False).b
     except SpecurateInputError:
         b_b = np.nan
     if lam_wb is None:

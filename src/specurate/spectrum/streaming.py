@@ -673,6 +673,16 @@ def _check_overflow(p: _Pass, label: str) -> None:
         raise SpecurateInputError(
             f"{label} has values so large that the covariance overflows float64; rescale the data."
         )
+    for part in (p.gcross, p.gtsq):
+        if part is not None and not np.isfinite(part).all():
+            raise SpecurateInputError(
+                f"{_targets_label_of(label)} are so large that their covariance with the data "
+                "overflows float64; rescale them."
+            )
+
+
+def _targets_label_of(label: str) -> str:
+    return f"the targets for {label}"
 
 
 def _finished_pass(
@@ -686,15 +696,17 @@ def _finished_pass(
 ) -> _Pass:
     """One pass over ``source`` with the scatter's lower triangle turned into the covariance."""
     src = _open(source)
-    p = _run_pass(
-        src,
-        center=center,
-        targets=targets,
-        chunk_rows=chunk_rows,
-        groups=groups,
-        progress=progress,
-        precision=precision,
-    )
+    # overflow of huge values shows as inf in the sums, refused by _check_overflow
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = _run_pass(
+            src,
+            center=center,
+            targets=targets,
+            chunk_rows=chunk_rows,
+            groups=groups,
+            progress=progress,
+            precision=precision,
+        )
     _check_overflow(p, src.label)
     _finalize_lower(p.scatter, p.total, p.n, center)
     return p

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from specurate._validate import check_choice
 from specurate.errors import SpecurateInputError
 from specurate.spectrum.features import RANK_TOL
 from specurate.spectrum.powerlaw import PowerLawFit
@@ -37,24 +38,72 @@ def _one_hot(y: np.ndarray) -> np.ndarray:
     return out
 
 
+#: largest |y| of regression targets: squares and cross-products stay finite in float64
+MAX_TARGET = 1e150
+
+
 def prepare_targets(
-    y: np.ndarray, task: Literal["auto", "regression", "classification"] = "auto"
+    y: np.ndarray,
+    task: Literal["auto", "regression", "classification"] = "auto",
+    *,
+    source: str = "labels",
 ) -> np.ndarray:
     """Targets as a float (n, m) matrix: regression values, or one-hot class indicators.
 
-    ``task="auto"`` treats integer labels with at most 100 distinct values as classes.
+    ``task="auto"`` treats integer labels (or whole-number floats) of one column with at most
+    100 distinct values as classes; string labels are always classes. Complex, object or
+    record labels, NaN/inf, empty labels and regression targets beyond ±:data:`MAX_TARGET`
+    raise :class:`~specurate.errors.SpecurateInputError` naming ``source``.
     """
-    y = np.asarray(y)
+    check_choice("task", task, ("auto", "regression", "classification"))
+    try:
+        y = np.asarray(y)
+    except (TypeError, ValueError) as exc:
+        raise SpecurateInputError(f"{source}: cannot be read as an array ({exc}).") from None
+    if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind in "US":
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or y.shape[0] == 0 or (y.ndim == 2 and y.shape[1] == 0):
+        raise SpecurateInputError(
+            f"{source}: expected labels of shape (n,) or (n, m) with n ≥ 1, got {y.shape}."
+        )
+    if y.dtype.kind in "US":
+        if task == "regression" or y.ndim != 1:
+            raise SpecurateInputError(
+                f"{source}: string labels are classes (one column), not regression targets."
+            )
+        return _one_hot(y.astype(str))
+    if y.dtype.kind not in "biuf" or y.dtype.fields is not None:
+        raise SpecurateInputError(
+            f"{source}: labels of type {y.dtype} are not real numbers or classes."
+        )
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y).reshape(y.shape[0], -1).all(axis=1))
+        if bad.size:
+            raise SpecurateInputError(
+                f"{source}: contains NaN or infinite values (first in row {int(bad[0])})."
+            )
     if task == "auto":
-        is_int = np.issubdtype(y.dtype, np.integer) or (y.ndim == 1 and np.all(np.mod(y, 1) == 0))
+        is_int = y.dtype.kind in "biu" or (y.ndim == 1 and bool(np.all(y == np.round(y))))
         task = (
             "classification"
             if y.ndim == 1 and is_int and np.unique(y).size <= 100
             else "regression"
         )
     if task == "classification":
-        return _one_hot(y.ravel())
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise SpecurateInputError(
+                f"{source}: class labels must be one column, got shape {y.shape}."
+            )
+        return _one_hot(y)
     y = y.astype(np.float64)
+    big = float(np.max(np.abs(y)))
+    if big > MAX_TARGET:
+        raise SpecurateInputError(
+            f"{source}: regression targets reach |y| = {big:.3g}, beyond {MAX_TARGET:.0e} "
+            "(their squares overflow); divide them by a constant (a does not change)."
+        )
     return y[:, None] if y.ndim == 1 else y
 
 
