@@ -82,6 +82,7 @@ distributed training starts.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import math
@@ -931,8 +932,10 @@ def _train_jobs(
     if nproc == 1:
         runs = _train_rank(settings, 0, task)
         assert runs is not None
-        return runs
-    return _launch(settings)
+    else:
+        runs = _launch(settings)
+    # named by (first seed, seed) as compare_strategies names its runs (RunResult.first_seed)
+    return [dataclasses.replace(r, first_seed=task_seed) for r in runs]
 
 
 def _tuned(
