@@ -19,11 +19,12 @@ the progress line and ``OUT/run.log`` are the same as with one process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,27 @@ def _worker_init() -> None:
         torch.set_num_threads(1)
 
 
+@contextlib.contextmanager
+def _worker_threads(active: bool) -> Iterator[None]:
+    """Inside (when ``active``), this process computes with one BLAS and one torch thread,
+    as a worker does; the previous settings are restored on exit."""
+    if not active:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        with threadpool_limits(1):
+            if torch is not None:
+                torch.set_num_threads(1)
+            yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)
+
+
 def _worker_run(index: int, plot: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
     from specurate._progress import quiet
 
@@ -176,13 +198,17 @@ def compute_parts(
     bar = PartProgress(label, total=len(parts), done=len(parts) - len(todo), enabled=progress)
     with bar:
         if jobs <= 1 or len(todo) <= 1 or multiprocessing.get_start_method() != "fork":
-            for i in todo:
-                part = parts[i]
-                jpath, ppath = part_files(parts_dir, part.key, run_tag)
-                bar.start(part.title)
-                res = part.compute(ppath, *[results[k] for k in part.needs])
-                results[part.key] = _finish(part, res, jpath, run_tag)
-                bar.advance(part.title)
+            # with jobs = 2, a part left to run here gets the workers' one BLAS / torch thread:
+            # its numbers must not depend on where it ran (an RBF spectrum moves by ~1e-8
+            # between 1 and 2 BLAS threads, a training run by more)
+            with _worker_threads(jobs > 1):
+                for i in todo:
+                    part = parts[i]
+                    jpath, ppath = part_files(parts_dir, part.key, run_tag)
+                    bar.start(part.title)
+                    res = part.compute(ppath, *[results[k] for k in part.needs])
+                    results[part.key] = _finish(part, res, jpath, run_tag)
+                    bar.advance(part.title)
             return results
         _run_parallel(parts, todo, parts_dir, run_tag, results, bar, jobs)
     return results
