@@ -164,7 +164,14 @@ def _slices_worker(rank: int, port: int, out: str) -> None:
 def test_two_ranks_split_the_one_process_batches_and_catch_other_selections(tmp_path):
     import torch.multiprocessing as tmp
 
-    tmp.spawn(_slices_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    try:
+        tmp.spawn(_slices_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    except tmp.ProcessExitedException as exc:
+        # torch 2.13 can abort a rank at process exit after its work is done (README, Known
+        # limits); the ranks' records are what this test checks
+        done = all((tmp_path / f"rank{r}.npz").exists() for r in (0, 1))
+        if "SIGABRT" not in str(exc) or not done:
+            raise
     ranks = []
     for r in (0, 1):
         z = dict(np.load(tmp_path / f"rank{r}.npz"))

@@ -203,6 +203,24 @@ def _in_process(args: list[str]) -> None:
     assert done.exit_code == 0, done.output
 
 
+def _close(a, b, path: str = "") -> None:
+    """Equal JSON documents, floats to 1e-6 relative: an RBF spectrum can move by ~1e-8
+    between runs (the README's Known limits); what these tests check is that nothing is
+    lost, torn or mixed up."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            _close(u, v, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-6, abs=1e-12, nan_ok=True), path
+    else:
+        assert a == b, path
+
+
 def _results(out: Path) -> dict:
     doc = json.loads((out / "results.json").read_text())
     doc.pop("created")  # the one timing field
@@ -260,4 +278,4 @@ def test_a_second_run_on_a_folder_in_use_stops_at_once(user_data, reference, tmp
     finally:
         if first.poll() is None:
             first.kill()
-    assert _results(out) == _results(reference)
+    _close(_results(out), _results(reference))
